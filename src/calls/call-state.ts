@@ -1,0 +1,662 @@
+/**
+ * The state of one call, keyed by the caller's CallSid, and the pure rules that move it forward.
+ *
+ * Telnyx callbacks "can be concurrent, duplicated, delayed, or delivered out of order"
+ * (https://developers.telnyx.com/docs/development/api-fundamentals/webhooks), so `applyEvent`
+ * never moves a status back: a late event may fill in a fact that is still missing (an answer
+ * time, say) but never undoes a later one. Every side effect (a Slack alert, a history count, a
+ * call record) is derived here once per call and handed out as an `Effect` with a stable id, so
+ * whichever replica commits the transition owns the effect, and re-running it is harmless.
+ */
+
+import { sipKey } from '../agents/sip.js';
+import type { Alert } from '../slack/alert.js';
+
+export type LegStatus =
+  | 'queued'
+  | 'initiated'
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'no-answer'
+  | 'canceled'
+  | 'failed';
+
+export const TERMINAL_STATUSES: ReadonlySet<LegStatus> = new Set([
+  'completed',
+  'busy',
+  'no-answer',
+  'canceled',
+  'failed',
+]);
+
+const STATUS_RANK: Record<LegStatus, number> = {
+  queued: 0,
+  initiated: 1,
+  ringing: 2,
+  'in-progress': 3,
+  completed: 4,
+  busy: 4,
+  'no-answer': 4,
+  canceled: 4,
+  failed: 4,
+};
+
+export const isTerminal = (status: LegStatus): boolean => TERMINAL_STATUSES.has(status);
+
+/** Where the caller is in the flow. */
+export type CallPhase =
+  | 'ringing-agents' // a <Dial> round is ringing agents
+  | 'voicemail' // the voicemail prompt or <Record> is running
+  | 'connected' // an agent answered
+  | 'agent-leg' // outbound click-to-call: ringing or talking to the agent before the customer is dialled
+  | 'dialing-customer' // outbound: the agent answered, the customer is being dialled
+  | 'ended';
+
+export type CallOutcome = 'answered' | 'missed' | 'abandoned' | 'voicemail' | 'failed';
+
+export interface AgentRef {
+  id: string;
+  name: string;
+  sip: string;
+}
+
+/** One leg the call created: an agent's SIP phone (inbound) or the customer (outbound). */
+export interface LegState {
+  sid: string;
+  to: string;
+  agentId?: string;
+  agentName?: string;
+  status: LegStatus;
+  seq: number;
+  ringingAt?: number;
+  answeredAt?: number;
+  endedAt?: number;
+}
+
+export interface CallState {
+  sid: string;
+  direction: 'inbound' | 'outbound';
+  /** Caller number for inbound calls, HOTLINE_NUMBER for outbound ones. */
+  from: string;
+  to: string;
+  callerName?: string;
+  /** Outbound click-to-call: the agent who placed it and the customer's number. */
+  agent?: AgentRef;
+  customer?: string;
+  /** Status of the caller's own leg (the leg Telnyx knows by this CallSid). */
+  status: LegStatus;
+  seq: number;
+  phase: CallPhase;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  answeredAt?: number;
+  endedAt?: number;
+  /** The agent leg that answered (inbound) or the customer leg (outbound). */
+  answeredLeg?: string;
+  attempts: number;
+  /** Highest ring round whose <Dial> action came back. */
+  dialsEnded?: number;
+  /** Agent ids rung so far in this call, in order, without repeats. */
+  rung: string[];
+  /** The agents rung, so a leg's `To` resolves to the agent even if the roster changed since. */
+  rungAgents: AgentRef[];
+  legs: Record<string, LegState>;
+  voicemailAt?: number;
+  voicemailReason?: 'no-answer' | 'no-agents';
+  recordingUrl?: string;
+  recordingDuration?: number;
+  /** Telnyx reported that no recording was made. */
+  recordingAbsent?: boolean;
+  outcome?: CallOutcome;
+  /** Caller hung up during the voicemail flow: decide voicemail vs missed when the recording reports, or at this time. */
+  finalizeAt?: number;
+  updatedAt: number;
+}
+
+export interface TimelineEntry {
+  at: number;
+  type: string;
+  /** Leg the entry is about, if not the caller's own leg. */
+  leg?: string;
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * A side effect a transition owes the world, with an id unique within its call.
+ * - alert: one Slack message.
+ * - answered-by: one answered call added to the caller's history with this agent.
+ * - agent-busy / agent-idle: an agent's leg started or stopped talking.
+ * - finished: the call is over; write its call record once.
+ */
+export type Effect =
+  | { id: string; kind: 'alert'; alert: Alert }
+  | { id: string; kind: 'answered-by'; caller: string; agentId: string }
+  | { id: string; kind: 'agent-busy'; agentId: string; leg: string }
+  | { id: string; kind: 'agent-idle'; agentId: string; leg: string; at: number }
+  | { id: string; kind: 'finished' };
+
+/** What a route or callback tells the state machine. Times are epoch milliseconds. */
+export type CallEvent =
+  | {
+      kind: 'inbound';
+      sid: string;
+      from: string;
+      to: string;
+      callerName?: string;
+      at: number;
+    }
+  | {
+      kind: 'outbound-created';
+      sid: string;
+      from: string;
+      agent: AgentRef;
+      customer: string;
+      at: number;
+    }
+  | { kind: 'dial-started'; attempt: number; targets: AgentRef[]; at: number }
+  | { kind: 'customer-dial-started'; at: number }
+  | { kind: 'voicemail-started'; reason: 'no-answer' | 'no-agents'; at: number }
+  | {
+      kind: 'status';
+      /** CallSid of the callback: the caller's call itself, or one of its legs. */
+      legSid: string;
+      /** ParentCallSid: set for legs created by <Dial>. */
+      parentSid?: string;
+      status: LegStatus;
+      seq?: number;
+      from?: string;
+      to?: string;
+      at: number;
+      answeredAt?: number;
+      /** Leg resolved to an agent by the route (SIP URI → roster). */
+      agent?: AgentRef;
+    }
+  | {
+      kind: 'dial-ended';
+      /** DialCallStatus; `completed` (or `answered`) means an agent talked to the caller. */
+      dialStatus: string;
+      dialLeg?: string;
+      dialDuration?: number;
+      attempt?: number;
+      at: number;
+    }
+  | {
+      kind: 'recording';
+      status: 'completed' | 'absent' | 'in-progress';
+      url?: string;
+      duration?: number;
+      at: number;
+    }
+  | { kind: 'finalize'; at: number };
+
+export interface Transition {
+  state: CallState;
+  timeline: TimelineEntry[];
+  effects: Effect[];
+}
+
+/** How long to wait for a recording report after a caller hung up in the voicemail flow. */
+export const VOICEMAIL_GRACE_MS = 60_000;
+
+const seconds = (fromMs: number | undefined, toMs: number | undefined): number =>
+  fromMs === undefined || toMs === undefined ? 0 : Math.max(0, Math.round((toMs - fromMs) / 1000));
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function newCall(sid: string, at: number, init: Partial<CallState>): CallState {
+  return {
+    sid,
+    direction: 'inbound',
+    from: '',
+    to: '',
+    status: 'initiated',
+    seq: -1,
+    phase: 'ringing-agents',
+    startedAt: at,
+    attempts: 0,
+    rung: [],
+    rungAgents: [],
+    legs: {},
+    updatedAt: at,
+    ...init,
+  };
+}
+
+/** Wait until the caller reached an agent or gave up. */
+export const waitSeconds = (s: CallState): number =>
+  s.direction === 'outbound' ? 0 : seconds(s.startedAt, s.answeredAt ?? s.voicemailAt ?? s.endedAt);
+
+/** Talk time of an answered call: agent answer until the first of the two legs ended. */
+export const talkSeconds = (s: CallState): number => {
+  if (s.answeredAt === undefined) return 0;
+  const leg = s.answeredLeg ? s.legs[s.answeredLeg] : undefined;
+  const ends = [s.endedAt, leg?.endedAt].filter((t): t is number => t !== undefined);
+  return ends.length ? seconds(s.answeredAt, Math.min(...ends)) : 0;
+};
+
+/**
+ * Applies one event to the current state (null = unknown call). Returns the next state with its
+ * timeline entries and owed effects, or null when the event changes nothing (a duplicate, or a
+ * status that would move backwards).
+ */
+export function applyEvent(current: CallState | null, event: CallEvent): Transition | null {
+  const out: Transition = {
+    state: current ? structuredClone(current) : (null as never),
+    timeline: [],
+    effects: [],
+  };
+  const changed = reduce(current, event, out);
+  if (!changed) return null;
+  out.state.updatedAt = Math.max(out.state.updatedAt, event.at);
+  settleOutcome(out);
+  return out;
+}
+
+function reduce(current: CallState | null, e: CallEvent, out: Transition): boolean {
+  switch (e.kind) {
+    case 'inbound': {
+      if (current) {
+        // A retried voice-URL fetch: the call already exists; fill in what the first attempt missed.
+        if (current.from || !e.from) return false;
+        out.state.from = e.from;
+        out.state.to = e.to;
+        out.state.callerName = e.callerName;
+        return true;
+      }
+      out.state = newCall(e.sid, e.at, {
+        direction: 'inbound',
+        from: e.from,
+        to: e.to,
+        callerName: e.callerName,
+        status: 'ringing',
+      });
+      out.timeline.push({ at: e.at, type: 'call-received', detail: { from: e.from, to: e.to } });
+      return true;
+    }
+
+    case 'outbound-created': {
+      if (current) return false;
+      out.state = newCall(e.sid, e.at, {
+        direction: 'outbound',
+        from: e.from,
+        to: e.agent.sip,
+        agent: e.agent,
+        customer: e.customer,
+        status: 'queued',
+        phase: 'agent-leg',
+      });
+      out.timeline.push({
+        at: e.at,
+        type: 'outbound-created',
+        detail: { agent: e.agent.name, to: e.customer },
+      });
+      out.effects.push({
+        id: 'alert:outbound-ringing',
+        kind: 'alert',
+        alert: {
+          type: 'outbound-ringing',
+          callSid: e.sid,
+          agent: e.agent.name,
+          to: e.customer,
+          at: iso(e.at),
+        },
+      });
+      return true;
+    }
+
+    case 'dial-started': {
+      if (!current) return false; // the route records `inbound` first
+      const s = out.state;
+      if (s.phase === 'ended' || isTerminal(s.status) || e.attempt <= s.attempts) return false;
+      s.attempts = e.attempt;
+      s.phase = 'ringing-agents';
+      for (const t of e.targets) {
+        if (!s.rung.includes(t.id)) s.rung.push(t.id);
+        if (!s.rungAgents.some((a) => a.id === t.id)) s.rungAgents.push(t);
+      }
+      out.timeline.push({
+        at: e.at,
+        type: 'ring-round',
+        detail: { attempt: e.attempt, agents: e.targets.map((t) => t.name).join(', ') },
+      });
+      if (e.attempt === 1) {
+        pushAlert(out, {
+          type: 'incoming',
+          callSid: s.sid,
+          from: s.from,
+          callerName: s.callerName,
+          agents: e.targets.map((t) => t.name),
+          at: iso(e.at),
+        });
+      }
+      return true;
+    }
+
+    case 'customer-dial-started': {
+      if (current?.direction !== 'outbound' || current.phase !== 'agent-leg') return false;
+      out.state.phase = 'dialing-customer';
+      out.timeline.push({ at: e.at, type: 'customer-dialled', detail: { to: current.customer ?? '' } });
+      return true;
+    }
+
+    case 'voicemail-started': {
+      if (!current || current.voicemailAt !== undefined || current.phase === 'ended' || current.answeredAt) {
+        return false;
+      }
+      out.state.phase = 'voicemail';
+      out.state.voicemailAt = e.at;
+      out.state.voicemailReason = e.reason;
+      out.timeline.push({ at: e.at, type: 'voicemail-prompt', detail: { reason: e.reason } });
+      return true;
+    }
+
+    case 'status':
+      return applyStatus(current, e, out);
+
+    case 'dial-ended': {
+      if (!current) return false;
+      const s = out.state;
+      const attempt = e.attempt ?? s.attempts;
+      if ((s.dialsEnded ?? 0) >= attempt && attempt > 0) return false; // a repeated action request
+      s.dialsEnded = attempt;
+      // UNCONFIRMED which DialCallStatus Telnyx sends for a bridged call: its enum has `completed`;
+      // Twilio-style `answered` is accepted too.
+      const answered =
+        e.dialStatus === 'completed' || e.dialStatus === 'answered' || s.answeredAt !== undefined;
+      out.timeline.push({
+        at: e.at,
+        type: 'dial-ended',
+        detail: { status: e.dialStatus, attempt },
+      });
+      if (answered && s.answeredAt === undefined) {
+        // The leg's own callbacks were lost or are late: the Dial result is proof enough.
+        s.answeredAt = e.dialDuration !== undefined ? e.at - e.dialDuration * 1000 : e.at;
+        s.answeredLeg = e.dialLeg ?? s.answeredLeg;
+        s.phase = 'connected';
+      }
+      if (answered && s.endedAt === undefined) {
+        // The bridge is over and we answer <Hangup/>: the call ends now.
+        s.endedAt = e.at;
+        s.phase = 'ended';
+      }
+      return true;
+    }
+
+    case 'recording': {
+      if (!current || current.recordingUrl || current.outcome === 'voicemail') return false;
+      if (e.status === 'in-progress') return false;
+      const s = out.state;
+      if (e.status === 'completed' && e.url) {
+        s.recordingUrl = e.url;
+        s.recordingDuration = e.duration ?? 0;
+        out.timeline.push({ at: e.at, type: 'voicemail-recorded', detail: { seconds: s.recordingDuration } });
+        pushAlert(out, {
+          type: 'voicemail',
+          callSid: s.sid,
+          from: s.from,
+          durationSeconds: s.recordingDuration,
+          recordingUrl: e.url,
+          at: iso(e.at),
+        });
+        if (s.outcome === 'missed') s.outcome = 'voicemail'; // late recording after a timed-out wait
+        return true;
+      }
+      if (s.recordingAbsent) return false;
+      s.recordingAbsent = true;
+      out.timeline.push({ at: e.at, type: 'voicemail-absent' });
+      if (s.endedAt !== undefined) s.finalizeAt = e.at; // the caller is gone and left no message: decide now
+      return true;
+    }
+
+    case 'finalize': {
+      if (!current || current.finalizeAt === undefined || current.outcome) return false;
+      if (e.at < current.finalizeAt) return false;
+      return true; // settleOutcome decides
+    }
+  }
+}
+
+function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 'status' }>, out: Transition) {
+  const isLeg = e.parentSid !== undefined && e.parentSid !== e.legSid;
+  if (!current) {
+    // First we hear of this call is a callback (the voice-URL reply could not be stored, or an
+    // outbound call created elsewhere): start tracking it from what the callback says.
+    out.state = newCall(isLeg ? (e.parentSid as string) : e.legSid, e.at, {
+      from: isLeg ? '' : (e.from ?? ''),
+      to: isLeg ? '' : (e.to ?? ''),
+      status: 'initiated',
+    });
+  }
+  const s = out.state;
+  if (!isLeg) {
+    const before = s.status;
+    if (!advances(before, s.seq, e.status, e.seq)) {
+      // Late or repeated: only fill in facts still missing.
+      if (e.from && !s.from) s.from = e.from;
+      return !current;
+    }
+    s.status = e.status;
+    if (e.seq !== undefined) s.seq = Math.max(s.seq, e.seq);
+    if (e.from && !s.from) s.from = e.from;
+    if (e.to && !s.to) s.to = e.to;
+    out.timeline.push({ at: e.at, type: `caller-${e.status}` });
+    if (s.direction === 'outbound') return applyOutboundAgentLeg(e, out);
+    if (isTerminal(e.status) && s.endedAt === undefined) {
+      s.endedAt = e.at;
+      s.phase = 'ended';
+      if (s.voicemailAt !== undefined && !s.recordingUrl && s.answeredAt === undefined) {
+        s.finalizeAt = s.recordingAbsent ? e.at : e.at + VOICEMAIL_GRACE_MS;
+      }
+    }
+    return true;
+  }
+
+  // An agent leg (inbound) or the customer leg (outbound).
+  const leg: LegState = s.legs[e.legSid] ?? { sid: e.legSid, to: e.to ?? '', status: 'initiated', seq: -1 };
+  const known = s.legs[e.legSid] !== undefined;
+  if (e.to && !leg.to) leg.to = e.to;
+  const agent = e.agent ?? s.rungAgents.find((a) => sipKey(a.sip) === sipKey(leg.to));
+  if (agent && !leg.agentId) {
+    leg.agentId = agent.id;
+    leg.agentName = agent.name;
+  }
+  if (known && !advances(leg.status, leg.seq, e.status, e.seq)) {
+    if (e.answeredAt && leg.answeredAt === undefined) {
+      leg.answeredAt = e.answeredAt;
+      s.legs[e.legSid] = leg;
+      return true;
+    }
+    return !current;
+  }
+  const wasAnswered = leg.answeredAt !== undefined;
+  leg.status = e.status;
+  if (e.seq !== undefined) leg.seq = Math.max(leg.seq, e.seq);
+  if (e.status === 'ringing') leg.ringingAt ??= e.at;
+  if (e.status === 'in-progress') leg.answeredAt ??= e.at;
+  if (isTerminal(e.status)) {
+    leg.endedAt ??= e.at;
+    if (e.answeredAt) leg.answeredAt ??= e.answeredAt;
+  }
+  s.legs[e.legSid] = leg;
+  out.timeline.push({
+    at: e.at,
+    type: `leg-${e.status}`,
+    leg: e.legSid,
+    detail: leg.agentName ? { agent: leg.agentName } : undefined,
+  });
+
+  if (s.direction === 'outbound') return applyCustomerLeg(leg, e, out);
+
+  const answeredNow = leg.answeredAt !== undefined && !wasAnswered;
+  if (answeredNow && s.answeredAt === undefined && s.voicemailAt === undefined) {
+    s.answeredAt = leg.answeredAt;
+    s.answeredLeg = leg.sid;
+    if (s.phase !== 'ended') s.phase = 'connected';
+    out.timeline.push({ at: e.at, type: 'answered', leg: leg.sid, detail: { agent: leg.agentName ?? '' } });
+    pushAlert(out, {
+      type: 'answered',
+      callSid: s.sid,
+      from: s.from,
+      agent: leg.agentName ?? leg.to,
+      waitSeconds: waitSeconds(s),
+      at: iso(leg.answeredAt as number),
+    });
+    if (leg.agentId)
+      out.effects.push({ id: 'answered-by', kind: 'answered-by', caller: s.from, agentId: leg.agentId });
+  }
+  if (leg.agentId && leg.answeredAt !== undefined && !isTerminal(leg.status) && answeredNow) {
+    out.effects.push({ id: `busy:${leg.sid}`, kind: 'agent-busy', agentId: leg.agentId, leg: leg.sid });
+  }
+  if (leg.agentId && isTerminal(leg.status) && leg.answeredAt !== undefined) {
+    out.effects.push({
+      id: `idle:${leg.sid}`,
+      kind: 'agent-idle',
+      agentId: leg.agentId,
+      leg: leg.sid,
+      at: leg.endedAt as number,
+    });
+  }
+  return true;
+}
+
+/** Outbound click-to-call: the call Telnyx created rings the agent first. */
+function applyOutboundAgentLeg(e: Extract<CallEvent, { kind: 'status' }>, out: Transition): boolean {
+  const s = out.state;
+  if (isTerminal(e.status) && s.endedAt === undefined) {
+    s.endedAt = e.at;
+    s.phase = 'ended';
+  }
+  return true;
+}
+
+/** Outbound click-to-call: the customer leg dialled from /texml/outbound. */
+function applyCustomerLeg(
+  leg: LegState,
+  e: Extract<CallEvent, { kind: 'status' }>,
+  out: Transition,
+): boolean {
+  const s = out.state;
+  if (leg.answeredAt !== undefined && s.answeredAt === undefined) {
+    s.answeredAt = leg.answeredAt;
+    s.answeredLeg = leg.sid;
+    s.phase = 'connected';
+    pushAlert(out, {
+      type: 'outbound-answered',
+      callSid: s.sid,
+      agent: s.agent?.name ?? '',
+      to: s.customer ?? leg.to,
+      at: iso(leg.answeredAt),
+    });
+  }
+  if (isTerminal(e.status) && s.endedAt === undefined) {
+    s.endedAt = leg.endedAt ?? e.at;
+    s.phase = 'ended';
+  }
+  return true;
+}
+
+/** Status order first, then SequenceNumber among equal statuses (e.g. repeated DTMF). */
+function advances(cur: LegStatus, curSeq: number, next: LegStatus, nextSeq: number | undefined): boolean {
+  const a = STATUS_RANK[cur];
+  const b = STATUS_RANK[next];
+  if (b > a) return true;
+  if (b < a) return false;
+  if (isTerminal(cur)) return false; // one terminal status is final
+  return nextSeq !== undefined && nextSeq > curSeq && next !== cur;
+}
+
+/** The id `alert:<type>` makes each alert once per call: the outbox drops a key it has seen. */
+function pushAlert(out: Transition, alert: Alert): void {
+  out.effects.push({ id: `alert:${alert.type}`, kind: 'alert', alert });
+}
+
+/**
+ * Once a call is over, fix its outcome and owe the closing alert and the call record. Runs after
+ * every transition; it acts only on the transition that first makes the outcome known.
+ */
+function settleOutcome(out: Transition): void {
+  const s = out.state;
+  if (s.outcome) return;
+  const at = s.endedAt ?? s.updatedAt;
+
+  if (s.direction === 'outbound') {
+    if (s.endedAt === undefined) return;
+    s.outcome = s.answeredAt !== undefined ? 'answered' : isFailure(s.status) ? 'failed' : 'missed';
+    out.effects.push({
+      id: 'alert:outbound-completed',
+      kind: 'alert',
+      alert: {
+        type: 'outbound-completed',
+        callSid: s.sid,
+        agent: s.agent?.name ?? '',
+        to: s.customer ?? '',
+        answered: s.answeredAt !== undefined,
+        talkSeconds: talkSeconds(s),
+        at: iso(at),
+      },
+    });
+    out.effects.push({ id: 'finished', kind: 'finished' });
+    return;
+  }
+
+  if (s.endedAt === undefined) return;
+  if (s.answeredAt !== undefined) {
+    s.outcome = 'answered';
+    const leg = s.answeredLeg ? s.legs[s.answeredLeg] : undefined;
+    out.effects.push({
+      id: 'alert:completed',
+      kind: 'alert',
+      alert: {
+        type: 'completed',
+        callSid: s.sid,
+        from: s.from,
+        agent: leg?.agentName ?? 'unknown agent',
+        talkSeconds: talkSeconds(s),
+        waitSeconds: waitSeconds(s),
+        at: iso(at),
+      },
+    });
+  } else if (s.recordingUrl) {
+    s.outcome = 'voicemail';
+  } else if (s.voicemailAt !== undefined) {
+    // Hung up in the voicemail flow: wait for the recording report (or its grace time).
+    if (s.finalizeAt === undefined || s.updatedAt < s.finalizeAt) return;
+    s.outcome = 'missed';
+    s.finalizeAt = undefined;
+    out.effects.push({
+      id: 'alert:missed',
+      kind: 'alert',
+      alert: {
+        type: 'missed',
+        callSid: s.sid,
+        from: s.from,
+        waitSeconds: waitSeconds(s),
+        reason: s.voicemailReason === 'no-agents' ? 'no-agents' : 'no-answer',
+        at: iso(at),
+      },
+    });
+  } else if (isFailure(s.status) && s.attempts === 0) {
+    s.outcome = 'failed';
+  } else {
+    s.outcome = 'abandoned';
+    out.effects.push({
+      id: 'alert:missed',
+      kind: 'alert',
+      alert: {
+        type: 'missed',
+        callSid: s.sid,
+        from: s.from,
+        waitSeconds: waitSeconds(s),
+        reason: 'caller-hung-up',
+        at: iso(at),
+      },
+    });
+  }
+  s.finalizeAt = undefined;
+  out.effects.push({ id: 'finished', kind: 'finished' });
+  out.timeline.push({ at, type: 'outcome', detail: { outcome: s.outcome } });
+}
+
+const isFailure = (status: LegStatus): boolean => status === 'failed' || status === 'busy';

@@ -1,0 +1,47 @@
+import type { CallEvent, CallState, Effect, TimelineEntry } from './call-state.js';
+
+export interface UpdateResult {
+  /** State after the update (unchanged when `changed` is false); null if the call is unknown. */
+  state: CallState | null;
+  changed: boolean;
+  /**
+   * Effects owed by this call and not yet acknowledged: the ones this update created plus any an
+   * earlier update left behind (its replica died before running them). Run each, then `ack` it.
+   */
+  pending: Effect[];
+}
+
+/**
+ * Call state keyed by CallSid. `update` applies one event atomically (optimistic concurrency,
+ * retried on conflict) so replicas receiving callbacks of one call at once never lose a step,
+ * and writes the transition's effects in the same atomic step as the state (a transactional
+ * outbox: an effect is never lost between "state saved" and "alert queued").
+ */
+export interface CallStore {
+  get(sid: string): Promise<CallState | null>;
+  update(sid: string, event: CallEvent): Promise<UpdateResult>;
+  /** Marks effects done; they are not handed out again. */
+  ack(sid: string, effectIds: readonly string[]): Promise<void>;
+  timeline(sid: string): Promise<TimelineEntry[]>;
+  /** Calls not yet ended, newest first. */
+  active(limit?: number): Promise<CallState[]>;
+  /** Sids whose voicemail decision is due (`finalizeAt <= now`). */
+  dueForFinalize(now: number, limit?: number): Promise<string[]>;
+  /** Throws when the backing store is unreachable (readiness). */
+  ping(): Promise<void>;
+}
+
+/** How long a call's state lives: `ttlSeconds` once it has an outcome, longer while it runs. */
+export function stateTtlSeconds(state: CallState, ttlSeconds: number): number {
+  // A live call can last up to Telnyx's default TimeLimit of 4 h; keep it at least that long.
+  return state.outcome ? ttlSeconds : ttlSeconds + 4 * 3600;
+}
+
+export const MAX_TIMELINE = 500;
+
+export class CallStoreConflictError extends Error {
+  constructor(sid: string) {
+    super(`call ${sid} kept changing under concurrent updates; giving up`);
+    this.name = 'CallStoreConflictError';
+  }
+}

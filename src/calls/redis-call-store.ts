@@ -1,0 +1,195 @@
+import type { Redis } from 'ioredis';
+import { applyEvent, type CallEvent, type CallState, type Effect, type TimelineEntry } from './call-state.js';
+import {
+  type CallStore,
+  CallStoreConflictError,
+  MAX_TIMELINE,
+  stateTtlSeconds,
+  type UpdateResult,
+} from './call-store.js';
+
+/*
+ * Keys (behind the client's keyPrefix). The three keys of one call share the hash tag {sid}, so
+ * the compare-and-set script is valid on Redis Cluster too:
+ *   call:{sid}      hash  v = version, s = state JSON
+ *   call:{sid}:tl   list  timeline entries (JSON), capped
+ *   call:{sid}:fx   hash  effect id → effect JSON, until acknowledged
+ * Two indexes live in their own slots and are maintained after the commit (idempotently):
+ *   calls:active    zset  sid → startedAt, while the call runs
+ *   calls:finalize  zset  sid → finalizeAt, while a voicemail decision is pending
+ */
+
+const stateKey = (sid: string) => `call:{${sid}}`;
+const timelineKey = (sid: string) => `call:{${sid}}:tl`;
+const effectsKey = (sid: string) => `call:{${sid}}:fx`;
+const ACTIVE = 'calls:active';
+const FINALIZE = 'calls:finalize';
+
+/** Commit a transition only if nobody else did since we read version ARGV[1]. */
+const CAS_SCRIPT = `
+local cur = redis.call('HGET', KEYS[1], 'v') or ''
+if cur ~= ARGV[1] then return false end
+local ttl = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ttl)
+local n = tonumber(ARGV[5])
+if n > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6, 5 + n))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6 + n]), -1)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+local i = 7 + n
+while i < #ARGV do
+  redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ttl) end
+return redis.call('HGETALL', KEYS[3])
+`;
+
+/** The client once `defineCommand` added the script as a method. */
+type WithCas = Redis & {
+  callCas(
+    stateKey: string,
+    timelineKey: string,
+    effectsKey: string,
+    ...args: (string | number)[]
+  ): Promise<string[] | null>;
+};
+
+const MAX_ATTEMPTS = 30;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Call state in Redis, shared by every replica. */
+export class RedisCallStore implements CallStore {
+  private readonly redis: WithCas;
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(
+    redis: Redis,
+    private readonly ttlSeconds: number,
+  ) {
+    if (!('callCas' in redis)) redis.defineCommand('callCas', { numberOfKeys: 3, lua: CAS_SCRIPT });
+    this.redis = redis as WithCas;
+  }
+
+  private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
+    const res = await this.redis.multi().hmget(stateKey(sid), 'v', 's').hgetall(effectsKey(sid)).exec();
+    if (!res) throw new Error('redis transaction aborted');
+    const [[err1, vs], [err2, fx]] = res as [
+      [Error | null, (string | null)[]],
+      [Error | null, Record<string, string>],
+    ];
+    if (err1) throw err1;
+    if (err2) throw err2;
+    const [version, json] = vs;
+    return {
+      version: version ?? '',
+      state: json ? (JSON.parse(json) as CallState) : null,
+      pending: Object.values(fx ?? {}).map((v) => JSON.parse(v) as Effect),
+    };
+  }
+
+  async get(sid: string): Promise<CallState | null> {
+    const json = await this.redis.hget(stateKey(sid), 's');
+    return json ? (JSON.parse(json) as CallState) : null;
+  }
+
+  /**
+   * Updates of one call run one after another within this process, so compare-and-set conflicts
+   * only come from other replicas; those are retried with a jittered backoff.
+   */
+  update(sid: string, event: CallEvent): Promise<UpdateResult> {
+    const previous = this.queues.get(sid) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.updateNow(sid, event),
+      () => this.updateNow(sid, event),
+    );
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(sid, tail);
+    void tail.then(() => {
+      if (this.queues.get(sid) === tail) this.queues.delete(sid);
+    });
+    return run;
+  }
+
+  private async updateNow(sid: string, event: CallEvent): Promise<UpdateResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
+      const { version, state, pending } = await this.read(sid);
+      const t = applyEvent(state, event);
+      if (!t) return { state, changed: false, pending };
+      const next = String(Number(version || '0') + 1);
+      const args: (string | number)[] = [
+        version,
+        next,
+        JSON.stringify(t.state),
+        stateTtlSeconds(t.state, this.ttlSeconds),
+        t.timeline.length,
+        ...t.timeline.map((e) => JSON.stringify(e)),
+        MAX_TIMELINE,
+      ];
+      for (const fx of t.effects) args.push(fx.id, JSON.stringify(fx));
+      const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      if (res === null) continue; // someone else committed first: re-read and re-apply
+      const all: Effect[] = [];
+      for (let i = 1; i < res.length; i += 2) all.push(JSON.parse(res[i] as string) as Effect);
+      await this.index(sid, state, t.state);
+      return { state: t.state, changed: true, pending: all };
+    }
+    throw new CallStoreConflictError(sid);
+  }
+
+  /** Keeps the two indexes in step with the committed state; only writes when membership changes. */
+  private async index(sid: string, before: CallState | null, after: CallState): Promise<void> {
+    const wasActive = before !== null && before.phase !== 'ended';
+    const isActive = after.phase !== 'ended';
+    const p = this.redis.pipeline();
+    if (isActive && !wasActive) p.zadd(ACTIVE, after.startedAt, sid);
+    if (!isActive && (wasActive || before === null)) p.zrem(ACTIVE, sid);
+    if (after.finalizeAt !== before?.finalizeAt) {
+      if (after.finalizeAt !== undefined) p.zadd(FINALIZE, after.finalizeAt, sid);
+      else p.zrem(FINALIZE, sid);
+    }
+    if (p.length) await p.exec();
+  }
+
+  async ack(sid: string, effectIds: readonly string[]): Promise<void> {
+    if (effectIds.length) await this.redis.hdel(effectsKey(sid), ...effectIds);
+  }
+
+  async timeline(sid: string): Promise<TimelineEntry[]> {
+    const items = await this.redis.lrange(timelineKey(sid), 0, -1);
+    return items.map((i) => JSON.parse(i) as TimelineEntry);
+  }
+
+  async active(limit = 200): Promise<CallState[]> {
+    const sids = await this.redis.zrevrange(ACTIVE, 0, limit - 1);
+    if (!sids.length) return [];
+    const p = this.redis.pipeline();
+    for (const sid of sids) p.hget(stateKey(sid), 's');
+    const res = (await p.exec()) ?? [];
+    const out: CallState[] = [];
+    const stale: string[] = [];
+    res.forEach(([err, json], i) => {
+      const state = !err && typeof json === 'string' ? (JSON.parse(json) as CallState) : null;
+      if (state && state.phase !== 'ended') out.push(state);
+      else stale.push(sids[i] as string);
+    });
+    // An index entry whose call ended or expired (a replica died between commit and index): drop it.
+    if (stale.length) await this.redis.zrem(ACTIVE, ...stale);
+    return out;
+  }
+
+  async dueForFinalize(now: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(FINALIZE, '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+}

@@ -1,0 +1,286 @@
+import { validate as validateCron } from 'node-cron';
+import { z } from 'zod';
+
+/**
+ * All settings, validated once at start (CONTRACT.md §2). Nothing else in the code base reads
+ * `process.env`. An invalid value throws a `ConfigError` naming the variable and what is wrong.
+ */
+
+const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+
+export interface StaticAgentEntry {
+  name: string;
+  sip: string;
+}
+
+const SIP_URI = /^sips?:[^@\s<>"]+@[A-Za-z0-9.-]+(?::\d{1,5})?(?:;[^\s<>"]*)?$/;
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const cron = z
+  .string()
+  .trim()
+  .refine((v) => validateCron(v), 'must be a cron expression with five or six fields');
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
+
+/** A decimal amount such as `80` or `12.50`; kept as a string so it is compared exactly. */
+const decimal = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number such as 80 or 12.50');
+
+const agents = z
+  .string()
+  .trim()
+  .transform((value, ctx): StaticAgentEntry[] => {
+    const out: StaticAgentEntry[] = [];
+    const seen = new Set<string>();
+    for (const raw of value.split(',')) {
+      const entry = raw.trim();
+      if (!entry) continue;
+      const eq = entry.indexOf('=');
+      const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+      const sip = eq > 0 ? entry.slice(eq + 1).trim() : '';
+      if (!name || !SIP_URI.test(sip)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry "${entry}" must look like name=sip:user@sip.telnyx.com`,
+        });
+        return z.NEVER;
+      }
+      if (seen.has(name.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', message: `agent name "${name}" appears twice` });
+        return z.NEVER;
+      }
+      seen.add(name.toLowerCase());
+      out.push({ name, sip });
+    }
+    return out;
+  });
+
+const publicKey = z
+  .string()
+  .trim()
+  .refine(
+    (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32,
+    'must be the base64 of a raw 32-byte Ed25519 public key (Mission Control → Keys & Credentials → Public Key)',
+  );
+
+const e164 = z
+  .string()
+  .trim()
+  .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +13125550100');
+
+const timeZone = z
+  .string()
+  .trim()
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as UTC or Europe/Berlin');
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PUBLIC_URL: url(['http:', 'https:'])
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  TELNYX_API_KEY: z.string().trim().min(1).optional(),
+  TELNYX_API_BASE_URL: url(['http:', 'https:'])
+    .transform((v) => v.replace(/\/+$/, ''))
+    .default('https://api.telnyx.com/v2'),
+  TELNYX_PUBLIC_KEY: publicKey.optional(),
+  TELNYX_CONNECTION_ID: z.string().trim().min(1).optional(),
+  HOTLINE_NUMBER: e164.optional(),
+  AGENTS: agents.default([]),
+  AGENT_CONNECTION_FILTER: z
+    .string()
+    .trim()
+    .min(3, 'must be at least 3 characters (Telnyx requires it for a contains filter)')
+    .optional(),
+  AGENT_OUTBOUND_PROFILE_ID: z.string().trim().min(1).optional(),
+  AGENT_SYNC_CRON: cron.default('0 * * * *'),
+  AGENT_PRESENCE_CRON: cron.default('* * * * *'),
+  BALANCE_CHECK_CRON: cron.default('0 */6 * * *'),
+  BALANCE_ALERT_THRESHOLD: decimal.default('80'),
+  SLACK_WEBHOOK_URL: url(['https:', 'http:']).optional(),
+  ROUTING_STRATEGY: z.enum(ROUTING_STRATEGIES).default('ring-all'),
+  STICKY_ROUTING: bool.default(true),
+  STICKY_THRESHOLD: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a number from 0 to 1, such as 0.6')
+    .transform(Number)
+    .default(0.6),
+  DIAL_TIMEOUT_SECONDS: int(5, 120).default(20),
+  DIAL_ATTEMPTS: int(1, 10).default(2),
+  DIAL_MAX_TARGETS: int(1, 50).default(10),
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  CALL_TTL_SECONDS: int(60, 31_536_000).default(86_400),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  SERVICE_LEVEL_SECONDS: int(1, 3600).default(20),
+  SHORT_ABANDON_SECONDS: int(0, 3600).default(5),
+  DAILY_SUMMARY_CRON: cron.default('0 8 * * *'),
+  TZ: timeZone.default('UTC'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TEXML_DIR: z.string().trim().min(1).optional(),
+  AUDIO_DIR: z.string().trim().min(1).optional(),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Base URL Telnyx reaches us at, without a trailing slash; undefined = derive from the request. */
+  publicUrl?: string;
+  redisUrl?: string;
+  telnyx: {
+    apiKey?: string;
+    baseUrl: string;
+    publicKey?: string;
+    connectionId?: string;
+  };
+  hotlineNumber?: string;
+  agents: {
+    static: StaticAgentEntry[];
+    connectionFilter?: string;
+    outboundProfileId?: string;
+    syncCron: string;
+    presenceCron: string;
+  };
+  balance: { cron: string; threshold: string };
+  slackWebhookUrl?: string;
+  routing: {
+    strategy: RoutingStrategy;
+    sticky: boolean;
+    stickyThreshold: number;
+    dialTimeoutSeconds: number;
+    dialAttempts: number;
+    maxTargets: number;
+  };
+  apiToken?: string;
+  callTtlSeconds: number;
+  databaseUrl?: string;
+  stats: {
+    serviceLevelSeconds: number;
+    shortAbandonSeconds: number;
+    dailySummaryCron: string;
+    timeZone: string;
+  };
+  logLevel: Env['LOG_LEVEL'];
+  /** Folders of the call-flow templates and prompts (default: `texml/` and `audio/` of the package). */
+  texmlDir?: string;
+  audioDir?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates an environment (normally `process.env`) into a `Config`, or throws `ConfigError`. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "unset", as in most deployment tools.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value;
+  }
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        // Never echo a secret back into logs.
+        const secret = /KEY|TOKEN|WEBHOOK|DATABASE_URL|REDIS_URL/.test(name);
+        const shown = secret || cleaned[name] === undefined ? '' : ` (got "${cleaned[name]}")`;
+        return `${name} ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.AGENT_CONNECTION_FILTER && e.AGENT_OUTBOUND_PROFILE_ID) {
+    problems.push('AGENT_CONNECTION_FILTER and AGENT_OUTBOUND_PROFILE_ID are alternatives: set only one');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    redisUrl: e.REDIS_URL,
+    telnyx: {
+      apiKey: e.TELNYX_API_KEY,
+      baseUrl: e.TELNYX_API_BASE_URL,
+      publicKey: e.TELNYX_PUBLIC_KEY,
+      connectionId: e.TELNYX_CONNECTION_ID,
+    },
+    hotlineNumber: e.HOTLINE_NUMBER,
+    agents: {
+      static: e.AGENTS,
+      connectionFilter: e.AGENT_CONNECTION_FILTER,
+      outboundProfileId: e.AGENT_OUTBOUND_PROFILE_ID,
+      syncCron: e.AGENT_SYNC_CRON,
+      presenceCron: e.AGENT_PRESENCE_CRON,
+    },
+    balance: { cron: e.BALANCE_CHECK_CRON, threshold: e.BALANCE_ALERT_THRESHOLD },
+    slackWebhookUrl: e.SLACK_WEBHOOK_URL,
+    routing: {
+      strategy: e.ROUTING_STRATEGY,
+      sticky: e.STICKY_ROUTING,
+      stickyThreshold: e.STICKY_THRESHOLD,
+      dialTimeoutSeconds: e.DIAL_TIMEOUT_SECONDS,
+      dialAttempts: e.DIAL_ATTEMPTS,
+      maxTargets: e.DIAL_MAX_TARGETS,
+    },
+    apiToken: e.API_TOKEN,
+    callTtlSeconds: e.CALL_TTL_SECONDS,
+    databaseUrl: e.DATABASE_URL,
+    stats: {
+      serviceLevelSeconds: e.SERVICE_LEVEL_SECONDS,
+      shortAbandonSeconds: e.SHORT_ABANDON_SECONDS,
+      dailySummaryCron: e.DAILY_SUMMARY_CRON,
+      timeZone: e.TZ,
+    },
+    logLevel: e.LOG_LEVEL,
+    texmlDir: e.TEXML_DIR,
+    audioDir: e.AUDIO_DIR,
+  };
+}

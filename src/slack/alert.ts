@@ -1,0 +1,68 @@
+/**
+ * Everything Switchboard tells the team, as plain data. `src/slack/messages.ts` turns each alert
+ * into Block Kit JSON; the outbox delivers it. Caller-controlled strings stay raw here and are
+ * escaped by the message builders.
+ */
+export type Alert =
+  | { type: 'incoming'; callSid: string; from: string; callerName?: string; agents: string[]; at: string }
+  | { type: 'answered'; callSid: string; from: string; agent: string; waitSeconds: number; at: string }
+  | {
+      type: 'missed';
+      callSid: string;
+      from: string;
+      waitSeconds: number;
+      /** caller-hung-up: while agents rang; no-answer: every round unanswered and no voicemail left; no-agents: nobody online and no voicemail left */
+      reason: 'caller-hung-up' | 'no-answer' | 'no-agents';
+      at: string;
+    }
+  | {
+      type: 'voicemail';
+      callSid: string;
+      from: string;
+      durationSeconds: number;
+      recordingUrl: string;
+      at: string;
+    }
+  | {
+      type: 'completed';
+      callSid: string;
+      from: string;
+      agent: string;
+      talkSeconds: number;
+      waitSeconds: number;
+      at: string;
+    }
+  | { type: 'outbound-ringing'; callSid: string; agent: string; to: string; at: string }
+  | { type: 'outbound-answered'; callSid: string; agent: string; to: string; at: string }
+  | {
+      type: 'outbound-completed';
+      callSid: string;
+      agent: string;
+      to: string;
+      answered: boolean;
+      talkSeconds: number;
+      at: string;
+    }
+  | { type: 'roster-changed'; added: string[]; removed: string[]; at: string }
+  | {
+      type: 'low-balance';
+      /** decimal strings exactly as Telnyx sent them */
+      amount: string;
+      currency: string;
+      threshold: string;
+      reminder: boolean;
+      at: string;
+    }
+  | { type: 'balance-recovered'; amount: string; currency: string; threshold: string; at: string }
+  | { type: 'job-failing'; job: string; error: string; at: string }
+  | { type: 'job-recovered'; job: string; failures: number; at: string };
+
+export type AlertType = Alert['type'];
+
+/**
+ * Hands alerts to the durable outbox. `enqueue` resolves once the message is stored (never waits
+ * on Slack) and is idempotent by `key`: the same key enqueued twice, by any replica, is one message.
+ */
+export interface Notifier {
+  enqueue(key: string, alert: Alert): Promise<boolean>;
+}

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AgentRef,
+  applyEvent,
+  type CallEvent,
+  type CallState,
+  type Effect,
+  VOICEMAIL_GRACE_MS,
+} from '../../src/calls/call-state.js';
+
+const T0 = Date.parse('2026-11-20T10:00:00Z');
+const s = (sec: number) => T0 + sec * 1000;
+const alice: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+const bob: AgentRef = { id: 'b1', name: 'Bob', sip: 'sip:bob@sip.telnyx.com' };
+
+/** Plays events in order and collects every effect owed along the way. */
+function play(events: CallEvent[], start: CallState | null = null) {
+  let state = start;
+  const effects: Effect[] = [];
+  let changes = 0;
+  for (const e of events) {
+    const t = applyEvent(state, e);
+    if (!t) continue;
+    changes++;
+    state = t.state;
+    effects.push(...t.effects);
+  }
+  return {
+    state: state as CallState,
+    effects,
+    changes,
+    alerts: effects.flatMap((e) => (e.kind === 'alert' ? [e.alert] : [])),
+  };
+}
+
+const inbound: CallEvent = { kind: 'inbound', sid: 'C', from: '+13125550100', to: '+13125550199', at: s(0) };
+const round1: CallEvent = { kind: 'dial-started', attempt: 1, targets: [alice, bob], at: s(3) };
+const round2: CallEvent = { kind: 'dial-started', attempt: 2, targets: [alice, bob], at: s(25) };
+const legEvt = (
+  leg: string,
+  to: string,
+  status: 'ringing' | 'in-progress' | 'completed' | 'canceled' | 'no-answer',
+  sec: number,
+  seq: number,
+): CallEvent => ({
+  kind: 'status',
+  legSid: leg,
+  parentSid: 'C',
+  to,
+  status,
+  seq,
+  at: s(sec),
+});
+const callerEnd = (sec: number): CallEvent => ({
+  kind: 'status',
+  legSid: 'C',
+  status: 'completed',
+  seq: 3,
+  at: s(sec),
+});
+
+describe('call state machine', () => {
+  it('answered call: incoming, answered (wait), completed (talk), history and idle, one record', () => {
+    const r = play([
+      inbound,
+      round1,
+      legEvt('LA', 'sip:alice@sip.telnyx.com', 'ringing', 4, 1),
+      legEvt('LB', 'sip:bob@sip.telnyx.com', 'ringing', 4, 1),
+      legEvt('LA', 'sip:alice@sip.telnyx.com', 'in-progress', 15, 2),
+      legEvt('LB', 'sip:bob@sip.telnyx.com', 'canceled', 15, 3),
+      legEvt('LA', 'sip:alice@sip.telnyx.com', 'completed', 134, 3),
+      { kind: 'dial-ended', dialStatus: 'completed', dialLeg: 'LA', attempt: 1, at: s(135) },
+      callerEnd(135),
+    ]);
+    expect(r.state).toMatchObject({ outcome: 'answered', answeredLeg: 'LA', phase: 'ended' });
+    expect(r.alerts.map((a) => a.type)).toEqual(['incoming', 'answered', 'completed']);
+    expect(r.alerts[1]).toMatchObject({ agent: 'Alice', waitSeconds: 15 });
+    expect(r.alerts[2]).toMatchObject({ agent: 'Alice', talkSeconds: 119, waitSeconds: 15 });
+    expect(r.effects.filter((e) => e.kind === 'answered-by')).toEqual([
+      { id: 'answered-by', kind: 'answered-by', caller: '+13125550100', agentId: 'a1' },
+    ]);
+    expect(r.effects.filter((e) => e.kind === 'finished')).toHaveLength(1);
+    expect(r.effects.some((e) => e.kind === 'agent-idle' && e.agentId === 'a1' && e.at === s(134))).toBe(
+      true,
+    );
+  });
+
+  it('caller hangs up while agents ring: abandoned, one missed alert', () => {
+    const r = play([inbound, round1, legEvt('LA', alice.sip, 'ringing', 4, 1), callerEnd(9), callerEnd(9)]);
+    expect(r.state.outcome).toBe('abandoned');
+    expect(r.alerts.map((a) => a.type)).toEqual(['incoming', 'missed']);
+    expect(r.alerts[1]).toMatchObject({ reason: 'caller-hung-up', waitSeconds: 9 });
+  });
+
+  it('every round unanswered, voicemail left: voicemail alert with the recording, no missed', () => {
+    const r = play([
+      inbound,
+      round1,
+      { kind: 'dial-ended', dialStatus: 'no-answer', attempt: 1, at: s(24) },
+      round2,
+      { kind: 'dial-ended', dialStatus: 'no-answer', attempt: 2, at: s(46) },
+      { kind: 'voicemail-started', reason: 'no-answer', at: s(46) },
+      callerEnd(80),
+      {
+        kind: 'recording',
+        status: 'completed',
+        url: 'https://api.telnyx.com/rec/1.mp3',
+        duration: 25,
+        at: s(82),
+      },
+    ]);
+    expect(r.state).toMatchObject({ outcome: 'voicemail', attempts: 2, recordingDuration: 25 });
+    expect(r.alerts.map((a) => a.type)).toEqual(['incoming', 'voicemail']);
+    expect(r.alerts[1]).toMatchObject({
+      recordingUrl: 'https://api.telnyx.com/rec/1.mp3',
+      durationSeconds: 25,
+    });
+  });
+
+  it('hang-up during the voicemail prompt: missed after the grace time, unless a recording shows up', () => {
+    const base = [
+      inbound,
+      { kind: 'voicemail-started', reason: 'no-agents', at: s(2) } as CallEvent,
+      callerEnd(6),
+    ];
+    const waiting = play(base);
+    expect(waiting.state.outcome).toBeUndefined();
+    expect(waiting.state.finalizeAt).toBe(s(6) + VOICEMAIL_GRACE_MS);
+    expect(applyEvent(waiting.state, { kind: 'finalize', at: s(10) })).toBeNull();
+    const missed = play([{ kind: 'finalize', at: s(6) + VOICEMAIL_GRACE_MS }], waiting.state);
+    expect(missed.state.outcome).toBe('missed');
+    expect(missed.alerts).toEqual([
+      expect.objectContaining({ type: 'missed', reason: 'no-agents', waitSeconds: 2 }),
+    ]);
+
+    const absent = play([{ kind: 'recording', status: 'absent', at: s(7) }], waiting.state);
+    expect(absent.state.outcome).toBe('missed');
+  });
+
+  it('a retried voice-URL fetch does not restart the call or alert twice', () => {
+    const r = play([inbound, round1, inbound, { ...round1, at: s(4) }]);
+    expect(r.changes).toBe(2);
+    expect(r.alerts.map((a) => a.type)).toEqual(['incoming']);
+  });
+
+  it('a late answered callback after the leg completed fills in the answer without moving back', () => {
+    const r = play([
+      inbound,
+      round1,
+      { ...legEvt('LA', alice.sip, 'completed', 70, 3), answeredAt: s(10) },
+      legEvt('LA', alice.sip, 'in-progress', 10, 2),
+    ]);
+    expect(r.state.legs.LA).toMatchObject({ status: 'completed', answeredAt: s(10) });
+    expect(r.state.answeredAt).toBe(s(10));
+  });
+
+  it('outbound click-to-call: ringing, answered by the customer, completed with talk time', () => {
+    const r = play([
+      {
+        kind: 'outbound-created',
+        sid: 'O',
+        from: '+13125550199',
+        agent: alice,
+        customer: '+14155550123',
+        at: s(0),
+      },
+      { kind: 'status', legSid: 'O', status: 'in-progress', seq: 2, at: s(5) },
+      { kind: 'customer-dial-started', at: s(5) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'in-progress',
+        seq: 2,
+        at: s(12),
+      },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'completed',
+        seq: 3,
+        at: s(72),
+      },
+      { kind: 'status', legSid: 'O', status: 'completed', seq: 3, at: s(73) },
+    ]);
+    expect(r.alerts.map((a) => a.type)).toEqual([
+      'outbound-ringing',
+      'outbound-answered',
+      'outbound-completed',
+    ]);
+    expect(r.alerts[2]).toMatchObject({
+      answered: true,
+      talkSeconds: 60,
+      to: '+14155550123',
+      agent: 'Alice',
+    });
+    expect(r.state.outcome).toBe('answered');
+  });
+});

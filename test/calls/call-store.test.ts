@@ -1,0 +1,203 @@
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentRef, CallEvent } from '../../src/calls/call-state.js';
+import type { CallStore } from '../../src/calls/call-store.js';
+import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
+import { RedisCallStore } from '../../src/calls/redis-call-store.js';
+import { testRedis } from '../setup/redis.js';
+
+const T0 = Date.parse('2026-11-20T10:00:00Z');
+const alice: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+const bob: AgentRef = { id: 'b1', name: 'Bob', sip: 'sip:bob@sip.telnyx.com' };
+
+const inbound = (sid: string, at = T0): CallEvent => ({
+  kind: 'inbound',
+  sid,
+  from: '+13125550100',
+  to: '+13125550199',
+  at,
+});
+const round = (attempt: number, targets: AgentRef[], at: number): CallEvent => ({
+  kind: 'dial-started',
+  attempt,
+  targets,
+  at,
+});
+const leg = (
+  legSid: string,
+  parentSid: string,
+  status: 'initiated' | 'ringing' | 'in-progress' | 'completed' | 'no-answer' | 'canceled',
+  seq: number,
+  at: number,
+  agent?: AgentRef,
+): CallEvent => ({ kind: 'status', legSid, parentSid, status, seq, at, agent, to: agent?.sip });
+const caller = (
+  sid: string,
+  status: 'ringing' | 'in-progress' | 'completed',
+  seq: number,
+  at: number,
+): CallEvent => ({
+  kind: 'status',
+  legSid: sid,
+  status,
+  seq,
+  at,
+});
+
+type Factory = {
+  name: string;
+  make: () => { store: CallStore; close: () => Promise<void>; twin?: () => CallStore };
+};
+
+const factories: Factory[] = [
+  {
+    name: 'memory',
+    make: () => {
+      const store = new MemoryCallStore(3600);
+      return { store, close: async () => store.close() };
+    },
+  },
+  {
+    name: 'redis',
+    make: () => {
+      const redis: Redis = testRedis();
+      const prefix = redis.options.keyPrefix as string;
+      const others: Redis[] = [];
+      return {
+        store: new RedisCallStore(redis, 3600),
+        // A second replica: its own connection on the same keys.
+        twin: () => {
+          const r = testRedis(prefix);
+          others.push(r);
+          return new RedisCallStore(r, 3600);
+        },
+        close: async () => {
+          await Promise.all([redis, ...others].map((r) => r.quit()));
+        },
+      };
+    },
+  },
+];
+
+describe.each(factories)('call store ($name)', ({ make }) => {
+  let ctx: ReturnType<Factory['make']>;
+  let store: CallStore;
+  beforeEach(() => {
+    ctx = make();
+    store = ctx.store;
+  });
+  afterEach(async () => ctx.close());
+
+  it('creates a call, records rounds and lists it as active', async () => {
+    const r1 = await store.update('c1', inbound('c1'));
+    expect(r1.changed).toBe(true);
+    await store.update('c1', round(1, [alice, bob], T0 + 1000));
+    const s = await store.get('c1');
+    expect(s).toMatchObject({
+      sid: 'c1',
+      from: '+13125550100',
+      attempts: 1,
+      rung: ['a1', 'b1'],
+      phase: 'ringing-agents',
+    });
+    expect((await store.active()).map((c) => c.sid)).toEqual(['c1']);
+    const tl = await store.timeline('c1');
+    expect(tl.map((e) => e.type)).toEqual(['call-received', 'ring-round']);
+  });
+
+  it('answers with the wait time, once, despite duplicate and out-of-order callbacks', async () => {
+    await store.update('c2', inbound('c2'));
+    const r = await store.update('c2', round(1, [alice, bob], T0 + 500));
+    expect(r.pending.map((p) => p.id)).toEqual(['alert:incoming']);
+    await store.ack('c2', ['alert:incoming']);
+
+    // completed of Alice's leg arrives before her answered callback
+    const answered = leg('L1', 'c2', 'in-progress', 2, T0 + 12_000, alice);
+    const completed: CallEvent = {
+      ...leg('L1', 'c2', 'completed', 3, T0 + 72_000, alice),
+      answeredAt: T0 + 12_000,
+    };
+    const a = await store.update('c2', completed);
+    expect(a.state?.answeredAt).toBe(T0 + 12_000);
+    expect(a.pending.map((p) => p.id).sort()).toEqual(['alert:answered', 'answered-by', 'idle:L1']);
+    const late = await store.update('c2', answered);
+    expect(late.changed).toBe(false);
+    expect((await store.get('c2'))?.legs['L1']?.status).toBe('completed');
+    const dup = await store.update('c2', completed);
+    expect(dup.changed).toBe(false);
+    // still pending until acknowledged: a retry re-drives them
+    expect(dup.pending).toHaveLength(3);
+    await store.ack(
+      'c2',
+      dup.pending.map((p) => p.id),
+    );
+    expect((await store.update('c2', completed)).pending).toEqual([]);
+
+    const end = await store.update('c2', caller('c2', 'completed', 3, T0 + 73_000));
+    expect(end.state).toMatchObject({ outcome: 'answered', phase: 'ended' });
+    const completedAlert = end.pending.find((p) => p.id === 'alert:completed');
+    expect(completedAlert).toMatchObject({ alert: { agent: 'Alice', waitSeconds: 12, talkSeconds: 60 } });
+    expect(await store.active()).toEqual([]);
+  });
+
+  it('never moves a status back', async () => {
+    await store.update('c3', inbound('c3'));
+    await store.update('c3', caller('c3', 'in-progress', 2, T0 + 1000));
+    const back = await store.update('c3', caller('c3', 'ringing', 1, T0 + 900));
+    expect(back.changed).toBe(false);
+    expect((await store.get('c3'))?.status).toBe('in-progress');
+  });
+
+  it('loses no update when two replicas apply callbacks of one call at once', async () => {
+    const other = ctx.twin?.() ?? store;
+    await store.update('c4', inbound('c4'));
+    await store.update('c4', round(1, [alice, bob], T0));
+    const events: CallEvent[] = [];
+    for (let i = 0; i < 20; i++) {
+      events.push(leg(`L${i}`, 'c4', 'ringing', 1, T0 + i, i % 2 ? alice : bob));
+      events.push(leg(`L${i}`, 'c4', 'no-answer', 3, T0 + 20_000 + i, i % 2 ? alice : bob));
+    }
+    await Promise.all(events.map((e, i) => (i % 2 ? store : other).update('c4', e)));
+    const s = await store.get('c4');
+    expect(Object.keys(s?.legs ?? {})).toHaveLength(20);
+    expect(Object.values(s?.legs ?? {}).every((l) => l.status === 'no-answer')).toBe(true);
+  });
+
+  it('holds a voicemail decision until the recording reports, and lists it as due', async () => {
+    await store.update('c5', inbound('c5'));
+    await store.update('c5', { kind: 'voicemail-started', reason: 'no-agents', at: T0 + 2000 });
+    const hung = await store.update('c5', caller('c5', 'completed', 3, T0 + 10_000));
+    expect(hung.state?.outcome).toBeUndefined();
+    expect(hung.state?.finalizeAt).toBe(T0 + 70_000);
+    expect(await store.dueForFinalize(T0 + 69_999)).toEqual([]);
+    expect(await store.dueForFinalize(T0 + 70_000)).toEqual(['c5']);
+    const fin = await store.update('c5', { kind: 'finalize', at: T0 + 70_000 });
+    expect(fin.state?.outcome).toBe('missed');
+    expect(fin.pending.find((p) => p.id === 'alert:missed')).toMatchObject({
+      alert: { reason: 'no-agents' },
+    });
+    expect(await store.dueForFinalize(T0 + 100_000)).toEqual([]);
+  });
+
+  it('returns null for an unknown call and an empty timeline', async () => {
+    expect(await store.get('nope')).toBeNull();
+    expect(await store.timeline('nope')).toEqual([]);
+  });
+});
+
+describe('redis call store expiry', () => {
+  it('expires a finished call after the TTL and a running one later', async () => {
+    const redis = testRedis();
+    try {
+      const store = new RedisCallStore(redis, 120);
+      await store.update('x', inbound('x'));
+      expect(await redis.ttl('call:{x}')).toBeGreaterThan(120);
+      await store.update('x', caller('x', 'completed', 3, T0 + 5000));
+      const ttl = await redis.ttl('call:{x}');
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+    } finally {
+      await redis.quit();
+    }
+  });
+});
