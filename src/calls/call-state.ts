@@ -9,7 +9,7 @@
  * whichever replica commits the transition owns the effect, and re-running it is harmless.
  */
 
-import { sipKey } from '../agents/sip.js';
+import { sipKey } from '../agents/sip-uri.js';
 import type { Alert } from '../slack/alert.js';
 
 export type LegStatus =
@@ -133,7 +133,7 @@ export interface TimelineEntry {
 export type Effect =
   | { id: string; kind: 'alert'; alert: Alert }
   | { id: string; kind: 'answered-by'; caller: string; agentId: string }
-  | { id: string; kind: 'agent-busy'; agentId: string; leg: string }
+  | { id: string; kind: 'agent-busy'; agentId: string; leg: string; at: number }
   | { id: string; kind: 'agent-idle'; agentId: string; leg: string; at: number }
   | { id: string; kind: 'finished' };
 
@@ -170,6 +170,8 @@ export type CallEvent =
       to?: string;
       at: number;
       answeredAt?: number;
+      /** CallInitiatedAt: when Telnyx started the call, the true start of the caller's wait. */
+      initiatedAt?: number;
       /** Leg resolved to an agent by the route (SIP URI → roster). */
       agent?: AgentRef;
     }
@@ -439,6 +441,7 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     }
     s.status = e.status;
     if (e.seq !== undefined) s.seq = Math.max(s.seq, e.seq);
+    if (e.initiatedAt !== undefined && e.initiatedAt < s.startedAt) s.startedAt = e.initiatedAt;
     if (e.from && !s.from) s.from = e.from;
     if (e.to && !s.to) s.to = e.to;
     out.timeline.push({ at: e.at, type: `caller-${e.status}` });
@@ -457,7 +460,8 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
   const leg: LegState = s.legs[e.legSid] ?? { sid: e.legSid, to: e.to ?? '', status: 'initiated', seq: -1 };
   const known = s.legs[e.legSid] !== undefined;
   if (e.to && !leg.to) leg.to = e.to;
-  const agent = e.agent ?? s.rungAgents.find((a) => sipKey(a.sip) === sipKey(leg.to));
+  const legKey = sipKey(leg.to);
+  const agent = e.agent ?? (legKey ? s.rungAgents.find((a) => sipKey(a.sip) === legKey) : undefined);
   if (agent && !leg.agentId) {
     leg.agentId = agent.id;
     leg.agentName = agent.name;
@@ -471,6 +475,7 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     return !current;
   }
   const wasAnswered = leg.answeredAt !== undefined;
+  const wasTerminal = isTerminal(leg.status);
   leg.status = e.status;
   if (e.seq !== undefined) leg.seq = Math.max(leg.seq, e.seq);
   if (e.status === 'ringing') leg.ringingAt ??= e.at;
@@ -507,9 +512,15 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
       out.effects.push({ id: 'answered-by', kind: 'answered-by', caller: s.from, agentId: leg.agentId });
   }
   if (leg.agentId && leg.answeredAt !== undefined && !isTerminal(leg.status) && answeredNow) {
-    out.effects.push({ id: `busy:${leg.sid}`, kind: 'agent-busy', agentId: leg.agentId, leg: leg.sid });
+    out.effects.push({
+      id: `busy:${leg.sid}`,
+      kind: 'agent-busy',
+      agentId: leg.agentId,
+      leg: leg.sid,
+      at: leg.answeredAt as number,
+    });
   }
-  if (leg.agentId && isTerminal(leg.status) && leg.answeredAt !== undefined) {
+  if (leg.agentId && isTerminal(leg.status) && !wasTerminal) {
     out.effects.push({
       id: `idle:${leg.sid}`,
       kind: 'agent-idle',

@@ -8,6 +8,8 @@ import {
   VOICEMAIL_GRACE_MS,
 } from '../../src/calls/call-state.js';
 
+type StatusEvent = Extract<CallEvent, { kind: 'status' }>;
+
 const T0 = Date.parse('2026-11-20T10:00:00Z');
 const s = (sec: number) => T0 + sec * 1000;
 const alice: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
@@ -42,7 +44,7 @@ const legEvt = (
   status: 'ringing' | 'in-progress' | 'completed' | 'canceled' | 'no-answer',
   sec: number,
   seq: number,
-): CallEvent => ({
+): StatusEvent => ({
   kind: 'status',
   legSid: leg,
   parentSid: 'C',

@@ -6,6 +6,8 @@ import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
 import { RedisCallStore } from '../../src/calls/redis-call-store.js';
 import { testRedis } from '../setup/redis.js';
 
+type StatusEvent = Extract<CallEvent, { kind: 'status' }>;
+
 const T0 = Date.parse('2026-11-20T10:00:00Z');
 const alice: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
 const bob: AgentRef = { id: 'b1', name: 'Bob', sip: 'sip:bob@sip.telnyx.com' };
@@ -30,7 +32,7 @@ const leg = (
   seq: number,
   at: number,
   agent?: AgentRef,
-): CallEvent => ({ kind: 'status', legSid, parentSid, status, seq, at, agent, to: agent?.sip });
+): StatusEvent => ({ kind: 'status', legSid, parentSid, status, seq, at, agent, to: agent?.sip });
 const caller = (
   sid: string,
   status: 'ringing' | 'in-progress' | 'completed',

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Regenerates the caller prompts in audio/ from the texts below, reproducibly:
+# the same espeak-ng and lame versions give byte-identical MP3s, so a diff in
+# audio/ always means a text or voice change.
+#
+# Needs the Debian packages espeak-ng and lame:
+#   apt-get install -y espeak-ng lame
+#
+# Usage: scripts/generate-prompts.sh [output-dir]   (default: audio/ of the repo)
+set -euo pipefail
+
+missing=()
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v lame >/dev/null 2>&1 || missing+=(lame)
+if ((${#missing[@]})); then
+  echo "generate-prompts: missing ${missing[*]}; install with: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${1:-$root/audio}"
+mkdir -p "$out"
+
+# A friendly female US voice, a little slower than espeak's default so it survives a phone line.
+voice="en-us+f3"
+speed=150
+pitch=55
+
+declare -A prompts=(
+  [greeting]="Thanks for calling. Please hold while we connect you to an agent."
+  [try-again]="All our agents are still busy. Please keep holding."
+  [voicemail]="Sorry, nobody can take your call right now. Please leave a message after the tone, and press the pound key when you are done."
+  [thanks]="Thank you. We will call you back soon. Goodbye."
+  [no-agents]="Sorry, no agent is available right now. Please leave a message after the tone."
+)
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+lead_in_ms=400
+
+for name in greeting try-again voicemail thanks no-agents; do
+  wav="$tmp/$name.wav"
+  espeak-ng -v "$voice" -s "$speed" -p "$pitch" -w "$wav" "${prompts[$name]}"
+  # espeak-ng writes a canonical 44-byte WAV header (16-bit mono PCM); anything else means a
+  # different espeak-ng build that this script has not been checked with.
+  channels="$(od -An -tu2 -j22 -N2 "$wav" | tr -d ' ')"
+  bits="$(od -An -tu2 -j34 -N2 "$wav" | tr -d ' ')"
+  if [[ "$(head -c 4 "$wav")" != RIFF || "$(tail -c +37 "$wav" | head -c 4)" != data ||
+    "$channels" != 1 || "$bits" != 16 ]]; then
+    echo "generate-prompts: unexpected WAV layout from espeak-ng in $wav" >&2
+    exit 1
+  fi
+  rate="$(od -An -tu4 -j24 -N4 "$wav" | tr -d ' ')"
+  # A lead-in of silence keeps the first word from being clipped while the call's media path
+  # opens (espeak-ng ignores a leading SSML <break>, so the silence is prepended as raw PCM).
+  silence_bytes=$((rate * 2 * lead_in_ms / 1000))
+  # Mono, 16 kHz, 32 kbps CBR: plenty for an 8 kHz phone codec, 4 KB per second. No ID3 tag and
+  # no Xing/LAME info frame: the bytes depend only on the audio and the lame version.
+  # (Debian's lame reads raw input through libsndfile and warns that it might seek: it reads a
+  # regular file here, and the warning is filtered out.)
+  { head -c "$silence_bytes" /dev/zero; tail -c +45 "$wav"; } >"$tmp/$name.pcm"
+  lame --quiet --nohist -r -s "$(awk "BEGIN { print $rate / 1000 }")" --bitwidth 16 --signed --little-endian \
+    -m m --resample 16 -b 32 --cbr -t "$tmp/$name.pcm" "$out/$name.mp3" \
+    2> >(grep -v -e 'libsndfile may ignore -r' -e 'Compile without libsndfile' >&2)
+  printf '%-10s %6d bytes\n' "$name" "$(stat -c %s "$out/$name.mp3")"
+done

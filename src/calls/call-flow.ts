@@ -1,0 +1,327 @@
+import type { Logger } from 'pino';
+import type { Agent, Roster } from '../agents/agent.js';
+import type { Notifier } from '../slack/alert.js';
+import {
+  callerText,
+  eventTime,
+  parseCallStatus,
+  parseCount,
+  parseTelnyxTime,
+  type TexmlParams,
+} from '../telnyx/texml-params.js';
+import type { DialRound, Flows } from '../texml/flows.js';
+import type { AgentRef, CallEvent, CallState, Effect } from './call-state.js';
+import type { CallStore, UpdateResult } from './call-store.js';
+
+/**
+ * Chooses whom to ring and learns from what happened. Implementations never throw from `pick`:
+ * when history or shared counters cannot be read they fall back to the strategy alone.
+ */
+export interface AgentPicker {
+  pick(input: {
+    callSid: string;
+    caller: string;
+    round: number;
+    alreadyRung: readonly string[];
+  }): Promise<Agent[]>;
+  /** An agent answered this call (counted once per call, whoever calls it how often). */
+  answered(callSid: string, caller: string, agentId: string): Promise<void>;
+  busy(agentId: string, leg: string, at: number): Promise<void>;
+  idle(agentId: string, leg: string, at: number): Promise<void>;
+}
+
+export interface CallFlowOptions {
+  store: CallStore;
+  roster: Roster;
+  picker: AgentPicker;
+  flows: Flows;
+  notifier: Notifier;
+  log: Logger;
+  dialAttempts: number;
+  dialTimeoutSeconds: number;
+  hotlineNumber?: string;
+  /** Runs once per finished call (call records, metrics). */
+  onFinished?: (call: CallState) => Promise<void>;
+  now?: () => number;
+  /** How long a TeXML reply may wait on the store before answering without it. */
+  storeBudgetMs?: number;
+}
+
+/** Thrown when a callback could not be stored: the route answers 503 so Telnyx retries it. */
+export class CallbackNotStoredError extends Error {
+  constructor(cause: unknown) {
+    super(`callback not stored: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CallbackNotStoredError';
+  }
+}
+
+class TimeoutError extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const toRef = (a: Agent): AgentRef => ({ id: a.id, name: a.name, sip: a.sip });
+
+/**
+ * What each Telnyx request means for a call, and which TeXML to answer. The two replies a caller
+ * waits on (`inbound`, `dialResult`) always produce a valid document within a bounded time: the
+ * store gets `storeBudgetMs`, routing falls back to the roster, and Slack is never awaited.
+ */
+export class CallFlow {
+  private readonly now: () => number;
+  private readonly budget: number;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: CallFlowOptions) {
+    this.now = o.now ?? Date.now;
+    this.budget = o.storeBudgetMs ?? 800;
+  }
+
+  /** `POST /texml/inbound`: greeting and the first ring round, or voicemail when nobody is online. */
+  async inbound(p: TexmlParams, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    const at = this.now();
+    const from = callerText(p.From);
+    const round = await this.nextRound(sid, from, 1, []);
+    const events: CallEvent[] = [
+      {
+        kind: 'inbound',
+        sid,
+        from,
+        to: callerText(p.To),
+        callerName: callerText(p.CallerId) || undefined,
+        at,
+      },
+      round
+        ? { kind: 'dial-started', attempt: 1, targets: round.agents.map(toRef), at }
+        : { kind: 'voicemail-started', reason: 'no-agents', at },
+    ];
+    await this.recordForReply(sid, events);
+    return round
+      ? this.o.flows.inbound({ base, round: round.dial })
+      : this.o.flows.inbound({ base, round: null });
+  }
+
+  /** `POST /texml/dial-result`: the <Dial> ended — hang up, ring the next round, or voicemail. */
+  async dialResult(p: TexmlParams, attemptHint: number | undefined, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    const at = eventTime(p, this.now());
+    const dialStatus = (p.DialCallStatus ?? '').trim().toLowerCase();
+    let state: CallState | null = null;
+    try {
+      state = await within(this.o.store.get(sid), this.budget);
+    } catch (err) {
+      this.o.log.warn(
+        { err, callSid: sid },
+        'call state unavailable for dial-result; deciding from the request',
+      );
+    }
+    const attempt = attemptHint ?? state?.attempts ?? 1;
+    const answered =
+      dialStatus === 'completed' || dialStatus === 'answered' || state?.answeredAt !== undefined;
+    const ended: CallEvent = {
+      kind: 'dial-ended',
+      dialStatus,
+      dialLeg: p.DialCallSid || undefined,
+      dialDuration: parseCount(p.DialCallDuration),
+      attempt,
+      at,
+    };
+    if (answered) {
+      await this.recordForReply(sid, [ended]);
+      return this.o.flows.answered({ base });
+    }
+    if (state && (state.phase === 'ended' || state.endedAt !== undefined)) {
+      // The caller is gone (Telnyx still asks for the action URL): nothing more to play.
+      await this.recordForReply(sid, [ended]);
+      return this.o.flows.answered({ base });
+    }
+    if (attempt < this.o.dialAttempts) {
+      const round = await this.nextRound(
+        sid,
+        state?.from ?? callerText(p.From),
+        attempt + 1,
+        state?.rung ?? [],
+      );
+      if (round) {
+        await this.recordForReply(sid, [
+          ended,
+          { kind: 'dial-started', attempt: attempt + 1, targets: round.agents.map(toRef), at },
+        ]);
+        return this.o.flows.nextRound({ base, round: round.dial });
+      }
+    }
+    const reason = attempt < this.o.dialAttempts ? 'no-agents' : 'no-answer';
+    await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, at }]);
+    return this.o.flows.voicemail({ base, reason });
+  }
+
+  /** `POST /texml/voicemail`: the <Record> ended. Some action requests carry the recording (UNCONFIRMED). */
+  async voicemailEnded(p: TexmlParams, base: string): Promise<string> {
+    if (p.RecordingUrl) {
+      try {
+        await within(this.apply(p.CallSid as string, this.recordingEvent(p, 'completed')), this.budget);
+      } catch (err) {
+        this.o.log.warn({ err, callSid: p.CallSid }, 'could not store the voicemail from the record action');
+      }
+    }
+    return this.o.flows.thanks({ base });
+  }
+
+  /** `POST /texml/status`: a call-progress event of the caller's call or one of its legs. */
+  async status(p: TexmlParams): Promise<void> {
+    const legSid = p.CallSid as string;
+    const status = parseCallStatus(p.CallStatus);
+    if (!status) return; // dtmf, amd, analyzed…: nothing for the call state
+    const parent = p.ParentCallSid?.trim() || undefined;
+    const callSid = parent && parent !== legSid ? parent : legSid;
+    const agent = parent ? this.o.roster.bySip(p.To ?? '') : undefined;
+    const event: CallEvent = {
+      kind: 'status',
+      legSid,
+      parentSid: parent,
+      status,
+      seq: parseCount(p.SequenceNumber),
+      from: callerText(p.From) || undefined,
+      to: p.To?.trim() || undefined,
+      at: eventTime(p, this.now()),
+      answeredAt: parseTelnyxTime(p.AnsweredTime),
+      initiatedAt: parent ? undefined : parseTelnyxTime(p.CallInitiatedAt),
+      agent: agent && toRef(agent),
+    };
+    await this.applyOrFail(callSid, event);
+  }
+
+  /** `POST /texml/recording`: the recording status callback. */
+  async recording(p: TexmlParams): Promise<void> {
+    const status = (p.RecordingStatus ?? '').trim().toLowerCase();
+    const kind =
+      status === 'completed' ? 'completed' : status === 'absent' || status === 'failed' ? 'absent' : null;
+    if (!kind) return;
+    await this.applyOrFail(p.CallSid as string, this.recordingEvent(p, kind));
+  }
+
+  /** Decides the calls whose callers hung up in the voicemail flow and never left a message. */
+  async finalizeDue(): Promise<number> {
+    const now = this.now();
+    const due = await this.o.store.dueForFinalize(now);
+    for (const sid of due) await this.apply(sid, { kind: 'finalize', at: now });
+    return due.length;
+  }
+
+  /** Waits for effects still running in the background (shutdown). */
+  async drain(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  private recordingEvent(p: TexmlParams, status: 'completed' | 'absent'): CallEvent {
+    const url = p.RecordingUrl?.trim();
+    return {
+      kind: 'recording',
+      status,
+      url: url && /^https?:\/\//i.test(url) ? url.slice(0, 2048) : undefined,
+      duration: parseCount(p.RecordingDuration),
+      at: eventTime(p, this.now()),
+    };
+  }
+
+  /** Chooses the agents of a ring round; null when nobody can be rung. */
+  private async nextRound(
+    callSid: string,
+    caller: string,
+    attempt: number,
+    alreadyRung: readonly string[],
+  ): Promise<{ agents: Agent[]; dial: DialRound } | null> {
+    let agents: Agent[];
+    try {
+      agents = await within(
+        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung }),
+        this.budget,
+      );
+    } catch (err) {
+      // Last resort: everyone online in the last known roster.
+      this.o.log.warn({ err, callSid }, 'routing failed; ringing every online agent');
+      agents = this.o.roster.current().agents.filter((a) => a.online);
+    }
+    if (!agents.length) return null;
+    return {
+      agents,
+      dial: {
+        attempt,
+        timeoutSeconds: this.o.dialTimeoutSeconds,
+        targets: agents.map((a) => ({ name: a.name, sip: a.sip })),
+      },
+    };
+  }
+
+  /**
+   * Stores what a TeXML reply is about to tell Telnyx, but never lets the caller wait on it for
+   * longer than the budget; a failure is logged and the reply goes out regardless.
+   */
+  private async recordForReply(sid: string, events: CallEvent[]): Promise<void> {
+    const work = (async () => {
+      for (const e of events) await this.apply(sid, e);
+    })();
+    this.track(work);
+    try {
+      await within(work, this.budget);
+    } catch (err) {
+      this.o.log.error({ err, callSid: sid }, 'call state not stored in time; answering from the roster');
+    }
+  }
+
+  private async applyOrFail(sid: string, event: CallEvent): Promise<void> {
+    try {
+      await this.apply(sid, event);
+    } catch (err) {
+      throw new CallbackNotStoredError(err);
+    }
+  }
+
+  /** Applies one event, then runs the effects the call still owes (this update's and any left over). */
+  private async apply(sid: string, event: CallEvent): Promise<UpdateResult> {
+    const result = await this.o.store.update(sid, event);
+    if (result.pending.length && result.state) await this.runEffects(result.state, result.pending);
+    return result;
+  }
+
+  /** Every effect is idempotent, so a replica re-running one another replica started is harmless. */
+  private async runEffects(call: CallState, pending: Effect[]): Promise<void> {
+    const done: string[] = [];
+    try {
+      for (const fx of pending) {
+        switch (fx.kind) {
+          case 'alert':
+            await this.o.notifier.enqueue(`call:${call.sid}:${fx.alert.type}`, fx.alert);
+            break;
+          case 'answered-by':
+            await this.o.picker.answered(call.sid, fx.caller, fx.agentId);
+            break;
+          case 'agent-busy':
+            await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
+            break;
+          case 'agent-idle':
+            await this.o.picker.idle(fx.agentId, fx.leg, fx.at);
+            break;
+          case 'finished':
+            await this.o.onFinished?.(call);
+            break;
+        }
+        done.push(fx.id);
+      }
+    } finally {
+      if (done.length) await this.o.store.ack(call.sid, done);
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.catch(() => undefined);
+    this.inflight.add(t);
+    void t.finally(() => this.inflight.delete(t));
+  }
+}

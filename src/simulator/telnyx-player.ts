@@ -1,0 +1,196 @@
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * Plays Telnyx against a Switchboard server: form-encoded, PascalCase, signed requests as
+ * reference/telnyx.md §1–2 describes, following the TeXML the server answers. Used by
+ * `npm run simulate` and by the end-to-end tests.
+ */
+
+export interface PlayerOptions {
+  baseUrl: string;
+  /** Ed25519 private key; when set every request carries telnyx-signature-ed25519. */
+  privateKey?: KeyObject;
+  /** Each request and reply, for printing. */
+  onExchange?: (x: Exchange) => void;
+  /** Clock for callback `Timestamp`s; scenarios advance it instead of sleeping. */
+  clock?: SimClock;
+}
+
+export interface Exchange {
+  path: string;
+  params: Record<string, string>;
+  status: number;
+  body: string;
+}
+
+export class SimClock {
+  constructor(public ms = Date.now()) {}
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+  iso(): string {
+    return new Date(this.ms).toISOString();
+  }
+}
+
+/** What a TeXML reply asks Telnyx to do, as far as the simulator cares. */
+export interface TexmlPlan {
+  plays: string[];
+  dial?: {
+    action?: string;
+    timeout?: number;
+    callerId?: string;
+    targets: { kind: 'Sip' | 'Number'; uri: string; statusCallback?: string }[];
+  };
+  record?: { action?: string; recordingStatusCallback?: string };
+  hangup: boolean;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  isArray: (name) => ['Play', 'Say', 'Sip', 'Number', 'Dial', 'Record'].includes(name),
+  textNodeName: '#text',
+});
+
+type XmlNode = Record<string, unknown>;
+const text = (n: unknown): string =>
+  typeof n === 'string' ? n : typeof n === 'object' && n ? String((n as XmlNode)['#text'] ?? '') : '';
+
+/** Reads the verbs of a TeXML document; throws if it is not a `<Response>`. */
+export function readTexml(xml: string): TexmlPlan {
+  const doc = parser.parse(xml) as XmlNode;
+  const res = doc.Response as XmlNode | '' | undefined;
+  if (res === undefined) throw new Error(`not a TeXML <Response>: ${xml.slice(0, 200)}`);
+  const r = (res || {}) as XmlNode;
+  const plan: TexmlPlan = {
+    plays: ((r.Play as unknown[]) ?? []).map(text),
+    hangup: 'Hangup' in r,
+  };
+  const dial = (r.Dial as XmlNode[] | undefined)?.[0];
+  if (dial) {
+    const targets: NonNullable<TexmlPlan['dial']>['targets'] = [];
+    for (const kind of ['Sip', 'Number'] as const) {
+      for (const t of (dial[kind] as unknown[]) ?? []) {
+        targets.push({
+          kind,
+          uri: text(t).trim(),
+          statusCallback: (t as XmlNode)?.statusCallback as string | undefined,
+        });
+      }
+    }
+    plan.dial = {
+      action: dial.action as string | undefined,
+      timeout: dial.timeout ? Number(dial.timeout) : undefined,
+      callerId: dial.callerId as string | undefined,
+      targets,
+    };
+  }
+  const record = (r.Record as XmlNode[] | undefined)?.[0];
+  if (record) {
+    plan.record = {
+      action: record.action as string | undefined,
+      recordingStatusCallback: record.recordingStatusCallback as string | undefined,
+    };
+  }
+  return plan;
+}
+
+/** A fresh Ed25519 key pair; the public half in Telnyx's format (base64 of the raw 32 bytes). */
+export function generateSigningKeys(): {
+  privateKey: KeyObject;
+  publicKeyBase64: string;
+  privateKeyPem: string;
+} {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKey,
+    publicKeyBase64: publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64'),
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+export const loadPrivateKey = (pem: string): KeyObject => createPrivateKey(pem);
+
+export class TelnyxPlayer {
+  readonly clock: SimClock;
+  readonly accountSid = randomUUID();
+  readonly connectionId = '1568109700606592442';
+  private readonly seq = new Map<string, number>();
+  private readonly initiated = new Map<string, string>();
+
+  constructor(private readonly o: PlayerOptions) {
+    this.clock = o.clock ?? new SimClock();
+  }
+
+  /**
+   * POSTs form params to a path, or to an absolute URL from a TeXML reply, signed when a key is
+   * set. Absolute URLs are sent to `baseUrl` with their path and query, the way DNS and an
+   * ingress bring Telnyx's request for PUBLIC_URL to this server.
+   */
+  async post(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
+    const target = /^https?:\/\//i.test(pathOrUrl) ? new URL(pathOrUrl) : null;
+    const url = target
+      ? `${this.o.baseUrl}${target.pathname}${target.search}`
+      : `${this.o.baseUrl}${pathOrUrl}`;
+    const body = new URLSearchParams(params).toString();
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (this.o.privateKey) {
+      const ts = String(Math.floor(Date.now() / 1000));
+      headers['telnyx-timestamp'] = ts;
+      headers['telnyx-signature-ed25519'] = sign(
+        null,
+        Buffer.from(`${ts}|${body}`),
+        this.o.privateKey,
+      ).toString('base64');
+    }
+    const res = await fetch(url, { method: 'POST', headers, body });
+    const x: Exchange = {
+      path: new URL(url).pathname + new URL(url).search,
+      params,
+      status: res.status,
+      body: await res.text(),
+    };
+    this.o.onExchange?.(x);
+    return x;
+  }
+
+  /** The fields every TeXML request carries (reference/telnyx.md §1.2). */
+  base(callSid: string, from: string, to: string): Record<string, string> {
+    if (!this.initiated.has(callSid)) this.initiated.set(callSid, this.clock.iso());
+    return {
+      AccountSid: this.accountSid,
+      CallSid: callSid,
+      CallSidLegacy: callSid,
+      ConnectionId: this.connectionId,
+      ApiVersion: '2010-04-01',
+      From: from,
+      To: to,
+    };
+  }
+
+  /** A call-progress callback; SequenceNumber counts up per leg, as Telnyx's examples show. */
+  async status(
+    url: string,
+    leg: { sid: string; from: string; to: string; parent?: string },
+    status: string,
+    extra: Record<string, string> = {},
+  ): Promise<Exchange> {
+    const next = (this.seq.get(leg.sid) ?? -1) + 1;
+    this.seq.set(leg.sid, next);
+    if (!this.initiated.has(leg.sid)) this.initiated.set(leg.sid, this.clock.iso());
+    return this.post(url, {
+      ...this.base(leg.sid, leg.from, leg.to),
+      CallStatus: status,
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(next),
+      Timestamp: this.clock.iso(),
+      CallInitiatedAt: this.initiated.get(leg.sid) as string,
+      ...(leg.parent ? { ParentCallSid: leg.parent, ParentCallSidLegacy: leg.parent } : {}),
+      ...extra,
+    });
+  }
+}
+
+export const newCallSid = (): string => `v3:${randomUUID().replaceAll('-', '').slice(0, 22)}`;
