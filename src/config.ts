@@ -162,6 +162,9 @@ const schema = z.object({
 
 type Env = z.infer<typeof schema>;
 
+/** Every environment variable Switchboard reads (`.env.example` documents each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   port: number;
   host: string;

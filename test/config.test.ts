@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
 
 const errorOf = (env: Record<string, string>): string => {
   try {
@@ -85,5 +86,12 @@ describe('loadConfig', () => {
     const message = errorOf({ PORT: 'x', LOG_LEVEL: 'chatty' });
     expect(message).toMatch(/PORT/);
     expect(message).toMatch(/LOG_LEVEL/);
+  });
+
+  it('.env.example lists exactly the variables the server reads, and loads as it stands', () => {
+    const text = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const listed = [...text.matchAll(/^([A-Z_]+)=(.*)$/gm)];
+    expect(listed.map((m) => m[1]).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    expect(() => loadConfig(Object.fromEntries(listed.map((m) => [m[1], m[2]])))).not.toThrow();
   });
 });
