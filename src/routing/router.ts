@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { type RoutingAgent, type RoutingDecision, routeCall, withPresence } from './route-call.js';
+import type { RoutingState, RoutingStore } from './routing-store.js';
+
+/** A roster agent before presence is added (an `Agent` from `src/agents/agent.ts` fits). */
+export type RosterAgent = Omit<RoutingAgent, 'idleSince' | 'busy'>;
+
+export interface RouteRequest<A extends RosterAgent> {
+  /** `From` of the caller's call. */
+  caller: string | undefined;
+  /** The current roster snapshot's agents. */
+  agents: readonly A[];
+  /** 1-based ring round. */
+  round: number;
+  /** Agent ids rung in earlier rounds of this call. */
+  alreadyRung: readonly string[];
+}
+
+export type RoutedAgent<A extends RosterAgent> = A & { idleSince: number | undefined; busy: boolean };
+
+export interface Router {
+  /** Never rejects: without routing state it routes by the strategy alone. */
+  route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>>;
+}
+
+export interface RouterOptions {
+  store: RoutingStore;
+  settings: Pick<Config['routing'], 'strategy' | 'sticky' | 'stickyThreshold' | 'maxTargets'>;
+  logger: Logger;
+  /** Default `Math.random`. */
+  rng?: () => number;
+  /**
+   * How long the TeXML reply may wait for the store before routing without it. Default 500 ms:
+   * Telnyx waits a few seconds for a TeXML document, and the caller hears silence meanwhile.
+   */
+  loadTimeoutMs?: number;
+}
+
+/**
+ * The edge between the store and the pure `routeCall`: one store round trip per decision, then
+ * the decision. When the store fails or is slow, history, idle times and busy flags are treated
+ * as unknown (no sticky agent, everyone idle forever and free) and round-robin falls back to a
+ * counter local to this replica, because the caller's TeXML reply depends on the answer.
+ */
+export function createRouter(options: RouterOptions): Router {
+  const { store, settings, logger } = options;
+  const rng = options.rng ?? Math.random;
+  const loadTimeoutMs = options.loadTimeoutMs ?? 500;
+  let localRotation = 0;
+
+  async function loadOrNothing(caller: string | undefined): Promise<RoutingState> {
+    const withRotation = settings.strategy === 'round-robin';
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const loading = store.load(caller, { withRotation });
+      // A late failure after the timeout must not become an unhandled rejection.
+      loading.catch(() => {});
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`routing store did not answer in ${loadTimeoutMs} ms`)),
+          loadTimeoutMs,
+        );
+      });
+      return await Promise.race([loading, timeout]);
+    } catch (err) {
+      logger.warn({ err }, 'routing state unavailable: routing by strategy alone');
+      return { history: {}, idle: {}, busy: new Set() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
+      const state = await loadOrNothing(request.caller);
+      const agents = withPresence(request.agents, state);
+      try {
+        return routeCall({
+          caller: request.caller,
+          history: state.history,
+          agents,
+          strategy: settings.strategy,
+          round: request.round,
+          alreadyRung: request.alreadyRung,
+          rotation: state.rotation ?? ++localRotation,
+          sticky: settings.sticky,
+          threshold: settings.stickyThreshold,
+          maxTargets: settings.maxTargets,
+          rng,
+        });
+      } catch (err) {
+        // Only a bug (or a throwing rng) gets here; ringing everyone beats dropping the caller.
+        logger.error({ err }, 'routing failed: ringing all online agents');
+        const online = agents.filter((a) => a.online).slice(0, Math.max(1, settings.maxTargets));
+        return { targets: online, reason: online.length ? 'strategy' : 'no-agent-online' };
+      }
+    },
+  };
+}

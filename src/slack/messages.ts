@@ -1,0 +1,316 @@
+import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import type { Alert, AlertType } from './alert.js';
+import { formatDuration, maskPhoneNumber } from './humanize.js';
+import { clip, mrkdwnLink, SLACK_LIMITS, slackDate, truncateMrkdwn, untrusted } from './mrkdwn.js';
+
+/** What is posted to the webhook: `text` is the notification / screen-reader fallback for `blocks`. */
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** How much of one untrusted value we show before cutting it (a caller name is never legitimately longer). */
+const MAX_VALUE = 200;
+/** Budget for lists of names and error texts, so escaping (up to 5× growth) stays within field limits. */
+const MAX_LIST = 1500;
+const MAX_ERROR = 500;
+
+/**
+ * How the summary line renders untrusted values: escaped mrkdwn for Slack, masked plain text for
+ * the log. One summary per alert type serves both, so the console shows what Slack would.
+ */
+interface Voice {
+  phone(value: string): string;
+  /** A caller's display name (CNAM), or '' where it is personal data we do not repeat (the log). */
+  callerName(value: string): string;
+  name(value: string): string;
+  list(values: readonly string[]): string;
+  text(value: string, max: number): string;
+}
+
+const slackVoice: Voice = {
+  phone: (v) => (v.trim() ? untrusted(v.trim(), MAX_VALUE) : 'a withheld number'),
+  callerName: (v) => untrusted(v, MAX_VALUE),
+  name: (v) => untrusted(v, MAX_VALUE),
+  list: (vs) => untrusted(vs.join(', '), MAX_LIST),
+  text: (v, max) => untrusted(v, max),
+};
+
+/**
+ * Plain text for the log: control characters (a caller name could forge extra lines in a terminal)
+ * become spaces, and anything that looks like a phone number is masked, wherever it appears.
+ */
+const plain = (v: string, max: number): string =>
+  clip(
+    v
+      .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
+      .replace(/\+?\d[\d\s().-]{4,}\d/g, (run) =>
+        run.replace(/\D/g, '').length >= 7 ? maskPhoneNumber(run) : run,
+      ),
+    max,
+  );
+
+const logVoice: Voice = {
+  phone: (v) => (v.trim() ? plain(maskPhoneNumber(v.trim()), MAX_VALUE) : 'a withheld number'),
+  callerName: () => '',
+  name: (v) => plain(v, 80),
+  list: (vs) => plain(vs.join(', '), 300),
+  text: (v, max) => plain(v, Math.min(max, 300)),
+};
+
+const MISSED_REASON: Record<AlertOf<'missed'>['reason'], string> = {
+  'caller-hung-up': 'caller hung up while agents rang',
+  'no-answer': 'no agent answered',
+  'no-agents': 'no agent online',
+};
+
+const money = (v: Voice, amount: string, currency: string): string =>
+  `${v.text(amount, 40)} ${v.text(currency, 10)}`;
+
+const mrkdwn = (text: string, max: number = SLACK_LIMITS.sectionText): MrkdwnElement => ({
+  type: 'mrkdwn',
+  text: truncateMrkdwn(text, max),
+  // verbatim: Slack must not auto-link URLs or names that a caller put into their caller ID.
+  verbatim: true,
+});
+
+const header = (text: string): HeaderBlock => ({
+  type: 'header',
+  text: { type: 'plain_text', text: clip(text, SLACK_LIMITS.headerText), emoji: true },
+});
+
+const section = (text: string): SectionBlock => ({ type: 'section', text: mrkdwn(text) });
+
+const fields = (pairs: ReadonlyArray<readonly [label: string, value: string]>): SectionBlock => ({
+  type: 'section',
+  fields: pairs
+    .slice(0, SLACK_LIMITS.fields)
+    .map(([label, value]) => mrkdwn(`*${label}*\n${value}`, SLACK_LIMITS.fieldText)),
+});
+
+const context = (alert: Alert, extra?: string): ContextBlock => ({
+  type: 'context',
+  elements: [mrkdwn(extra ? `${slackDate(alert.at)} · ${extra}` : slackDate(alert.at))],
+});
+
+const callContext = (alert: Alert & { callSid: string }): ContextBlock =>
+  context(alert, `call \`${untrusted(alert.callSid, 100)}\``);
+
+const v = slackVoice;
+
+/** One alert type's presentation: header title, summary line (Slack fallback and log line), blocks. */
+interface AlertView<A extends Alert> {
+  title(alert: A): string;
+  summary(alert: A, v: Voice): string;
+  /** The blocks under the header. */
+  body(alert: A): KnownBlock[];
+}
+
+type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
+
+const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
+  incoming: {
+    title: () => '📞 Incoming call',
+    summary: (a, v) =>
+      `📞 Incoming call from ${v.phone(a.from)}${a.callerName && v.callerName(a.callerName) ? ` (${v.callerName(a.callerName)})` : ''} — ${
+        a.agents.length ? `ringing ${v.list(a.agents)}` : 'no agent online'
+      }`,
+    body: (a) => [
+      fields([
+        ['Caller', a.callerName ? `${v.phone(a.from)}\n${v.callerName(a.callerName)}` : v.phone(a.from)],
+        ['Ringing', a.agents.length ? v.list(a.agents) : '_no agent online_'],
+      ]),
+      callContext(a),
+    ],
+  },
+  answered: {
+    title: () => '✅ Call answered',
+    summary: (a, v) =>
+      `✅ ${v.name(a.agent)} answered ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)}`,
+    body: (a) => [
+      fields([
+        ['Caller', v.phone(a.from)],
+        ['Agent', v.name(a.agent)],
+        ['Waited', formatDuration(a.waitSeconds)],
+      ]),
+      callContext(a),
+    ],
+  },
+  missed: {
+    title: () => '❌ Missed call',
+    summary: (a, v) =>
+      `❌ Missed call from ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)} (${MISSED_REASON[a.reason]})`,
+    body: (a) => [
+      fields([
+        ['Caller', v.phone(a.from)],
+        ['Waited', formatDuration(a.waitSeconds)],
+        ['Why', MISSED_REASON[a.reason]],
+      ]),
+      callContext(a),
+    ],
+  },
+  voicemail: {
+    title: () => '📩 New voicemail',
+    summary: (a, v) => `📩 Voicemail from ${v.phone(a.from)} (${formatDuration(a.durationSeconds)})`,
+    body: (a) => {
+      const link = mrkdwnLink(a.recordingUrl, 'Listen to the recording');
+      return [
+        fields([
+          ['Caller', v.phone(a.from)],
+          ['Length', formatDuration(a.durationSeconds)],
+        ]),
+        section(
+          link ? `🎧 ${link}` : '🎧 _The recording URL is not a web link; find it in the Telnyx portal._',
+        ),
+        callContext(a),
+      ];
+    },
+  },
+  completed: {
+    title: () => '☎️ Call completed',
+    summary: (a, v) =>
+      `☎️ ${v.name(a.agent)} finished a ${formatDuration(a.talkSeconds)} call with ${v.phone(a.from)}`,
+    body: (a) => [
+      fields([
+        ['Caller', v.phone(a.from)],
+        ['Agent', v.name(a.agent)],
+        ['Talk time', formatDuration(a.talkSeconds)],
+        ['Waited', formatDuration(a.waitSeconds)],
+      ]),
+      callContext(a),
+    ],
+  },
+  'outbound-ringing': {
+    title: () => '📤 Outbound call ringing',
+    summary: (a, v) => `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} is ringing`,
+    body: (a) => [
+      fields([
+        ['Agent', v.name(a.agent)],
+        ['Customer', v.phone(a.to)],
+      ]),
+      callContext(a),
+    ],
+  },
+  'outbound-answered': {
+    title: () => '📤 Outbound call answered',
+    summary: (a, v) => `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} was answered`,
+    body: (a) => [
+      fields([
+        ['Agent', v.name(a.agent)],
+        ['Customer', v.phone(a.to)],
+      ]),
+      callContext(a),
+    ],
+  },
+  'outbound-completed': {
+    title: () => '☎️ Outbound call ended',
+    summary: (a, v) =>
+      `☎️ Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} ended ${
+        a.answered ? `after ${formatDuration(a.talkSeconds)}` : 'unanswered'
+      }`,
+    body: (a) => [
+      fields([
+        ['Agent', v.name(a.agent)],
+        ['Customer', v.phone(a.to)],
+        ['Talk time', a.answered ? formatDuration(a.talkSeconds) : '_not answered_'],
+      ]),
+      callContext(a),
+    ],
+  },
+  'roster-changed': {
+    title: () => '👥 Agent roster changed',
+    summary: (a, v) => {
+      const parts = [
+        a.added.length ? `added ${v.list(a.added)}` : '',
+        a.removed.length ? `removed ${v.list(a.removed)}` : '',
+      ].filter(Boolean);
+      return `👥 Agent roster changed: ${parts.length ? parts.join('; ') : 'no changes'}`;
+    },
+    body: (a) => [
+      fields([
+        ['Added', a.added.length ? v.list(a.added) : '_nobody_'],
+        ['Removed', a.removed.length ? v.list(a.removed) : '_nobody_'],
+      ]),
+      context(a),
+    ],
+  },
+  'low-balance': {
+    title: (a) => (a.reminder ? '⚠️ Telnyx balance still low' : '⚠️ Low Telnyx balance'),
+    summary: (a, v) =>
+      `⚠️ ${a.reminder ? 'Still low' : 'Low'} Telnyx balance: ${money(v, a.amount, a.currency)} available, below the ${money(v, a.threshold, a.currency)} threshold`,
+    body: (a) => [
+      fields([
+        ['Available', money(v, a.amount, a.currency)],
+        ['Threshold', money(v, a.threshold, a.currency)],
+      ]),
+      context(a),
+    ],
+  },
+  'balance-recovered': {
+    title: () => '💰 Telnyx balance recovered',
+    summary: (a, v) =>
+      `💰 Telnyx balance recovered: ${money(v, a.amount, a.currency)} available, above the ${money(v, a.threshold, a.currency)} threshold`,
+    body: (a) => [
+      fields([
+        ['Available', money(v, a.amount, a.currency)],
+        ['Threshold', money(v, a.threshold, a.currency)],
+      ]),
+      context(a),
+    ],
+  },
+  'job-failing': {
+    title: () => '🚨 Scheduled job failing',
+    summary: (a, v) => `🚨 Job ${v.name(a.job)} is failing: ${v.text(a.error, MAX_ERROR)}`,
+    body: (a) => [
+      fields([['Job', v.name(a.job)]]),
+      section(`\`\`\`${v.text(a.error, MAX_ERROR)}\`\`\``),
+      context(a),
+    ],
+  },
+  'job-recovered': {
+    title: () => '🟢 Scheduled job recovered',
+    summary: (a, v) =>
+      `🟢 Job ${v.name(a.job)} recovered after ${a.failures} failed ${a.failures === 1 ? 'run' : 'runs'}`,
+    body: (a) => [
+      fields([
+        ['Job', v.name(a.job)],
+        ['Failed runs', String(a.failures)],
+      ]),
+      context(a),
+    ],
+  },
+};
+
+function viewOf(alert: Alert): AlertView<Alert> {
+  const view = (views as Record<string, AlertView<Alert> | undefined>)[alert.type];
+  if (!view) throw new Error(`unknown alert type ${JSON.stringify(alert.type)}`);
+  return view;
+}
+
+/**
+ * The Slack message for an alert: a short emoji header, the facts as fields, the time as a Slack
+ * date token (each reader's own time zone). Every caller- or roster-supplied string is escaped and
+ * cut to Block Kit's limits, so the payload is always valid and can never mention or link.
+ */
+export function buildSlackMessage(alert: Alert): SlackMessage {
+  const view = viewOf(alert);
+  const blocks = [header(view.title(alert)), ...view.body(alert)].slice(0, SLACK_LIMITS.blocks);
+  return { text: truncateMrkdwn(view.summary(alert, slackVoice), SLACK_LIMITS.fallbackText), blocks };
+}
+
+/**
+ * One pure builder per alert type (the same as {@link buildSlackMessage}, typed per alert), for
+ * callers and tests that hold a specific alert type.
+ */
+export const messageBuilders = Object.fromEntries(
+  Object.keys(views).map((type) => [type, (alert: Alert) => buildSlackMessage(alert)]),
+) as { [T in AlertType]: (alert: AlertOf<T>) => SlackMessage };
+
+/**
+ * The alert as one readable console line, e.g. `[slack] ❌ Missed call from +•••••••0100 after 25s
+ * (no agent answered)`: phone numbers masked to their last four digits, control characters removed,
+ * no recording URL (it is a bearer link).
+ */
+export function alertLogLine(alert: Alert): string {
+  return `[slack] ${viewOf(alert).summary(alert, logVoice)}`;
+}

@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+import type { Alert } from './alert.js';
+import { type DeliveryResult, type PostOptions, postToSlack } from './delivery.js';
+import { alertLogLine, buildSlackMessage } from './messages.js';
+
+/** Where the outbox worker delivers alerts: the Slack webhook, or the log when none is configured. */
+export interface AlertSink {
+  /** For logs and metrics labels: `slack-webhook` or `log`. */
+  readonly kind: string;
+  /** Least time between two deliveries, ms; the worker's default spacing. */
+  readonly minIntervalMs: number;
+  deliver(alert: Alert): Promise<DeliveryResult>;
+}
+
+export interface SlackWebhookSinkOptions extends PostOptions {
+  /** Default 1000: Slack allows about one message per second per webhook (api.slack.com/docs/rate-limits). */
+  minIntervalMs?: number;
+}
+
+/**
+ * Posts each alert as Block Kit JSON to an incoming webhook. Link unfurling is off: the only link
+ * is a voicemail recording, and a preview of it is useless. A message that cannot be built (an
+ * alert type this version does not know) is `rejected`, so it is dead-lettered instead of
+ * blocking the queue.
+ */
+export function createSlackWebhookSink(webhookUrl: string, options: SlackWebhookSinkOptions = {}): AlertSink {
+  const { minIntervalMs = 1000, ...postOptions } = options;
+  return {
+    kind: 'slack-webhook',
+    minIntervalMs,
+    async deliver(alert) {
+      let payload: object;
+      try {
+        payload = { ...buildSlackMessage(alert), unfurl_links: false, unfurl_media: false };
+      } catch (err) {
+        return {
+          outcome: 'rejected',
+          status: 0,
+          reason: `build_failed: ${(err as Error).message}`.slice(0, 200),
+        };
+      }
+      return postToSlack(webhookUrl, payload, postOptions);
+    },
+  };
+}
+
+/**
+ * The embedded default without `SLACK_WEBHOOK_URL`: each alert becomes one readable info line
+ * (phone numbers masked), so a newcomer sees in the console what Slack would receive.
+ */
+export function createLogSink(logger: Logger): AlertSink {
+  return {
+    kind: 'log',
+    minIntervalMs: 0,
+    async deliver(alert) {
+      let line: string;
+      try {
+        line = alertLogLine(alert);
+      } catch (err) {
+        return {
+          outcome: 'rejected',
+          status: 0,
+          reason: `build_failed: ${(err as Error).message}`.slice(0, 200),
+        };
+      }
+      logger.info({ alert: alert.type }, line);
+      return { outcome: 'delivered' };
+    },
+  };
+}
+
+/**
+ * The sink the configuration asks for: the webhook when `SLACK_WEBHOOK_URL` is set, else the log
+ * (CONTRACT.md §1 embedded defaults).
+ */
+export function createAlertSink(
+  webhookUrl: string | undefined,
+  logger: Logger,
+  options: SlackWebhookSinkOptions = {},
+): AlertSink {
+  return webhookUrl ? createSlackWebhookSink(webhookUrl, options) : createLogSink(logger);
+}

@@ -1,0 +1,188 @@
+import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src/agents/agent.js';
+import type { Config } from '../../src/config.js';
+import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
+import { createRedisRoutingStore } from '../../src/routing/redis-routing-store.js';
+import { createRouter } from '../../src/routing/router.js';
+import type { RoutingStore } from '../../src/routing/routing-store.js';
+import { testRedis, uniquePrefix } from '../setup/redis.js';
+
+const CALLER = '+13125550100';
+
+const roster: Agent[] = ['alice', 'bob', 'carol'].map((name) => ({
+  id: `conn-${name}`,
+  name,
+  sip: `sip:${name}@sip.telnyx.com`,
+  online: true,
+  source: 'telnyx',
+}));
+
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+const settings = (over: Partial<Config['routing']> = {}): Config['routing'] => ({
+  strategy: 'longest-idle',
+  sticky: true,
+  stickyThreshold: 0.6,
+  dialTimeoutSeconds: 20,
+  dialAttempts: 2,
+  maxTargets: 10,
+  ...over,
+});
+
+const ids = (decision: { targets: { id: string }[] }) => decision.targets.map((a) => a.id);
+
+describe('router', () => {
+  const clients: Redis[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.quit()));
+  });
+
+  it("rings the caller's own agent first once they answered most of the caller's calls", async () => {
+    const store = createMemoryRoutingStore();
+    const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });
+    const first = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect(first).toMatchObject({ reason: 'strategy' });
+
+    await store.recordAnswer('call-1', CALLER, 'conn-carol');
+    await store.recordAnswer('call-2', CALLER, 'conn-carol');
+    await store.recordAnswer('call-3', CALLER, 'conn-bob');
+    const sticky = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect({ ids: ids(sticky), reason: sticky.reason }).toEqual({ ids: ['conn-carol'], reason: 'sticky' });
+    // The roster's own fields come back with the presence added.
+    expect(sticky.targets[0]).toMatchObject({ name: 'carol', source: 'telnyx', busy: false });
+
+    const next = await router.route({
+      caller: CALLER,
+      agents: roster,
+      round: 2,
+      alreadyRung: ['conn-carol'],
+    });
+    expect(next.reason).toBe('strategy');
+    expect(ids(next)).not.toContain('conn-carol');
+  });
+
+  it('skips an agent who is on a call and prefers the one idle longest', async () => {
+    const store = createMemoryRoutingStore();
+    const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });
+    const now = Date.now();
+    await store.markIdle('conn-alice', 'leg-a', now - 1000);
+    await store.markIdle('conn-bob', 'leg-b', now - 5000);
+    await store.markIdle('conn-carol', 'leg-c', now - 9000);
+    await store.markBusy('conn-carol', 'leg-c2', now);
+    const decision = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect(ids(decision)).toEqual(['conn-bob']);
+  });
+
+  it('rotates round-robin across calls and across replicas through the shared counter', async () => {
+    const prefix = uniquePrefix();
+    const [ra, rb] = [testRedis(prefix), testRedis(prefix)];
+    clients.push(ra, rb);
+    const { logger } = capturingLogger();
+    const routers = [ra, rb].map((redis) =>
+      createRouter({
+        store: createRedisRoutingStore(redis),
+        settings: settings({ strategy: 'round-robin' }),
+        logger,
+      }),
+    );
+    const picked: string[] = [];
+    for (let call = 0; call < 6; call++) {
+      const decision = await routers[call % 2]!.route({
+        caller: CALLER,
+        agents: roster,
+        round: 1,
+        alreadyRung: [],
+      });
+      picked.push(...ids(decision));
+    }
+    // Counter 1, 2, 3, … over the name-ordered ring alice, bob, carol.
+    expect(picked).toEqual(['conn-bob', 'conn-carol', 'conn-alice', 'conn-bob', 'conn-carol', 'conn-alice']);
+  });
+
+  it('routes by the strategy alone, without failing, when the store is down', async () => {
+    const down: RoutingStore = {
+      load: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      },
+      recordAnswer: async () => false,
+      markBusy: async () => {},
+      markIdle: async () => {},
+      nextRotation: async () => {
+        throw new Error('down');
+      },
+    };
+    const { logger, lines } = capturingLogger();
+    const ringAll = createRouter({
+      store: down,
+      settings: settings({ strategy: 'ring-all', maxTargets: 2 }),
+      logger,
+    });
+    const decision = await ringAll.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect({ ids: ids(decision), reason: decision.reason }).toEqual({
+      ids: ['conn-alice', 'conn-bob'],
+      reason: 'strategy',
+    });
+
+    const roundRobin = createRouter({ store: down, settings: settings({ strategy: 'round-robin' }), logger });
+    const picks = [];
+    for (let i = 0; i < 3; i++) {
+      picks.push(
+        ...ids(await roundRobin.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] })),
+      );
+    }
+    expect(new Set(picks).size).toBe(3);
+
+    expect(lines.filter((l) => l.level === 40 && /strategy alone/.test(String(l.msg)))).toHaveLength(4);
+    expect(JSON.stringify(lines)).not.toContain('5550100');
+  });
+
+  it('does not wait on a store that never answers', async () => {
+    const hanging: RoutingStore = { ...createMemoryRoutingStore(), load: () => new Promise(() => {}) };
+    const { logger, lines } = capturingLogger();
+    const router = createRouter({ store: hanging, settings: settings(), logger, loadTimeoutMs: 5 });
+    const decision = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect(decision.reason).toBe('strategy');
+    expect(decision.targets).toHaveLength(1);
+    expect(lines.some((l) => /did not answer in 5 ms/.test(JSON.stringify(l)))).toBe(true);
+  });
+
+  it('rings all online agents when the decision itself throws (a broken rng)', async () => {
+    const { logger, lines } = capturingLogger();
+    const router = createRouter({
+      store: createMemoryRoutingStore(),
+      settings: settings({ strategy: 'random', maxTargets: 2 }),
+      logger,
+      rng: () => {
+        throw new Error('entropy exhausted');
+      },
+    });
+    const decision = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect(ids(decision)).toEqual(['conn-alice', 'conn-bob']);
+    expect(lines.some((l) => l.level === 50)).toBe(true);
+  });
+
+  it('sends the caller to voicemail when nobody is online', async () => {
+    const router = createRouter({
+      store: createMemoryRoutingStore(),
+      settings: settings(),
+      logger: capturingLogger().logger,
+    });
+    const offline = roster.map((a) => ({ ...a, online: false }));
+    expect(await router.route({ caller: CALLER, agents: offline, round: 1, alreadyRung: [] })).toEqual({
+      targets: [],
+      reason: 'no-agent-online',
+    });
+  });
+});

@@ -1,0 +1,109 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
+import { createRedisRoutingStore } from '../../src/routing/redis-routing-store.js';
+import { redisUrl, testRedis, uniquePrefix } from '../setup/redis.js';
+import { routingStoreSuite } from './routing-store-suite.js';
+
+routingStoreSuite('memory', async (options) => {
+  const store = createMemoryRoutingStore(options);
+  return { a: store, b: store, close: async () => {} };
+});
+
+routingStoreSuite('redis', async (options) => {
+  const prefix = uniquePrefix();
+  const clientA = testRedis(prefix);
+  const clientB = testRedis(prefix);
+  return {
+    a: createRedisRoutingStore(clientA, options),
+    b: createRedisRoutingStore(clientB, options),
+    close: async () => {
+      await Promise.all([clientA.quit(), clientB.quit()]);
+    },
+  };
+});
+
+// The app may create its client with RESP3 reply mapping (maps as objects, doubles as numbers).
+routingStoreSuite('redis (replyMapping resp3)', async (options) => {
+  const keyPrefix = uniquePrefix();
+  const client = new Redis(redisUrl(), {
+    keyPrefix,
+    maxRetriesPerRequest: 1,
+    protocol: 3,
+    replyMapping: 'resp3',
+  });
+  const store = createRedisRoutingStore(client, options);
+  return { a: store, b: store, close: async () => void (await client.quit()) };
+});
+
+describe('redis routing store, Redis specifics', () => {
+  const clients: Redis[] = [];
+  const client = (prefix: string) => {
+    const redis = testRedis(prefix);
+    clients.push(redis);
+    return redis;
+  };
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.quit()));
+  });
+
+  it('loads history, idle times, busy flags and the rotation in one command, whatever the roster size', async () => {
+    const prefix = uniquePrefix();
+    const redis = client(prefix);
+    const store = createRedisRoutingStore(redis);
+    const now = Date.now();
+    for (let i = 0; i < 300; i++) await store.markIdle(`agent-${i}`, `leg-${i}`, now);
+    for (let i = 0; i < 10; i++) await store.markBusy(`agent-${i}`, `leg-b${i}`, now);
+    for (let i = 0; i < 40; i++) await store.recordAnswer(`call-${i}`, '+13125550100', `agent-${i}`);
+    await store.load('+13125550100', { withRotation: true }); // the script is now cached on the connection
+
+    const monitor = await client('').monitor();
+    const seen: { args: string[]; source: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ args, source }));
+    const mark = `${prefix}end-of-load`;
+    const sawMark = new Promise<void>((resolve) =>
+      monitor.on('monitor', (_t: string, args: string[]) => args[1] === mark && resolve()),
+    );
+
+    const state = await store.load('+13125550100', { withRotation: true });
+    await client('').get(mark);
+    await sawMark;
+    monitor.disconnect();
+
+    expect(Object.keys(state.idle)).toHaveLength(300);
+    expect(Object.keys(state.history)).toHaveLength(40);
+    const sent = seen.filter(
+      (e) => e.source !== 'lua' && e.args.some((a) => a.startsWith(prefix)) && e.args[1] !== mark,
+    );
+    expect(sent.map((e) => e.args[0]?.toLowerCase())).toEqual(['evalsha']);
+  });
+
+  it('puts every key under one hash tag (Redis Cluster), behind the client keyPrefix', async () => {
+    const prefix = uniquePrefix();
+    const store = createRedisRoutingStore(client(prefix));
+    await store.recordAnswer('call-1', '+13125550100', 'alice');
+    await store.markBusy('alice', 'leg-1', Date.now());
+    await store.markIdle('alice', 'leg-1', Date.now());
+    await store.load('+13125550100', { withRotation: true });
+
+    const keys = await client('').keys(`${prefix}*`);
+    expect(keys.length).toBeGreaterThanOrEqual(5);
+    for (const key of keys) expect(key.startsWith(`${prefix}{routing}:`), key).toBe(true);
+  });
+
+  it('expires the counted marker and the ended marker, and writes nothing for a withheld caller', async () => {
+    const prefix = uniquePrefix();
+    const raw = client(prefix);
+    const store = createRedisRoutingStore(raw, { countedTtlSeconds: 120, busyMaxMs: 90_000 });
+    await store.recordAnswer('call-1', '+13125550100', 'alice');
+    await store.markIdle('alice', 'leg-1', Date.now());
+    expect(await raw.ttl('{routing}:counted:call-1')).toBeGreaterThan(100);
+    expect(await raw.pttl('{routing}:ended:leg-1')).toBeGreaterThan(80_000);
+    expect(await raw.ttl('{routing}:history:+13125550100')).toBe(-1);
+
+    await store.recordAnswer('call-2', 'Anonymous', 'alice');
+    expect(
+      await raw.exists('{routing}:counted:call-2', '{routing}:history:anonymous', '{routing}:history:'),
+    ).toBe(0);
+  });
+});

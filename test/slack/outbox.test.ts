@@ -1,0 +1,252 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
+import type { Outbox, OutboxOptions } from '../../src/slack/outbox.js';
+import { RedisOutbox } from '../../src/slack/redis-outbox.js';
+import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { sampleAlerts } from './sample-alerts.js';
+
+const missed = (n: number) => ({ ...sampleAlerts.missed, callSid: `v3:call-${n}` });
+
+/** Opens outboxes that share one store (two Redis clients = two replicas; memory: one object). */
+interface Harness {
+  open(options?: OutboxOptions): Outbox;
+  /** A second outbox on the same store, as another replica would have. */
+  openPeer(options?: OutboxOptions): Outbox;
+}
+
+const clients: Redis[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.quit()));
+});
+
+const harnesses: Array<[string, () => Harness]> = [
+  [
+    'RedisOutbox',
+    () => {
+      const prefix = uniquePrefix();
+      const make = (options?: OutboxOptions) => {
+        const client = testRedis(prefix);
+        clients.push(client);
+        return new RedisOutbox(client, options);
+      };
+      return { open: make, openPeer: make };
+    },
+  ],
+  [
+    'MemoryOutbox',
+    () => {
+      let shared: MemoryOutbox | undefined;
+      return {
+        open: (options) => {
+          shared = new MemoryOutbox(options);
+          return shared;
+        },
+        openPeer: () => shared!,
+      };
+    },
+  ],
+];
+
+describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
+  it('enqueue is idempotent by key, also after delivery', async () => {
+    const outbox = makeHarness().open();
+    expect(await outbox.enqueue('missed:1', missed(1))).toBe(true);
+    expect(await outbox.enqueue('missed:1', missed(1))).toBe(false);
+    expect(await outbox.depth()).toBe(1);
+
+    const head = await outbox.peek();
+    expect(await outbox.ack(head!)).toBe(true);
+    expect(await outbox.depth()).toBe(0);
+    expect(await outbox.enqueue('missed:1', missed(1))).toBe(false);
+    expect(await outbox.depth()).toBe(0);
+    expect(outbox.counters()).toMatchObject({ enqueued: 1, duplicates: 2, delivered: 1 });
+  });
+
+  it('concurrent enqueues of one key from two replicas store one message', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).enqueue('answered:9', sampleAlerts.answered)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await a.depth()).toBe(1);
+  });
+
+  it('keeps order and the alert exactly as enqueued', async () => {
+    const outbox = makeHarness().open();
+    for (let i = 1; i <= 5; i++) await outbox.enqueue(`missed:${i}`, missed(i));
+    expect(await outbox.depth()).toBe(5);
+    const seen: string[] = [];
+    for (let head = await outbox.peek(); head; head = await outbox.peek()) {
+      expect(head.message?.alert).toEqual(missed(seen.length + 1));
+      seen.push(head.message!.key);
+      await outbox.ack(head);
+    }
+    expect(seen).toEqual(['missed:1', 'missed:2', 'missed:3', 'missed:4', 'missed:5']);
+  });
+
+  it('peek leaves the head in place; ack pops only the message that was posted', async () => {
+    const harness = makeHarness();
+    const outbox = harness.open();
+    const peer = harness.openPeer();
+    await outbox.enqueue('k1', missed(1));
+    await outbox.enqueue('k2', missed(2));
+    const head = (await outbox.peek())!;
+    expect((await outbox.peek())!.raw).toBe(head.raw);
+
+    // Another replica delivered and removed it meanwhile: our late ack must not remove k2.
+    expect(await peer.ack((await peer.peek())!)).toBe(true);
+    expect(await outbox.ack(head)).toBe(false);
+    expect(await outbox.deadLetter(head, { reason: 'invalid_blocks', status: 400 })).toBe(false);
+    expect(await outbox.depth()).toBe(1);
+    expect((await outbox.peek())!.message!.key).toBe('k2');
+  });
+
+  it('dead-letters a refused message with Slack’s error, newest first, capped', async () => {
+    const outbox = makeHarness().open({ deadLetterLimit: 2 });
+    for (let i = 1; i <= 3; i++) await outbox.enqueue(`k${i}`, missed(i));
+    for (let i = 1; i <= 3; i++) {
+      expect(await outbox.deadLetter((await outbox.peek())!, { reason: `error_${i}`, status: 400 })).toBe(
+        true,
+      );
+    }
+    expect(await outbox.depth()).toBe(0);
+    const dead = await outbox.deadLetters();
+    expect(dead.map((d) => [d.message?.key, d.reason, d.status])).toEqual([
+      ['k3', 'error_3', 400],
+      ['k2', 'error_2', 400],
+    ]);
+    expect(dead[0]!.message!.alert).toEqual(missed(3));
+    expect(Date.parse(dead[0]!.failedAt)).not.toBeNaN();
+    expect(outbox.counters()).toMatchObject({ failed: 3, delivered: 0 });
+  });
+
+  it('the lease has one holder at a time, renews for its owner, and is free after release or expiry', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    expect(await a.acquireLease('worker-a', 10_000)).toBe(true);
+    expect(await b.acquireLease('worker-b', 10_000)).toBe(false);
+    expect(await a.acquireLease('worker-a', 10_000)).toBe(true);
+    await b.releaseLease('worker-b');
+    expect(await b.acquireLease('worker-b', 10_000)).toBe(false);
+    await a.releaseLease('worker-a');
+    expect(await b.acquireLease('worker-b', 60)).toBe(true);
+    expect(await a.acquireLease('worker-a', 10_000)).toBe(false);
+    await sleep(120);
+    expect(await a.acquireLease('worker-a', 10_000)).toBe(true);
+  });
+
+  it('shares the earliest next post time between replicas', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    expect(await b.pauseRemainingMs()).toBe(0);
+    await a.pauseFor(5_000);
+    const remaining = await b.pauseRemainingMs();
+    expect(remaining).toBeGreaterThan(4_000);
+    expect(remaining).toBeLessThanOrEqual(5_000);
+    await a.pauseFor(0);
+    expect(await b.pauseRemainingMs()).toBe(0);
+    await a.pauseFor(50);
+    await sleep(80);
+    expect(await b.pauseRemainingMs()).toBe(0);
+  });
+
+  it('signals local enqueues (not duplicates) to wake the worker', async () => {
+    const outbox = makeHarness().open();
+    let calls = 0;
+    const unsubscribe = outbox.onEnqueue(() => {
+      calls += 1;
+    });
+    await outbox.enqueue('k1', missed(1));
+    await outbox.enqueue('k1', missed(1));
+    unsubscribe();
+    await outbox.enqueue('k2', missed(2));
+    expect(calls).toBe(1);
+  });
+
+  it('counts retries', async () => {
+    const outbox = makeHarness().open();
+    outbox.recordRetry();
+    outbox.recordRetry();
+    expect(outbox.counters()).toEqual({ enqueued: 0, duplicates: 0, delivered: 0, failed: 0, retries: 2 });
+  });
+});
+
+describe('RedisOutbox specifics', () => {
+  it('keeps every key under one hash tag, remembers keys for 7 days, and survives a new client', async () => {
+    const prefix = uniquePrefix();
+    const redis = testRedis(prefix);
+    clients.push(redis);
+    const outbox = new RedisOutbox(redis);
+    await outbox.enqueue('voicemail:v3:abc', sampleAlerts.voicemail);
+    await outbox.acquireLease('w', 10_000);
+    await outbox.pauseFor(10_000);
+    await outbox.deadLetter((await outbox.peek())!, { reason: 'no_service', status: 404 });
+    await outbox.enqueue('k2', missed(2));
+
+    const raw = testRedis('');
+    clients.push(raw);
+    const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
+    expect(keys).toEqual([
+      'outbox:{slack}:dead',
+      'outbox:{slack}:lease',
+      'outbox:{slack}:pause',
+      'outbox:{slack}:queue',
+      'outbox:{slack}:seen:k2',
+      'outbox:{slack}:seen:voicemail:v3:abc',
+    ]);
+    const ttl = await raw.ttl(`${prefix}outbox:{slack}:seen:k2`);
+    expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 10);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600);
+
+    const fresh = testRedis(prefix);
+    clients.push(fresh);
+    const restarted = new RedisOutbox(fresh);
+    expect(await restarted.depth()).toBe(1);
+    expect((await restarted.deadLetters())[0]).toMatchObject({ reason: 'no_service', status: 404 });
+  });
+
+  it('an unreadable stored message can be dead-lettered instead of blocking the queue', async () => {
+    const redis = testRedis();
+    clients.push(redis);
+    const outbox = new RedisOutbox(redis);
+    await redis.rpush('outbox:{slack}:queue', 'not json');
+    await outbox.enqueue('k1', missed(1));
+    const head = (await outbox.peek())!;
+    expect(head.message).toBeUndefined();
+    expect(await outbox.deadLetter(head, { reason: 'unreadable' })).toBe(true);
+    expect((await outbox.peek())!.message!.key).toBe('k1');
+  });
+
+  it('two outboxes with different names do not share queue or lease', async () => {
+    const prefix = uniquePrefix();
+    const a = testRedis(prefix);
+    const b = testRedis(prefix);
+    clients.push(a, b);
+    const slack = new RedisOutbox(a);
+    const other = new RedisOutbox(b, { name: 'other' });
+    await slack.enqueue('k', missed(1));
+    expect(await other.depth()).toBe(0);
+    expect(await other.enqueue('k', missed(1))).toBe(true);
+    expect(await slack.acquireLease('w1', 1_000)).toBe(true);
+    expect(await other.acquireLease('w2', 1_000)).toBe(true);
+    expect(() => new RedisOutbox(a, { name: 'x}{y' })).toThrow();
+  });
+});
+
+describe('MemoryOutbox specifics', () => {
+  it('forgets seen keys after their TTL', async () => {
+    let now = 1_000_000;
+    const outbox = new MemoryOutbox({ seenTtlSeconds: 60, now: () => now });
+    expect(await outbox.enqueue('k', missed(1))).toBe(true);
+    now += 59_000;
+    expect(await outbox.enqueue('k', missed(1))).toBe(false);
+    now += 2_000;
+    expect(await outbox.enqueue('k', missed(1))).toBe(true);
+  });
+});
