@@ -9,6 +9,8 @@ import { XMLParser } from 'fast-xml-parser';
 
 export interface PlayerOptions {
   baseUrl: string;
+  /** Several replicas behind one hostname: requests go to these in turn instead of `baseUrl`. */
+  replicas?: string[];
   /** Ed25519 private key; when set every request carries telnyx-signature-ed25519. */
   privateKey?: KeyObject;
   /** Each request and reply, for printing. */
@@ -119,6 +121,7 @@ export class TelnyxPlayer {
   readonly connectionId = '1568109700606592442';
   private readonly seq = new Map<string, number>();
   private readonly initiated = new Map<string, string>();
+  private turn = 0;
 
   constructor(private readonly o: PlayerOptions) {
     this.clock = o.clock ?? new SimClock();
