@@ -2,15 +2,29 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Roster } from './agents/agent.js';
+import { LiveRoster } from './agents/live-roster.js';
+import { MemoryRosterStore } from './agents/memory-roster-store.js';
+import { RedisRosterStore } from './agents/redis-roster-store.js';
 import { StaticRoster } from './agents/static-roster.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
+import { ClickToCall } from './calls/click-to-call.js';
 import { MemoryCallStore } from './calls/memory-call-store.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
+import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
+import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
+import { MemoryJobLease } from './jobs/memory-job-lease.js';
+import { RedisBalanceStateStore } from './jobs/redis-balance-state-store.js';
+import { RedisJobHealthStore } from './jobs/redis-job-health-store.js';
+import { RedisJobLease } from './jobs/redis-job-lease.js';
+import { JobScheduler } from './jobs/scheduler.js';
+import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { loggerOptions } from './logger.js';
 import { createRedis } from './redis.js';
+import agentRoutes from './routes/api/agents.js';
+import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
@@ -24,6 +38,7 @@ import type { Outbox } from './slack/outbox.js';
 import { OutboxWorker } from './slack/outbox-worker.js';
 import { RedisOutbox } from './slack/redis-outbox.js';
 import { createLogSink, createSlackWebhookSink } from './slack/sinks.js';
+import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
 
@@ -40,6 +55,10 @@ export interface AppDeps {
   finalizeEveryMs?: number;
   /** Runs once per finished call. */
   onFinished?: (call: CallState) => Promise<void>;
+  /** A Telnyx client (tests point one at the fake API); default: built from TELNYX_API_KEY. */
+  telnyx?: TelnyxClient;
+  /** How often a replica re-reads the shared roster (default 2 s). */
+  rosterRefreshMs?: number;
 }
 
 export interface Services {
@@ -50,6 +69,7 @@ export interface Services {
   roster: Roster;
   routing: RoutingStore;
   outbox: Outbox;
+  scheduler: JobScheduler;
 }
 
 declare module 'fastify' {
@@ -71,6 +91,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     bodyLimit: 256 * 1024,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // Reject unknown body properties instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const log = app.log as Logger;
   const now = deps.now ?? Date.now;
@@ -91,7 +113,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const calls: CallStore = redis
     ? new RedisCallStore(redis, config.callTtlSeconds)
     : new MemoryCallStore(config.callTtlSeconds, now);
-  const roster: Roster = new StaticRoster(config.agents.static);
+  const telnyx =
+    deps.telnyx ??
+    (config.telnyx.apiKey
+      ? createTelnyxClient({ apiKey: config.telnyx.apiKey, baseUrl: config.telnyx.baseUrl, logger: log })
+      : undefined);
+  // Without an API key the roster is AGENTS as configured; with one it follows the account.
+  const rosterStore = telnyx ? (redis ? new RedisRosterStore(redis) : new MemoryRosterStore()) : null;
+  const roster: Roster & { refresh?(): Promise<unknown> } = rosterStore
+    ? new LiveRoster({
+        store: rosterStore,
+        staticAgents: config.agents.static,
+        logger: log,
+        refreshMs: deps.rosterRefreshMs,
+      })
+    : new StaticRoster(config.agents.static);
   const routing: RoutingStore = redis
     ? createRedisRoutingStore(redis, { now })
     : createMemoryRoutingStore({ now });
@@ -131,18 +167,53 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
-  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox });
+  const clickToCall = new ClickToCall({
+    telnyx,
+    connectionId: config.telnyx.connectionId,
+    hotlineNumber: config.hotlineNumber,
+    roster,
+    flow,
+    now,
+  });
+
+  const scheduler = new JobScheduler({
+    lease: redis ? new RedisJobLease(redis) : new MemoryJobLease(),
+    health: redis ? new RedisJobHealthStore(redis) : new MemoryJobHealthStore(),
+    notifier: outbox,
+    logger: log,
+    timezone: config.stats.timeZone,
+    now,
+  });
+  if (telnyx && rosterStore) {
+    registerTelnyxJobs({
+      scheduler,
+      client: telnyx,
+      rosterStore,
+      balanceStore: redis ? new RedisBalanceStateStore(redis) : new MemoryBalanceStateStore(),
+      notifier: outbox,
+      logger: log,
+      agents: config.agents,
+      balance: config.balance,
+      roster: roster instanceof LiveRoster ? roster : undefined,
+      now,
+    });
+  } else {
+    log.info('TELNYX_API_KEY is not set: roster sync, presence and balance jobs are off');
+  }
+
+  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox, scheduler });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    // Our own errors (SB_*) carry messages written for the client; any other 5xx stays in the log.
+    const ours = typeof err.code === 'string' && err.code.startsWith('SB_');
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({
       statusCode: status,
       code: err.code ?? (status >= 500 ? 'SB_INTERNAL' : 'SB_BAD_REQUEST'),
-      error: status >= 500 ? 'Internal Server Error' : err.name,
-      // 5xx details stay in the log.
-      message: status >= 500 && status !== 503 ? 'internal error' : err.message,
+      error: status >= 500 && !ours ? 'Internal Server Error' : err.name,
+      message: status >= 500 && !ours ? 'internal error' : err.message,
     });
   });
   app.setNotFoundHandler((req, reply) =>
@@ -156,6 +227,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(healthRoutes, { ping: redis ? () => calls.ping() : undefined });
   await app.register(audioRoutes, { audioDir: config.audioDir });
+  if (config.apiToken) {
+    await app.register(adminApi, {
+      token: config.apiToken,
+      calls,
+      clickToCall,
+      publicUrl: config.publicUrl,
+      extra: [(api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined })],
+    });
+  } else {
+    log.info('API_TOKEN is not set: the admin API (/api) is off');
+  }
   await app.register(texmlRoutes, {
     flow,
     verifier: config.telnyx.publicKey ? new SignatureVerifier(config.telnyx.publicKey) : undefined,
@@ -178,9 +260,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   app.addHook('onReady', async () => {
     worker.start();
+    if (roster instanceof LiveRoster) await roster.start();
+    // The at-start runs (roster sync, balance) go on in the background: a slow Telnyx API must
+    // not hold up serving calls.
+    void scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
   });
   app.addHook('onClose', async () => {
     clearInterval(finalizer);
+    await scheduler.stop();
+    if (roster instanceof LiveRoster) roster.stop();
     // In-flight requests are finished by now; let their background effects reach the outbox.
     await flow.drain();
     await worker.stop();

@@ -17,4 +17,6 @@ export const Errors = {
   Unauthorized: createError('SB_UNAUTHORIZED', 'missing or invalid bearer token', 401),
   NotFound: createError<[string]>('SB_NOT_FOUND', '%s', 404),
   Upstream: createError<[string]>('SB_UPSTREAM', 'Telnyx API error: %s', 502),
+  NotConfigured: createError<[string]>('SB_NOT_CONFIGURED', '%s', 503),
+  Busy: createError<[string]>('SB_BUSY', '%s', 409),
 };

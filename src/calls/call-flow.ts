@@ -107,6 +107,50 @@ export class CallFlow {
       : this.o.flows.inbound({ base, round: null });
   }
 
+  /**
+   * `POST /texml/outbound`: the agent picked up a click-to-call; dial the customer bound to this
+   * call when it was created (never a number from the request).
+   */
+  async outboundAnswered(p: TexmlParams, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    let state: CallState | null = null;
+    try {
+      state = await within(this.o.store.get(sid), this.budget);
+    } catch (err) {
+      this.o.log.error({ err, callSid: sid }, 'call state unavailable: cannot dial the customer');
+    }
+    if (state?.direction !== 'outbound' || !state.customer || !this.o.hotlineNumber) {
+      this.o.log.warn({ callSid: sid }, 'no click-to-call is bound to this call; hanging up');
+      return this.o.flows.answered({ base });
+    }
+    await this.recordForReply(sid, [{ kind: 'customer-dial-started', at: this.now() }]);
+    return this.o.flows.outbound({ base, to: state.customer, callerId: this.o.hotlineNumber });
+  }
+
+  /** The customer leg of a click-to-call ended: the call ends with it. */
+  async outboundDialResult(p: TexmlParams, base: string): Promise<string> {
+    const dialStatus = (p.DialCallStatus ?? '').trim().toLowerCase();
+    await this.recordForReply(p.CallSid as string, [
+      {
+        kind: 'dial-ended',
+        dialStatus,
+        dialLeg: p.DialCallSid || undefined,
+        dialDuration: parseCount(p.DialCallDuration),
+        attempt: 1,
+        at: eventTime(p, this.now()),
+      },
+    ]);
+    return this.o.flows.answered({ base });
+  }
+
+  /**
+   * Records a click-to-call that Telnyx accepted. Throws when it cannot be stored: the route
+   * reports it, and /texml/outbound will hang up rather than dial an unknown number.
+   */
+  async outboundCreated(event: Extract<CallEvent, { kind: 'outbound-created' }>): Promise<void> {
+    await this.apply(event.sid, event);
+  }
+
   /** `POST /texml/dial-result`: the <Dial> ended — hang up, ring the next round, or voicemail. */
   async dialResult(p: TexmlParams, attemptHint: number | undefined, base: string): Promise<string> {
     const sid = p.CallSid as string;

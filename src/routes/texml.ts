@@ -94,10 +94,16 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
   route('/texml/inbound', async (req, reply) => xml(reply, await flow.inbound(req.texml!, base(req))));
 
   route('/texml/dial-result', async (req, reply) => {
-    const attempt = Number((req.query as Record<string, string>).attempt);
+    const query = req.query as Record<string, string>;
+    if (query.outbound === 'true') return xml(reply, await flow.outboundDialResult(req.texml!, base(req)));
+    const attempt = Number(query.attempt);
     const hint = Number.isInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : undefined;
     return xml(reply, await flow.dialResult(req.texml!, hint, base(req)));
   });
+
+  route('/texml/outbound', async (req, reply) =>
+    xml(reply, await flow.outboundAnswered(req.texml!, base(req))),
+  );
 
   route('/texml/voicemail', async (req, reply) =>
     xml(reply, await flow.voicemailEnded(req.texml!, base(req))),

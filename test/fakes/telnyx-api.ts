@@ -1,0 +1,447 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A real HTTP server playing the parts of Telnyx API v2 that Switchboard uses, mounted under `/v2`
+ * on 127.0.0.1 (reference/telnyx.md §4): bearer auth, credential connections with honest
+ * filters and pagination, registration status, balance, and TeXML call creation; plus fault
+ * injection (429 with rate-limit headers, 500, hang) and a request log for assertions.
+ */
+
+export type RegistrationStatus =
+  | 'Not Applicable'
+  | 'Not Registered'
+  | 'Failed'
+  | 'Expired'
+  | 'Registered'
+  | 'Unregistered';
+
+/** A credential connection as a test sets it up; fields left out are absent from the JSON too. */
+export interface FakeConnection {
+  id?: string;
+  connection_name?: string;
+  user_name?: string;
+  active?: boolean;
+  /** Served as `outbound.outbound_voice_profile_id`. */
+  outbound_voice_profile_id?: string;
+  created_at?: string;
+  /** What `check_registration_status` reports (default `Not Registered`). */
+  registration?: RegistrationStatus;
+}
+
+export interface FakeBalance {
+  balance: string;
+  credit_limit: string;
+  available_credit: string;
+  currency: string;
+  pending: string;
+}
+
+export type Fault =
+  | { kind: 'rate-limit'; retryAfterSeconds?: number; retryAfterMs?: number }
+  /** Any error status; `code`/`title`/`detail` shape the Telnyx error body (default: 10007 Unexpected error). */
+  | { kind: 'server-error'; status?: number; code?: string; title?: string; detail?: string }
+  | { kind: 'hang' };
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query, e.g. `/v2/credential_connections`. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body?: unknown;
+  /** Status answered (undefined while hanging). */
+  status?: number;
+}
+
+export interface RecordedTexmlCall {
+  kind: 'account' | 'connection';
+  accountSid?: string;
+  connectionId?: string;
+  body: Record<string, unknown>;
+  callSid: string;
+}
+
+interface FaultRule {
+  method?: string;
+  path: string | RegExp;
+  query?: Record<string, string>;
+  remaining: number;
+  fault: Fault;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errors: Array<Record<string, unknown>>,
+  ) {
+    super(String(errors[0]?.title ?? status));
+  }
+}
+
+const error = (code: string, title: string, detail?: string, source?: Record<string, string>) => ({
+  code,
+  title,
+  ...(detail && { detail }),
+  ...(source && { source }),
+  meta: { url: `https://developers.telnyx.com/docs/overview/errors/${code}` },
+});
+
+const badRequest = (detail: string, parameter: string) =>
+  new HttpError(400, [error('10015', 'Bad Request', detail, { parameter })]);
+
+const notFound = () =>
+  new HttpError(404, [
+    error('10005', 'Resource not found', 'The requested resource or URL could not be found.'),
+  ]);
+
+export class FakeTelnyxApi {
+  readonly requests: RecordedRequest[] = [];
+  readonly texmlCalls: RecordedTexmlCall[] = [];
+  #connections: Array<Required<Pick<FakeConnection, 'created_at'>> & FakeConnection> = [];
+  #balance: FakeBalance = {
+    balance: '300.00',
+    credit_limit: '100.00',
+    available_credit: '400.00',
+    currency: 'USD',
+    pending: '10.00',
+  };
+  #faults: FaultRule[] = [];
+  #hanging = new Set<ServerResponse>();
+  #created = 0;
+  #inFlight = 0;
+  /** Delay before every answer, to make concurrency observable. */
+  latencyMs = 0;
+  /** Most requests that were being answered at the same time. */
+  maxInFlight = 0;
+  /** Called for each request before it is answered: lets a test change the account mid-listing. */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly apiKey: string,
+    /** `http://127.0.0.1:<port>/v2`: pass as `TELNYX_API_BASE_URL`. */
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(options: { apiKey?: string } = {}): Promise<FakeTelnyxApi> {
+    const apiKey = options.apiKey ?? `KEY${randomUUID().replace(/-/g, '')}`;
+    let api: FakeTelnyxApi | undefined;
+    const server = createServer((req, res) => {
+      void api?.handle(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    api = new FakeTelnyxApi(server, apiKey, `http://127.0.0.1:${port}/v2`);
+    return api;
+  }
+
+  /** Replaces every connection on the account. Missing `id`s are generated; order = creation order. */
+  setConnections(connections: FakeConnection[]): void {
+    this.#connections = [];
+    for (const c of connections) this.addConnection(c);
+  }
+
+  addConnection(connection: FakeConnection): string {
+    this.#created += 1;
+    const id =
+      'id' in connection ? connection.id : String(1_293_384_261_075_731_000n + BigInt(this.#created));
+    const created_at =
+      connection.created_at ?? new Date(Date.UTC(2026, 0, 1) + this.#created * 1000).toISOString();
+    this.#connections.push({ ...connection, ...(id !== undefined && { id }), created_at });
+    return id ?? '';
+  }
+
+  updateConnection(id: string, patch: Partial<FakeConnection>): void {
+    const c = this.#connections.find((x) => x.id === id);
+    if (!c) throw new Error(`no fake connection ${id}`);
+    Object.assign(c, patch);
+  }
+
+  removeConnection(id: string): void {
+    this.#connections = this.#connections.filter((c) => c.id !== id);
+  }
+
+  setRegistration(id: string, status: RegistrationStatus): void {
+    this.updateConnection(id, { registration: status });
+  }
+
+  setBalance(balance: Partial<FakeBalance>): void {
+    this.#balance = { ...this.#balance, ...balance };
+  }
+
+  /**
+   * The next `count` requests matching `path` (exact string or RegExp on the path), and `method`
+   * and every `query` parameter when given, answer with `fault`.
+   */
+  failNext(
+    match: { path: string | RegExp; method?: string; query?: Record<string, string> },
+    count: number,
+    fault: Fault,
+  ): void {
+    this.#faults.push({ ...match, remaining: count, fault });
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  /** Recorded requests whose path matches (exact string or RegExp), optionally by method. */
+  requestsTo(path: string | RegExp, method?: string): RecordedRequest[] {
+    return this.requests.filter(
+      (r) =>
+        (typeof path === 'string' ? r.path === path : path.test(r.path)) && (!method || r.method === method),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hanging) res.destroy();
+    this.#hanging.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+    };
+    this.requests.push(record);
+    this.#inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+    res.on('close', () => {
+      this.#inFlight -= 1;
+    });
+    try {
+      const raw = await readBody(req);
+      if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+      this.onRequest?.(record);
+      const fault = this.takeFault(record);
+      if (fault) return this.answerFault(fault, record, res);
+      if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+        throw new HttpError(401, [
+          error('10009', 'Authentication failed', 'Could not understand the provided credentials.'),
+        ]);
+      }
+      if (raw.length > 0) {
+        try {
+          record.body = JSON.parse(raw);
+        } catch {
+          throw new HttpError(400, [error('10015', 'Bad Request', 'The request body is not valid JSON.')]);
+        }
+      }
+      const data = this.route(record);
+      this.send(res, record, 200, data);
+    } catch (err) {
+      if (err instanceof HttpError) return this.send(res, record, err.status, { errors: err.errors });
+      this.send(res, record, 500, { errors: [error('10007', 'Unexpected error', String(err))] });
+    }
+  }
+
+  private takeFault(record: RecordedRequest): Fault | undefined {
+    const rule = this.#faults.find(
+      (f) =>
+        f.remaining > 0 &&
+        (!f.method || f.method === record.method) &&
+        Object.entries(f.query ?? {}).every(([k, v]) => record.query.get(k) === v) &&
+        (typeof f.path === 'string' ? f.path === record.path : f.path.test(record.path)),
+    );
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    return rule.fault;
+  }
+
+  private answerFault(fault: Fault, record: RecordedRequest, res: ServerResponse): void {
+    if (fault.kind === 'hang') {
+      this.#hanging.add(res);
+      res.on('close', () => this.#hanging.delete(res));
+      return;
+    }
+    if (fault.kind === 'rate-limit') {
+      const seconds = fault.retryAfterSeconds ?? 1;
+      res.setHeader('x-ratelimit-limit', '100');
+      res.setHeader('x-ratelimit-remaining', '0');
+      res.setHeader('x-ratelimit-reset', String(seconds));
+      res.setHeader('retry-after', String(seconds));
+      if (fault.retryAfterMs !== undefined) res.setHeader('retry-after-ms', String(fault.retryAfterMs));
+      this.send(res, record, 429, {
+        errors: [
+          error('10011', 'Too many requests', 'You have exceeded the maximum number of allowed requests.'),
+        ],
+      });
+      return;
+    }
+    this.send(res, record, fault.status ?? 500, {
+      errors: [
+        error(
+          fault.code ?? '10007',
+          fault.title ?? 'Unexpected error',
+          fault.detail ?? 'An unexpected error occured.',
+        ),
+      ],
+    });
+  }
+
+  private send(res: ServerResponse, record: RecordedRequest, status: number, body: unknown): void {
+    record.status = status;
+    const json = JSON.stringify(body);
+    if (!res.hasHeader('x-ratelimit-limit')) {
+      res.setHeader('x-ratelimit-limit', '100');
+      res.setHeader('x-ratelimit-remaining', '99');
+      res.setHeader('x-ratelimit-reset', '60');
+    }
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  }
+
+  private route(r: RecordedRequest): unknown {
+    const p = r.path;
+    if (r.method === 'GET' && p === '/v2/credential_connections') return this.listConnections(r.query);
+    let m = /^\/v2\/credential_connections\/([^/]+)\/actions\/check_registration_status$/.exec(p);
+    if (m && r.method === 'POST') return this.registration(decodeURIComponent(m[1]!));
+    if (r.method === 'GET' && p === '/v2/balance')
+      return { data: { ...this.#balance, record_type: 'balance' } };
+    m = /^\/v2\/texml\/Accounts\/([^/]+)\/Calls$/.exec(p);
+    if (m && r.method === 'POST') return this.createAccountCall(decodeURIComponent(m[1]!), r.body);
+    m = /^\/v2\/texml\/calls\/([^/]+)$/.exec(p);
+    if (m && r.method === 'POST') return this.createConnectionCall(decodeURIComponent(m[1]!), r.body);
+    throw notFound();
+  }
+
+  private listConnections(q: URLSearchParams): unknown {
+    const pageNumber = intParam(q, 'page[number]', 1);
+    const pageSize = intParam(q, 'page[size]', 250);
+    if (pageNumber < 1) throw badRequest('page[number] must be >= 1', 'page[number]');
+    if (pageSize < 1 || pageSize > 250)
+      throw badRequest('page[size] must be between 1 and 250', 'page[size]');
+
+    let list = [...this.#connections];
+    const contains = q.get('filter[connection_name][contains]');
+    if (contains !== null) {
+      if (contains.length < 3) {
+        throw badRequest(
+          'filter[connection_name][contains] requires at least three characters',
+          'filter[connection_name][contains]',
+        );
+      }
+      const needle = contains.toLowerCase();
+      list = list.filter((c) => (c.connection_name ?? '').toLowerCase().includes(needle));
+    }
+    const profile = q.get('filter[outbound_voice_profile_id]');
+    if (profile !== null) list = list.filter((c) => c.outbound_voice_profile_id === profile);
+
+    const sort = q.get('sort');
+    const sortField = sort ? sort.replace(/^-/, '') : 'created_at';
+    if (!['created_at', 'connection_name', 'active'].includes(sortField)) {
+      throw badRequest('sort must be one of created_at, connection_name, active', 'sort');
+    }
+    // Without `sort`, Telnyx lists newest first.
+    const descending = sort ? sort.startsWith('-') : true;
+    const key = (c: FakeConnection): string =>
+      sortField === 'active'
+        ? String(c.active ?? false)
+        : String(c[sortField as 'created_at' | 'connection_name'] ?? '');
+    list.sort((a, b) => (descending ? -1 : 1) * key(a).localeCompare(key(b)));
+
+    const totalResults = list.length;
+    const totalPages = Math.ceil(totalResults / pageSize);
+    const data = list.slice((pageNumber - 1) * pageSize, pageNumber * pageSize).map(toApiConnection);
+    return {
+      data,
+      meta: {
+        page_number: pageNumber,
+        page_size: pageSize,
+        total_pages: totalPages,
+        total_results: totalResults,
+      },
+    };
+  }
+
+  private registration(id: string): unknown {
+    const c = this.#connections.find((x) => x.id === id);
+    if (!c) throw notFound();
+    const status = c.registration ?? 'Not Registered';
+    const registered = status === 'Registered';
+    return {
+      data: {
+        record_type: 'registration_status',
+        status,
+        sip_username: c.user_name ?? null,
+        ip_address: registered ? '198.51.100.7' : null,
+        port: registered ? 5060 : null,
+        transport: registered ? 'UDP' : null,
+        user_agent: registered ? 'Fake Softphone 1.0' : null,
+        last_registration: registered ? '2026-01-01T00:00:00' : null,
+      },
+    };
+  }
+
+  private createAccountCall(accountSid: string, body: unknown): unknown {
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const missing = ['To', 'From', 'ApplicationSid'].filter((k) => typeof b[k] !== 'string' || b[k] === '');
+    if (missing.length > 0) {
+      throw new HttpError(
+        422,
+        missing.map((k) => error('10015', 'Invalid parameter', `${k} is required`, { pointer: `/${k}` })),
+      );
+    }
+    const callSid = `v3:${randomUUID()}`;
+    this.texmlCalls.push({ kind: 'account', accountSid, body: b, callSid });
+    return { from: b.From, to: b.To, status: 'queued', call_sid: callSid };
+  }
+
+  private createConnectionCall(connectionId: string, body: unknown): unknown {
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    const missing = ['To', 'From'].filter((k) => typeof b[k] !== 'string' || b[k] === '');
+    if (missing.length > 0) {
+      throw new HttpError(
+        422,
+        missing.map((k) => error('10015', 'Invalid parameter', `${k} is required`, { pointer: `/${k}` })),
+      );
+    }
+    const callSid = `v3:${randomUUID()}`;
+    this.texmlCalls.push({ kind: 'connection', connectionId, body: b, callSid });
+    return { call_sid: callSid, from: b.From, to: b.To, status: 'queued' };
+  }
+}
+
+function toApiConnection(c: FakeConnection & { created_at: string }): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    record_type: 'credential_connection',
+    created_at: c.created_at,
+    updated_at: c.created_at,
+    sip_uri_calling_preference: 'disabled',
+    webhook_api_version: '1',
+    tags: [],
+  };
+  if (c.id !== undefined) out.id = c.id;
+  if (c.connection_name !== undefined) out.connection_name = c.connection_name;
+  if (c.user_name !== undefined) out.user_name = c.user_name;
+  out.active = c.active ?? true;
+  out.outbound = {
+    outbound_voice_profile_id: c.outbound_voice_profile_id ?? null,
+    channel_limit: null,
+    localization: 'US',
+  };
+  return out;
+}
+
+function intParam(q: URLSearchParams, name: string, fallback: number): number {
+  const v = q.get(name);
+  if (v === null) return fallback;
+  if (!/^-?\d+$/.test(v)) throw badRequest(`${name} must be an integer`, name);
+  return Number(v);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
