@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { playInbound, SCENARIOS } from './scenarios.js';
+import { FakeTelnyxApi } from './fake-telnyx-api.js';
+import { playInbound, playOutbound, SCENARIOS } from './scenarios.js';
 import { type Exchange, generateSigningKeys, loadPrivateKey, TelnyxPlayer } from './telnyx-player.js';
 
 /**
@@ -20,13 +21,22 @@ scenarios:
 ${Object.entries(SCENARIOS)
   .map(([name, s]) => `  ${name.padEnd(14)} ${s.describe}`)
   .join('\n')}
+  outbound       click-to-call: POST /api/calls, the agent answers, the customer talks for 42 s
   keys           print a new Ed25519 key pair (TELNYX_PUBLIC_KEY for the server, SIMULATOR_PRIVATE_KEY for this tool)
+
+outbound plays Telnyx's REST API too, on --telnyx-port; start the server with
+  API_TOKEN=<token> TELNYX_API_KEY=simulator TELNYX_API_BASE_URL=http://127.0.0.1:9998/v2 \
+  TELNYX_CONNECTION_ID=simulator HOTLINE_NUMBER=+18005550199 AGENTS=... npm start
+and give this tool the same API_TOKEN.
 
 options:
   --url URL          server to play against (default http://127.0.0.1:8080, or SIMULATOR_URL)
   --from NUMBER      caller number (default +13125550100)
   --slack-port N     port of the Slack catcher (default 9999; 0 = none)
   --wait S           seconds to wait for Slack messages after the call (default 3)
+  --agent NAME       outbound: the agent placing the call (default: the first in the roster)
+  --to NUMBER        outbound: the customer (default +14155550123)
+  --telnyx-port N    outbound: port of the simulated Telnyx API (default 9998)
   SIMULATOR_PRIVATE_KEY (env): PEM private key to sign requests with
 `;
 
@@ -82,6 +92,9 @@ async function main(): Promise<number> {
       from: { type: 'string' },
       'slack-port': { type: 'string' },
       wait: { type: 'string' },
+      agent: { type: 'string' },
+      to: { type: 'string' },
+      'telnyx-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -96,7 +109,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const scenario = SCENARIOS[name];
-  if (!scenario) {
+  if (!scenario && name !== 'outbound') {
     console.error(`unknown scenario "${name}"\n\n${HELP}`);
     return 2;
   }
@@ -123,14 +136,73 @@ async function main(): Promise<number> {
     privateKey: key ? loadPrivateKey(key.replace(/\\n/g, '\n')) : undefined,
     onExchange: printExchange,
   });
-  console.log(bold(`\n▶ ${name}: ${scenario.describe}\n`));
-  const result = await playInbound(player, { ...scenario.script, from: values.from ?? scenario.script.from });
+  const result = scenario
+    ? await (async () => {
+        console.log(bold(`\n▶ ${name}: ${scenario.describe}\n`));
+        return playInbound(player, { ...scenario.script, from: values.from ?? scenario.script.from });
+      })()
+    : await runOutbound(player, baseUrl, values);
+  if (!result) return 1;
   console.log(bold(`\n■ call ${result.callSid}: ${result.rounds.length} ring round(s)`));
   if (catcher) {
     await new Promise((r) => setTimeout(r, Number(values.wait ?? 3) * 1000));
     await new Promise((r) => catcher.close(r));
   }
   return 0;
+}
+
+/** Click-to-call through the admin API, with this tool playing Telnyx's REST API as well. */
+async function runOutbound(
+  player: TelnyxPlayer,
+  baseUrl: string,
+  values: { agent?: string; to?: string; 'telnyx-port'?: string },
+): Promise<Awaited<ReturnType<typeof playOutbound>> | null> {
+  const token = process.env.SIMULATOR_API_TOKEN ?? process.env.API_TOKEN;
+  if (!token) {
+    console.error("outbound needs the server's API_TOKEN in API_TOKEN (or SIMULATOR_API_TOKEN).");
+    return null;
+  }
+  const telnyx = await FakeTelnyxApi.start({
+    apiKey: 'simulator',
+    port: Number(values['telnyx-port'] ?? 9998),
+  });
+  try {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    let agent = values.agent;
+    if (!agent) {
+      const roster = (await (await fetch(`${baseUrl}/api/agents`, { headers })).json()) as {
+        agents?: { name: string }[];
+      };
+      agent = roster.agents?.[0]?.name;
+    }
+    const to = values.to ?? '+14155550123';
+    console.log(bold(`\n▶ outbound: ${agent} calls ${to}\n`));
+    const res = await fetch(`${baseUrl}/api/calls`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ agent, to }),
+    });
+    const body = await res.text();
+    console.log(
+      `${bold('→ POST')} /api/calls ${dim(JSON.stringify({ agent, to }))}\n${bold('←')} ${res.status} ${body}`,
+    );
+    const created = telnyx.texmlCalls.at(-1);
+    if (res.status !== 202 || !created) {
+      console.error(
+        `the server did not place the call; is it started with TELNYX_API_BASE_URL=${telnyx.baseUrl}?`,
+      );
+      return null;
+    }
+    return await playOutbound(player, {
+      callSid: created.callSid,
+      agentSip: String(created.body.To),
+      url: String(created.body.Url),
+      hotline: String(created.body.From),
+      talkSeconds: 42,
+    });
+  } finally {
+    await telnyx.close();
+  }
 }
 
 main().then(

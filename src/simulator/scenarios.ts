@@ -173,6 +173,71 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   return result;
 }
 
+export interface OutboundScript {
+  /** The call Telnyx created for POST /api/calls, as the fake Telnyx API recorded it. */
+  callSid: string;
+  agentSip: string;
+  /** `Url` of the create request: fetched when the agent answers. */
+  url: string;
+  hotline: string;
+  agentAnswersAfter?: number;
+  /** undefined: the customer does not answer. */
+  talkSeconds?: number;
+}
+
+/**
+ * A click-to-call after the API created it: the agent's phone rings and answers, Telnyx fetches
+ * `url`, dials the customer from the reply, the customer talks (or not), everyone hangs up.
+ */
+export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Promise<ScenarioResult> {
+  const agentLeg = { sid: script.callSid, from: script.hotline, to: script.agentSip };
+  const result: ScenarioResult = { callSid: script.callSid, replies: [], rounds: [] };
+  await p.status(STATUS, agentLeg, 'initiated');
+  await p.status(STATUS, agentLeg, 'ringing');
+  p.clock.advance(script.agentAnswersAfter ?? 4);
+  await p.status(STATUS, agentLeg, 'in-progress');
+  const res = await p.post(script.url, {
+    ...p.base(script.callSid, script.hotline, script.agentSip),
+    CallStatus: 'in-progress',
+  });
+  const plan = readTexml(res.body);
+  result.replies.push(plan);
+  const target = plan.dial?.targets[0];
+  if (plan.dial && target) {
+    result.rounds.push([target.uri]);
+    const leg = {
+      sid: newCallSid(),
+      from: plan.dial.callerId ?? script.hotline,
+      to: target.uri,
+      parent: script.callSid,
+    };
+    const cb = target.statusCallback ?? STATUS;
+    await p.status(cb, leg, 'initiated');
+    await p.status(cb, leg, 'ringing');
+    p.clock.advance(6);
+    if (script.talkSeconds !== undefined) {
+      await p.status(cb, leg, 'in-progress');
+      p.clock.advance(script.talkSeconds);
+      await p.status(cb, leg, 'completed', { CallDuration: String(script.talkSeconds) });
+    } else {
+      p.clock.advance(24);
+      await p.status(cb, leg, 'no-answer');
+    }
+    if (plan.dial.action) {
+      const end = await p.post(plan.dial.action, {
+        ...p.base(script.callSid, script.hotline, script.agentSip),
+        DialCallStatus: script.talkSeconds !== undefined ? 'completed' : 'no-answer',
+        DialCallSid: leg.sid,
+        DialCallDuration: String(script.talkSeconds ?? 0),
+        Timestamp: p.clock.iso(),
+      });
+      result.replies.push(readTexml(end.body));
+    }
+  }
+  await p.status(STATUS, agentLeg, 'completed');
+  return result;
+}
+
 /** The scenarios `npm run simulate -- <name>` knows. */
 export const SCENARIOS: Record<string, { describe: string; script: InboundScript }> = {
   answered: {

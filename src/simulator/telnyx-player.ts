@@ -52,6 +52,8 @@ export interface TexmlPlan {
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '',
+  // Keep "+14155550123" a string: TeXML values are text, not numbers.
+  parseTagValue: false,
   isArray: (name) => ['Play', 'Say', 'Sip', 'Number', 'Dial', 'Record'].includes(name),
   textNodeName: '#text',
 });

@@ -6,7 +6,7 @@ import { RedisRosterStore } from '../../src/agents/redis-roster-store.js';
 import type { RosterStore } from '../../src/agents/roster-store.js';
 import { syncRoster } from '../../src/agents/roster-sync.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { FakeTelnyxApi } from '../fakes/telnyx-api.js';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { RecordingNotifier } from '../jobs/recording-notifier.js';
 import { memoryLogger } from '../jobs/test-logger.js';
 import { testRedis } from '../setup/redis.js';

@@ -13,7 +13,7 @@ import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
 import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { FakeTelnyxApi } from '../fakes/telnyx-api.js';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { RecordingNotifier } from './recording-notifier.js';
 

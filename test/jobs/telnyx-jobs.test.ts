@@ -12,7 +12,7 @@ import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { registerTelnyxJobs, TELNYX_JOBS } from '../../src/jobs/telnyx-jobs.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { FakeTelnyxApi } from '../fakes/telnyx-api.js';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { testRedis } from '../setup/redis.js';
 import { RecordingNotifier } from './recording-notifier.js';
 

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { playOutbound } from '../../src/simulator/scenarios.js';
 import { TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
-import { FakeTelnyxApi } from '../fakes/telnyx-api.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -331,5 +332,47 @@ describe('admin API', () => {
       expect(first.body).toContain('sip:alice1234@sip.telnyx.com');
       expect(first.body).not.toContain('bob12345');
     });
+  });
+});
+
+describe('npm run simulate -- outbound (the same scenario code)', () => {
+  it('plays a click-to-call end to end through the API and the simulated Telnyx', async () => {
+    const telnyx = await FakeTelnyxApi.start();
+    const slack = await startFakeSlack();
+    const server = await startServer({
+      env: {
+        API_TOKEN: TOKEN,
+        TELNYX_API_KEY: telnyx.apiKey,
+        TELNYX_API_BASE_URL: telnyx.baseUrl,
+        TELNYX_CONNECTION_ID: 'conn',
+        HOTLINE_NUMBER: HOTLINE,
+        SLACK_WEBHOOK_URL: slack.url,
+      },
+    });
+    try {
+      const res = await fetch(`${server.url}/api/calls`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: 'Carol', to: CUSTOMER }),
+      });
+      expect(res.status).toBe(202);
+      const created = telnyx.texmlCalls[0]!;
+      const result = await playOutbound(server.player, {
+        callSid: created.callSid,
+        agentSip: String(created.body.To),
+        url: String(created.body.Url),
+        hotline: String(created.body.From),
+        talkSeconds: 42,
+      });
+      expect(result.rounds).toEqual([[CUSTOMER]]);
+      const state = await server.app.services.calls.get(created.callSid);
+      expect(state).toMatchObject({ outcome: 'answered', customer: CUSTOMER, phase: 'ended' });
+      await slack.waitForAccepted(3);
+      expect(slack.accepted().map((m) => m.text.slice(0, 2))).toEqual(['📤', '📤', '☎️'.slice(0, 2)]);
+    } finally {
+      await server.close();
+      await telnyx.close();
+      await slack.close();
+    }
   });
 });

@@ -125,13 +125,16 @@ export class FakeTelnyxApi {
     readonly baseUrl: string,
   ) {}
 
-  static async start(options: { apiKey?: string } = {}): Promise<FakeTelnyxApi> {
+  static async start(options: { apiKey?: string; port?: number } = {}): Promise<FakeTelnyxApi> {
     const apiKey = options.apiKey ?? `KEY${randomUUID().replace(/-/g, '')}`;
     let api: FakeTelnyxApi | undefined;
     const server = createServer((req, res) => {
       void api?.handle(req, res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
     const { port } = server.address() as AddressInfo;
     api = new FakeTelnyxApi(server, apiKey, `http://127.0.0.1:${port}/v2`);
     return api;
