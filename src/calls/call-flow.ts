@@ -308,9 +308,7 @@ export class CallFlow {
    * longer than the budget; a failure is logged and the reply goes out regardless.
    */
   private async recordForReply(sid: string, events: CallEvent[]): Promise<void> {
-    const work = (async () => {
-      for (const e of events) await this.apply(sid, e);
-    })();
+    const work = this.apply(sid, events);
     this.track(work);
     try {
       await within(work, this.budget);
@@ -328,7 +326,7 @@ export class CallFlow {
   }
 
   /** Applies one event, then runs the effects the call still owes (this update's and any left over). */
-  private async apply(sid: string, event: CallEvent): Promise<UpdateResult> {
+  private async apply(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
     const result = await this.o.store.update(sid, event);
     if (result.pending.length && result.state) await this.runEffects(result.state, result.pending);
     return result;

@@ -256,6 +256,28 @@ export function applyEvent(current: CallState | null, event: CallEvent): Transit
   return out;
 }
 
+/**
+ * Applies several events in order as one transition (one store write for, say, "call received"
+ * plus "first ring round"). Null when none of them changes anything.
+ */
+export function applyEvents(current: CallState | null, events: readonly CallEvent[]): Transition | null {
+  let state = current;
+  let merged: Transition | null = null;
+  for (const event of events) {
+    const t = applyEvent(state, event);
+    if (!t) continue;
+    state = t.state;
+    merged = merged
+      ? {
+          state: t.state,
+          timeline: [...merged.timeline, ...t.timeline],
+          effects: [...merged.effects, ...t.effects],
+        }
+      : t;
+  }
+  return merged;
+}
+
 function reduce(current: CallState | null, e: CallEvent, out: Transition): boolean {
   switch (e.kind) {
     case 'inbound': {

@@ -19,7 +19,8 @@ export interface UpdateResult {
  */
 export interface CallStore {
   get(sid: string): Promise<CallState | null>;
-  update(sid: string, event: CallEvent): Promise<UpdateResult>;
+  /** Applies one event, or several in order as one atomic write. */
+  update(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult>;
   /** Marks effects done; they are not handed out again. */
   ack(sid: string, effectIds: readonly string[]): Promise<void>;
   timeline(sid: string): Promise<TimelineEntry[]>;

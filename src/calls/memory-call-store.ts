@@ -1,4 +1,10 @@
-import { applyEvent, type CallEvent, type CallState, type Effect, type TimelineEntry } from './call-state.js';
+import {
+  applyEvents,
+  type CallEvent,
+  type CallState,
+  type Effect,
+  type TimelineEntry,
+} from './call-state.js';
 import { type CallStore, MAX_TIMELINE, stateTtlSeconds, type UpdateResult } from './call-store.js';
 
 interface Entry {
@@ -47,9 +53,9 @@ export class MemoryCallStore implements CallStore {
     return e ? structuredClone(e.state) : null;
   }
 
-  async update(sid: string, event: CallEvent): Promise<UpdateResult> {
+  async update(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
     const e = this.entry(sid);
-    const t = applyEvent(e ? e.state : null, event);
+    const t = applyEvents(e ? e.state : null, Array.isArray(event) ? event : [event]);
     if (!t) {
       return {
         state: e ? structuredClone(e.state) : null,

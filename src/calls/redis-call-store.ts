@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { applyEvent, type CallEvent, type CallState, type Effect, type TimelineEntry } from './call-state.js';
+import {
+  applyEvents,
+  type CallEvent,
+  type CallState,
+  type Effect,
+  type TimelineEntry,
+} from './call-state.js';
 import {
   type CallStore,
   CallStoreConflictError,
@@ -100,7 +106,7 @@ export class RedisCallStore implements CallStore {
    * Updates of one call run one after another within this process, so compare-and-set conflicts
    * only come from other replicas; those are retried with a jittered backoff.
    */
-  update(sid: string, event: CallEvent): Promise<UpdateResult> {
+  update(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
     const previous = this.queues.get(sid) ?? Promise.resolve();
     const run = previous.then(
       () => this.updateNow(sid, event),
@@ -117,11 +123,12 @@ export class RedisCallStore implements CallStore {
     return run;
   }
 
-  private async updateNow(sid: string, event: CallEvent): Promise<UpdateResult> {
+  private async updateNow(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
+    const events: readonly CallEvent[] = Array.isArray(event) ? event : [event];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
       const { version, state, pending } = await this.read(sid);
-      const t = applyEvent(state, event);
+      const t = applyEvents(state, events);
       if (!t) return { state, changed: false, pending };
       const next = String(Number(version || '0') + 1);
       const args: (string | number)[] = [

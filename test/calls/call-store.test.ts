@@ -142,6 +142,18 @@ describe.each(factories)('call store ($name)', ({ make }) => {
     expect(await store.active()).toEqual([]);
   });
 
+  it('applies several events as one write, with the effects of each', async () => {
+    const r = await store.update('cm', [
+      inbound('cm'),
+      round(1, [alice], T0 + 100),
+      round(1, [bob], T0 + 200),
+    ]);
+    expect(r.state).toMatchObject({ attempts: 1, rung: ['a1'] });
+    expect(r.pending.map((p) => p.id)).toEqual(['alert:incoming']);
+    expect((await store.timeline('cm')).map((e) => e.type)).toEqual(['call-received', 'ring-round']);
+    expect((await store.update('cm', [round(1, [alice], T0)])).changed).toBe(false);
+  });
+
   it('never moves a status back', async () => {
     await store.update('c3', inbound('c3'));
     await store.update('c3', caller('c3', 'in-progress', 2, T0 + 1000));
