@@ -316,16 +316,12 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         type: 'outbound-created',
         detail: { agent: e.agent.name, to: e.customer },
       });
-      out.effects.push({
-        id: 'alert:outbound-ringing',
-        kind: 'alert',
-        alert: {
-          type: 'outbound-ringing',
-          callSid: e.sid,
-          agent: e.agent.name,
-          to: e.customer,
-          at: iso(e.at),
-        },
+      pushAlert(out, {
+        type: 'outbound-ringing',
+        callSid: e.sid,
+        agent: e.agent.name,
+        to: e.customer,
+        at: iso(e.at),
       });
       return true;
     }
@@ -617,18 +613,14 @@ function settleOutcome(out: Transition): void {
   if (s.direction === 'outbound') {
     if (s.endedAt === undefined) return;
     s.outcome = s.answeredAt !== undefined ? 'answered' : isFailure(s.status) ? 'failed' : 'missed';
-    out.effects.push({
-      id: 'alert:outbound-completed',
-      kind: 'alert',
-      alert: {
-        type: 'outbound-completed',
-        callSid: s.sid,
-        agent: s.agent?.name ?? '',
-        to: s.customer ?? '',
-        answered: s.answeredAt !== undefined,
-        talkSeconds: talkSeconds(s),
-        at: iso(at),
-      },
+    pushAlert(out, {
+      type: 'outbound-completed',
+      callSid: s.sid,
+      agent: s.agent?.name ?? '',
+      to: s.customer ?? '',
+      answered: s.answeredAt !== undefined,
+      talkSeconds: talkSeconds(s),
+      at: iso(at),
     });
     out.effects.push({ id: 'finished', kind: 'finished' });
     return;
@@ -638,18 +630,14 @@ function settleOutcome(out: Transition): void {
   if (s.answeredAt !== undefined) {
     s.outcome = 'answered';
     const leg = s.answeredLeg ? s.legs[s.answeredLeg] : undefined;
-    out.effects.push({
-      id: 'alert:completed',
-      kind: 'alert',
-      alert: {
-        type: 'completed',
-        callSid: s.sid,
-        from: s.from,
-        agent: leg?.agentName ?? 'unknown agent',
-        talkSeconds: talkSeconds(s),
-        waitSeconds: waitSeconds(s),
-        at: iso(at),
-      },
+    pushAlert(out, {
+      type: 'completed',
+      callSid: s.sid,
+      from: s.from,
+      agent: leg?.agentName ?? 'unknown agent',
+      talkSeconds: talkSeconds(s),
+      waitSeconds: waitSeconds(s),
+      at: iso(at),
     });
   } else if (s.recordingUrl) {
     s.outcome = 'voicemail';
@@ -657,39 +645,28 @@ function settleOutcome(out: Transition): void {
     // Hung up in the voicemail flow: wait for the recording report (or its grace time).
     if (s.finalizeAt === undefined || s.updatedAt < s.finalizeAt) return;
     s.outcome = 'missed';
-    s.finalizeAt = undefined;
-    out.effects.push({
-      id: 'alert:missed',
-      kind: 'alert',
-      alert: {
-        type: 'missed',
-        callSid: s.sid,
-        from: s.from,
-        waitSeconds: waitSeconds(s),
-        reason: s.voicemailReason === 'no-agents' ? 'no-agents' : 'no-answer',
-        at: iso(at),
-      },
-    });
+    pushMissed(out, s.voicemailReason === 'no-agents' ? 'no-agents' : 'no-answer', at);
   } else if (isFailure(s.status) && s.attempts === 0) {
     s.outcome = 'failed';
   } else {
     s.outcome = 'abandoned';
-    out.effects.push({
-      id: 'alert:missed',
-      kind: 'alert',
-      alert: {
-        type: 'missed',
-        callSid: s.sid,
-        from: s.from,
-        waitSeconds: waitSeconds(s),
-        reason: 'caller-hung-up',
-        at: iso(at),
-      },
-    });
+    pushMissed(out, 'caller-hung-up', at);
   }
   s.finalizeAt = undefined;
   out.effects.push({ id: 'finished', kind: 'finished' });
   out.timeline.push({ at, type: 'outcome', detail: { outcome: s.outcome } });
+}
+
+function pushMissed(out: Transition, reason: 'caller-hung-up' | 'no-answer' | 'no-agents', at: number): void {
+  const s = out.state;
+  pushAlert(out, {
+    type: 'missed',
+    callSid: s.sid,
+    from: s.from,
+    waitSeconds: waitSeconds(s),
+    reason,
+    at: iso(at),
+  });
 }
 
 const isFailure = (status: LegStatus): boolean => status === 'failed' || status === 'busy';
