@@ -22,6 +22,13 @@ import { RedisJobLease } from './jobs/redis-job-lease.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { loggerOptions } from './logger.js';
+import { createMetrics } from './metrics/metrics.js';
+import metricsPlugin from './metrics/metrics-plugin.js';
+import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
+import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
+import { createPgPool } from './records/pg-pool.js';
+import { PgRecordWriter } from './records/pg-record-writer.js';
+import { RedisCallRecordStore } from './records/redis-call-record-store.js';
 import { createRedis } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import adminApi from './routes/api/index.js';
@@ -38,6 +45,8 @@ import type { Outbox } from './slack/outbox.js';
 import { OutboxWorker } from './slack/outbox-worker.js';
 import { RedisOutbox } from './slack/redis-outbox.js';
 import { createLogSink, createSlackWebhookSink } from './slack/sinks.js';
+import { runDailySummary } from './stats/daily-summary.js';
+import { statsRoutes } from './stats/stats-routes.js';
 import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
@@ -53,7 +62,7 @@ export interface AppDeps {
   slack?: { minIntervalMs?: number; backoff?: BackoffOptions; idlePollMs?: number };
   /** How often pending voicemail decisions are checked (default 5 s). */
   finalizeEveryMs?: number;
-  /** Runs once per finished call. */
+  /** Runs once per finished call instead of writing its call record. */
   onFinished?: (call: CallState) => Promise<void>;
   /** A Telnyx client (tests point one at the fake API); default: built from TELNYX_API_KEY. */
   telnyx?: TelnyxClient;
@@ -70,6 +79,7 @@ export interface Services {
   routing: RoutingStore;
   outbox: Outbox;
   scheduler: JobScheduler;
+  records: RedisCallRecordStore | MemoryCallRecordStore;
 }
 
 declare module 'fastify' {
@@ -143,6 +153,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
+  const records = redis ? new RedisCallRecordStore(redis) : new MemoryCallRecordStore({ now });
+  const scheduler = new JobScheduler({
+    lease: redis ? new RedisJobLease(redis) : new MemoryJobLease(),
+    health: redis ? new RedisJobHealthStore(redis) : new MemoryJobHealthStore(),
+    notifier: outbox,
+    logger: log,
+    timezone: config.stats.timeZone,
+    now,
+  });
+  const metrics = createMetrics({
+    activeCalls: async () => (await calls.active(10_000)).length,
+    agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
+    outboxDepth: () => outbox.depth(),
+    slackFailures: () => outbox.counters().failed,
+    jobs: () => scheduler.health(),
+  });
+
   const picker: AgentPicker = {
     async pick({ caller, round, alreadyRung }) {
       const decision = await router.route({ caller, agents: roster.current().agents, round, alreadyRung });
@@ -163,7 +190,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     dialAttempts: config.routing.dialAttempts,
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     hotlineNumber: config.hotlineNumber,
-    onFinished: deps.onFinished,
+    onFinished:
+      deps.onFinished ??
+      createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) }),
     now,
   });
 
@@ -176,14 +205,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
-  const scheduler = new JobScheduler({
-    lease: redis ? new RedisJobLease(redis) : new MemoryJobLease(),
-    health: redis ? new RedisJobHealthStore(redis) : new MemoryJobHealthStore(),
-    notifier: outbox,
-    logger: log,
-    timezone: config.stats.timeZone,
-    now,
+  scheduler.register({
+    name: 'daily-summary',
+    cron: config.stats.dailySummaryCron,
+    run: () => runDailySummary({ store: records, notifier: outbox, ...config.stats, now }),
   });
+  // With DATABASE_URL, call records are copied from the Redis stream to PostgreSQL every minute.
+  const pool = config.databaseUrl ? createPgPool(config.databaseUrl, log) : undefined;
+  const pgWriter =
+    pool && records instanceof RedisCallRecordStore
+      ? new PgRecordWriter({ pool, feed: records, logger: log })
+      : undefined;
+  if (pool && !pgWriter)
+    log.warn(
+      'DATABASE_URL needs REDIS_URL too (the Redis stream buffers the records); not writing to PostgreSQL',
+    );
+  if (pgWriter)
+    scheduler.register({ name: 'records-to-postgres', cron: '* * * * *', run: () => pgWriter.flush() });
   if (telnyx && rosterStore) {
     registerTelnyxJobs({
       scheduler,
@@ -201,7 +239,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log.info('TELNYX_API_KEY is not set: roster sync, presence and balance jobs are off');
   }
 
-  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox, scheduler });
+  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox, scheduler, records });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -225,6 +263,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
   );
 
+  // First: fastify-metrics learns which routes to measure as they are added.
+  await app.register(metricsPlugin, { metrics });
   await app.register(healthRoutes, { ping: redis ? () => calls.ping() : undefined });
   await app.register(audioRoutes, { audioDir: config.audioDir });
   if (config.apiToken) {
@@ -233,7 +273,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       calls,
       clickToCall,
       publicUrl: config.publicUrl,
-      extra: [(api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined })],
+      extra: [
+        (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
+        async (api) => {
+          await api.register(statsRoutes, { store: records, settings: config.stats });
+        },
+      ],
     });
   } else {
     log.info('API_TOKEN is not set: the admin API (/api) is off');
@@ -261,6 +306,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onReady', async () => {
     worker.start();
     if (roster instanceof LiveRoster) await roster.start();
+    pgWriter
+      ?.migrate()
+      .catch((err) => log.warn({ err }, 'PostgreSQL migration postponed; records wait in Redis'));
     // The at-start runs (roster sync, balance) go on in the background: a slow Telnyx API must
     // not hold up serving calls.
     void scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
@@ -273,6 +321,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await flow.drain();
     await worker.stop();
     if (calls instanceof MemoryCallStore) calls.close();
+    await pool?.end().catch(() => undefined);
     if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());
   });
 

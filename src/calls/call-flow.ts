@@ -85,7 +85,7 @@ export class CallFlow {
   /** `POST /texml/inbound`: greeting and the first ring round, or voicemail when nobody is online. */
   async inbound(p: TexmlParams, base: string): Promise<string> {
     const sid = p.CallSid as string;
-    const at = this.now();
+    const at = eventTime(p, this.now());
     const from = callerText(p.From);
     const round = await this.nextRound(sid, from, 1, []);
     const events: CallEvent[] = [

@@ -172,6 +172,7 @@ export class TelnyxPlayer {
       ApiVersion: '2010-04-01',
       From: from,
       To: to,
+      Timestamp: this.clock.iso(),
     };
   }
 

@@ -3,6 +3,8 @@
  * into Block Kit JSON; the outbox delivers it. Caller-controlled strings stay raw here and are
  * escaped by the message builders.
  */
+import type { DailySummaryAlert } from '../stats/daily-summary.js';
+
 export type Alert =
   | { type: 'incoming'; callSid: string; from: string; callerName?: string; agents: string[]; at: string }
   | { type: 'answered'; callSid: string; from: string; agent: string; waitSeconds: number; at: string }
@@ -55,7 +57,8 @@ export type Alert =
     }
   | { type: 'balance-recovered'; amount: string; currency: string; threshold: string; at: string }
   | { type: 'job-failing'; job: string; error: string; at: string }
-  | { type: 'job-recovered'; job: string; failures: number; at: string };
+  | { type: 'job-recovered'; job: string; failures: number; at: string }
+  | DailySummaryAlert;
 
 export type AlertType = Alert['type'];
 

@@ -1,4 +1,5 @@
 import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from '../stats/daily-summary.js';
 import type { Alert, AlertType } from './alert.js';
 import { formatDuration, maskPhoneNumber } from './humanize.js';
 import { clip, mrkdwnLink, SLACK_LIMITS, slackDate, truncateMrkdwn, untrusted } from './mrkdwn.js';
@@ -278,6 +279,12 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       ]),
       context(a),
     ],
+  },
+  // Numbers, the date and escaped agent names only: built in src/stats/daily-summary.ts.
+  'daily-summary': {
+    title: dailySummaryTitle,
+    summary: (a) => dailySummaryLine(a),
+    body: dailySummaryBlocks,
   },
 };
 

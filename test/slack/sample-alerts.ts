@@ -87,6 +87,26 @@ export const sampleAlerts: { [T in AlertType]: Extract<Alert, { type: T }> } = {
   },
   'job-failing': { type: 'job-failing', job: 'roster-sync', error: 'Telnyx API answered 503', at: AT },
   'job-recovered': { type: 'job-recovered', job: 'roster-sync', failures: 3, at: AT },
+  'daily-summary': {
+    type: 'daily-summary',
+    date: '2026-11-19',
+    timeZone: 'Europe/Berlin',
+    offered: 42,
+    answered: 35,
+    missed: 2,
+    abandoned: 3,
+    shortAbandoned: 1,
+    voicemails: 1,
+    serviceLevel: 0.842,
+    serviceLevelSeconds: 20,
+    averageSpeedOfAnswer: 11,
+    averageHandleTime: 245,
+    longestWait: 61,
+    busiestHour: { hour: 10, offered: 9 },
+    outboundPlaced: 4,
+    agents: [{ agent: 'Alice <ops>', answered: 20, talkSeconds: 4900, outbound: 3 }],
+    at: AT,
+  },
 };
 
 export const allSampleAlerts = (): Alert[] => Object.values(sampleAlerts);
@@ -97,7 +117,14 @@ export function withEveryString(alert: Alert, value: string): Alert {
   for (const [field, current] of Object.entries(alert)) {
     if (field === 'type' || field === 'at' || field === 'reason') continue;
     if (typeof current === 'string') out[field] = value;
-    if (Array.isArray(current)) out[field] = [value, value];
+    if (Array.isArray(current)) {
+      out[field] = current.map((item) =>
+        item && typeof item === 'object'
+          ? Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === 'string' ? value : v]))
+          : value,
+      );
+      if (!current.length) out[field] = [value, value];
+    }
   }
   return out as unknown as Alert;
 }

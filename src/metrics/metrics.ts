@@ -1,0 +1,170 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallRecord } from '../records/call-record.js';
+
+/** A value read at scrape time; may be async (Redis), may fail (then the last value stays). */
+type Source<T> = () => T | Promise<T>;
+
+export interface MetricsSources {
+  /** Calls in progress (e.g. `(await calls.active(10_000)).length`). */
+  activeCalls?: Source<number>;
+  /** Agents online at the last presence check. */
+  agentsOnline?: Source<number>;
+  /** Slack messages waiting in the outbox (`outbox.depth()`). */
+  outboxDepth?: Source<number>;
+  /**
+   * Slack messages refused for good by this process so far (`outbox.counters().failed`): a
+   * monotonic count, exported as the counter `switchboard_slack_failures_total`.
+   */
+  slackFailures?: () => number;
+  /** Each scheduled job and the ISO time of its last success (`JobHealthStore.get`). */
+  jobs?: Source<ReadonlyArray<{ job: string; lastSuccessAt?: string }>>;
+}
+
+export interface MetricsOptions {
+  /** Longest a scrape waits on one source before reporting its last value (default 1 s). */
+  sourceTimeoutMs?: number;
+}
+
+export interface Metrics {
+  /** Everything Switchboard exports; `/metrics` serves it (HTTP and Node metrics included). */
+  registry: Registry;
+  /** Counts one finished call; call it once per call (after the record store accepted it). */
+  observeCall(record: CallRecord): void;
+  calls: Counter<'direction' | 'outcome'>;
+  waitSeconds: Histogram<'outcome'>;
+  talkSeconds: Histogram<'direction'>;
+  activeCalls: Gauge;
+  agentsOnline: Gauge;
+  slackOutboxDepth: Gauge;
+  slackFailures: Counter;
+  jobLastSuccess: Gauge<'job_name'>;
+}
+
+/** Ring rounds are 20 s by default; the buckets put the service-level target (20 s) on an edge. */
+export const WAIT_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+export const TALK_BUCKETS = [15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200];
+
+async function read<T>(source: Source<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      Promise.resolve().then(source),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('metric source timed out')), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The Switchboard metrics on a registry of their own (never prom-client's global one, so several
+ * apps in one process, as in tests, do not collide). Counters and histograms are updated when a
+ * call is recorded; gauges read their sources only when Prometheus scrapes, so nothing is
+ * computed on the call path.
+ */
+export function createMetrics(sources: MetricsSources = {}, options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const timeoutMs = options.sourceTimeoutMs ?? 1_000;
+
+  const gaugeFrom = (name: string, help: string, source: Source<number> | undefined): Gauge =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        if (!source) return;
+        try {
+          const value = await read(source, timeoutMs);
+          if (Number.isFinite(value)) this.set(value);
+        } catch {
+          // The store is unreachable: keep the last value; /readyz reports the outage.
+        }
+      },
+    });
+
+  const calls = new Counter({
+    name: 'switchboard_calls_total',
+    help: 'Finished calls by direction and outcome (answered, missed, abandoned, voicemail, failed)',
+    labelNames: ['direction', 'outcome'] as const,
+    registers: [registry],
+  });
+  const waitSeconds = new Histogram({
+    name: 'switchboard_call_wait_seconds',
+    help: 'Inbound callers: seconds from the start of the call to answer, voicemail or hang-up, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: WAIT_BUCKETS,
+    registers: [registry],
+  });
+  const talkSeconds = new Histogram({
+    name: 'switchboard_call_talk_seconds',
+    help: 'Answered calls: seconds from answer to hang-up, by direction',
+    labelNames: ['direction'] as const,
+    buckets: TALK_BUCKETS,
+    registers: [registry],
+  });
+  const activeCalls = gaugeFrom('switchboard_active_calls', 'Calls in progress', sources.activeCalls);
+  const agentsOnline = gaugeFrom(
+    'switchboard_agents_online',
+    'Agents online at the last presence check',
+    sources.agentsOnline,
+  );
+  const slackOutboxDepth = gaugeFrom(
+    'switchboard_slack_outbox_depth',
+    'Slack messages waiting in the outbox',
+    sources.outboxDepth,
+  );
+
+  let failuresSeen = 0;
+  const slackFailures = new Counter({
+    name: 'switchboard_slack_failures_total',
+    help: 'Slack messages refused for good (dead-lettered) by this process',
+    registers: [registry],
+    collect() {
+      const total = sources.slackFailures?.() ?? failuresSeen;
+      if (total > failuresSeen) this.inc(total - failuresSeen);
+      failuresSeen = Math.max(failuresSeen, total);
+    },
+  });
+
+  // The label is `job_name`, not `job`: Prometheus owns `job` (the scrape job) and would rename
+  // ours to `exported_job` (https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config, honor_labels).
+  const jobLastSuccess = new Gauge({
+    name: 'switchboard_job_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful run of each scheduled job (label job_name)',
+    labelNames: ['job_name'] as const,
+    registers: [registry],
+    async collect() {
+      if (!sources.jobs) return;
+      try {
+        for (const { job, lastSuccessAt } of await read(sources.jobs, timeoutMs)) {
+          const ms = lastSuccessAt ? Date.parse(lastSuccessAt) : Number.NaN;
+          if (Number.isFinite(ms)) this.set({ job_name: job }, ms / 1000);
+        }
+      } catch {
+        // Keep the last values.
+      }
+    },
+  });
+
+  return {
+    registry,
+    calls,
+    waitSeconds,
+    talkSeconds,
+    activeCalls,
+    agentsOnline,
+    slackOutboxDepth,
+    slackFailures,
+    jobLastSuccess,
+    observeCall(record) {
+      calls.inc({ direction: record.direction, outcome: record.outcome });
+      if (record.direction === 'inbound' && record.outcome !== 'failed') {
+        waitSeconds.observe({ outcome: record.outcome }, record.waitSeconds);
+      }
+      if (record.outcome === 'answered')
+        talkSeconds.observe({ direction: record.direction }, record.talkSeconds);
+    },
+  };
+}

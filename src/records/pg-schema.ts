@@ -1,0 +1,72 @@
+import type { Pool } from 'pg';
+
+/**
+ * The PostgreSQL schema, as an ordered list of migrations. Applied at start (and before the first
+ * flush) under an advisory lock, so replicas starting together apply each migration once. Append
+ * new migrations; never edit an applied one.
+ */
+export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
+  {
+    id: '001-call-records',
+    sql: `
+CREATE TABLE IF NOT EXISTS call_records (
+  sid           text PRIMARY KEY,
+  direction     text NOT NULL,
+  caller        text NOT NULL,
+  callee        text NOT NULL,
+  agent         text,
+  agent_id      text,
+  rung          text[] NOT NULL DEFAULT '{}',
+  started_at    timestamptz NOT NULL,
+  answered_at   timestamptz,
+  ended_at      timestamptz NOT NULL,
+  wait_seconds  integer NOT NULL,
+  talk_seconds  integer NOT NULL,
+  outcome       text NOT NULL,
+  ring_rounds   integer NOT NULL,
+  recording_url text,
+  inserted_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS call_records_started_at_idx ON call_records (started_at);
+CREATE INDEX IF NOT EXISTS call_records_agent_started_at_idx ON call_records (agent, started_at);
+`,
+  },
+];
+
+/** Any constant: the advisory lock that serializes migrations across replicas. */
+const MIGRATION_LOCK = 7_153_412_001;
+
+/** Applies the migrations not applied yet. Returns the ids applied by this call. */
+export async function migrate(pool: Pool): Promise<string[]> {
+  const client = await pool.connect();
+  const applied: string[] = [];
+  let failed: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS switchboard_migrations (
+         id text PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const done = new Set(
+      (await client.query<{ id: string }>('SELECT id FROM switchboard_migrations')).rows.map((r) => r.id),
+    );
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.id)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO switchboard_migrations (id) VALUES ($1)', [migration.id]);
+      applied.push(migration.id);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    failed = err as Error;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    // A connection that failed mid-transaction is destroyed rather than reused.
+    client.release(failed);
+  }
+}

@@ -1,0 +1,102 @@
+import createError from '@fastify/error';
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { Errors } from '../errors.js';
+import type { CallRecordStore } from '../records/call-record-store.js';
+import { computeStats } from './call-stats.js';
+import { dayWindow, isCalendarDate, isTimeZone } from './time-zone.js';
+
+const StatsUnavailable = createError('SB_STATS_UNAVAILABLE', 'call records are unreachable; try again', 503);
+
+export interface StatsRoutesOptions {
+  /** Where the day's records are read from. */
+  store: Pick<CallRecordStore, 'range'>;
+  /** SERVICE_LEVEL_SECONDS and SHORT_ABANDON_SECONDS. */
+  settings: { serviceLevelSeconds: number; shortAbandonSeconds: number };
+  /** Zone of `date` when the request names none (default `UTC`). */
+  defaultTimeZone?: string;
+}
+
+const Seconds = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+const Outbound = Type.Object({
+  placed: Type.Integer(),
+  answered: Type.Integer(),
+  talkSeconds: Type.Integer(),
+});
+
+/** The reply of `GET /api/stats`; `DayStats` must fit it (the type provider checks the handler). */
+export const DayStatsSchema = Type.Object({
+  date: Type.String(),
+  timeZone: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  serviceLevelSeconds: Type.Integer(),
+  shortAbandonSeconds: Type.Integer(),
+  offered: Type.Integer(),
+  answered: Type.Integer(),
+  missed: Type.Integer(),
+  abandoned: Type.Integer(),
+  shortAbandoned: Type.Integer(),
+  voicemails: Type.Integer(),
+  failed: Type.Integer(),
+  answeredWithinServiceLevel: Type.Integer(),
+  serviceLevel: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+  averageSpeedOfAnswer: Seconds,
+  averageHandleTime: Seconds,
+  longestWait: Type.Integer(),
+  hourly: Type.Array(Type.Integer()),
+  busiestHour: Type.Union([Type.Object({ hour: Type.Integer(), offered: Type.Integer() }), Type.Null()]),
+  outbound: Outbound,
+  perAgent: Type.Array(
+    Type.Object({
+      agent: Type.String(),
+      offered: Type.Integer(),
+      answered: Type.Integer(),
+      answeredWithinServiceLevel: Type.Integer(),
+      averageSpeedOfAnswer: Seconds,
+      averageHandleTime: Seconds,
+      longestWait: Type.Integer(),
+      talkSeconds: Type.Integer(),
+      outbound: Outbound,
+    }),
+  ),
+});
+
+const Query = Type.Object({
+  date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'local calendar day, YYYY-MM-DD' }),
+  tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone; default UTC' })),
+});
+
+/**
+ * `GET /stats?date=YYYY-MM-DD[&tz=Europe/Berlin]`: the KPIs of the calls that started that local
+ * day (CONTRACT.md §6). Registered by the app under `/api`, inside the scope that checks the
+ * bearer token; this plugin checks nothing but its query. 400 on a date that does not exist or an
+ * unknown zone, 503 when the records cannot be read.
+ */
+export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, opts) => {
+  const defaultTimeZone = opts.defaultTimeZone ?? 'UTC';
+  if (!isTimeZone(defaultTimeZone)) throw new Error(`unknown time zone ${defaultTimeZone}`);
+
+  app.get(
+    '/stats',
+    { schema: { querystring: Query, response: { 200: DayStatsSchema } } },
+    async (request) => {
+      const { date } = request.query;
+      const timeZone = request.query.tz ?? defaultTimeZone;
+      if (!isCalendarDate(date))
+        throw new Errors.BadParameter(`date ${date} is not a calendar day (YYYY-MM-DD)`);
+      if (!isTimeZone(timeZone))
+        throw new Errors.BadParameter('tz must be an IANA time zone such as Europe/Berlin');
+      const { fromMs, toMs } = dayWindow(date, timeZone);
+      let records: Awaited<ReturnType<StatsRoutesOptions['store']['range']>>;
+      try {
+        records = await opts.store.range(fromMs, toMs);
+      } catch (err) {
+        request.log.error({ err }, 'call records unreadable');
+        throw new StatsUnavailable();
+      }
+      return computeStats(records, { date, timeZone, ...opts.settings });
+    },
+  );
+};
+
+export default statsRoutes;

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { Client } from 'pg';
+
+/**
+ * The PostgreSQL the tests use: `TEST_DATABASE_URL`, else the local server CI starts
+ * (`postgres://postgres@127.0.0.1:5432/test`). Unreachable = the tests fail, saying why.
+ */
+export const testDatabaseUrl = (): string =>
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The URL with the password hidden, for messages. */
+const shown = (url: string): string => {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+};
+
+/** A URL whose connections use `schema` as their search_path (so each test has its own tables). */
+export function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+/** The same URL through another host:port (the outage proxy). */
+export function viaPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
+export interface TestSchema {
+  /** Connection URL whose search_path is the fresh schema. */
+  url: string;
+  schema: string;
+  /** Runs SQL in the schema (for assertions). */
+  query<T extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, empty schema in the test database, dropped by `drop()`. Throws a clear error when the
+ * server is unreachable: these tests must never pass by skipping.
+ */
+export async function createTestSchema(): Promise<TestSchema> {
+  const base = testDatabaseUrl();
+  const admin = new Client({ connectionString: base, connectionTimeoutMillis: 5_000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    await admin.end().catch(() => undefined);
+    throw new Error(
+      `The PostgreSQL tests need a server at ${shown(base)} (set TEST_DATABASE_URL, or install and start ` +
+        `PostgreSQL: apt-get install -y postgresql, see .ci/run): ${(err as Error).message}`,
+    );
+  }
+  const schema = `sb_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = withSchema(base, schema);
+  const reader = new Client({ connectionString: url });
+  await reader.connect();
+  return {
+    url,
+    schema,
+    async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []) {
+      return (await reader.query<T>(sql, params)).rows;
+    },
+    async drop() {
+      await reader.end().catch(() => undefined);
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    },
+  };
+}
+
+export interface OutageProxy {
+  port: number;
+  /** Cuts every open connection and refuses new ones, like a database that went away. */
+  down(): void;
+  up(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of PostgreSQL that the test can take down and bring back: a real outage as
+ * the client sees it (connections reset, new ones closed at once), without touching the shared
+ * server other tests use.
+ */
+export async function startOutageProxy(targetUrl: string): Promise<OutageProxy> {
+  const target = new URL(targetUrl);
+  const targetPort = Number(target.port || 5432);
+  const targetHost = target.hostname;
+  const open = new Set<Socket>();
+  let isDown = false;
+  const server = createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(targetPort, targetHost);
+    open.add(client);
+    open.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    down() {
+      isDown = true;
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
+    up() {
+      isDown = false;
+    },
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CallRecord } from '../../src/records/call-record.js';
+import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
+import { computeStats } from '../../src/stats/call-stats.js';
+import { type StatsRoutesOptions, statsRoutes } from '../../src/stats/stats-routes.js';
+import { record } from '../records/call-record-store-suite.js';
+
+const settings = { serviceLevelSeconds: 20, shortAbandonSeconds: 5 };
+const TOKEN = 'test-token-0123456789';
+
+describe('GET /api/stats', () => {
+  let app: FastifyInstance;
+  afterEach(async () => {
+    await app?.close();
+  });
+
+  /** The plugin inside an /api scope that checks a bearer token, as the app registers it. */
+  async function build(store: StatsRoutesOptions['store'], defaultTimeZone?: string) {
+    app = Fastify();
+    await app.register(
+      async (api) => {
+        api.addHook('onRequest', async (req, reply) => {
+          if (req.headers.authorization !== `Bearer ${TOKEN}`)
+            return reply.code(401).send({ code: 'SB_UNAUTHORIZED' });
+        });
+        await api.register(statsRoutes, { store, settings, defaultTimeZone });
+      },
+      { prefix: '/api' },
+    );
+    return app;
+  }
+  const get = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } });
+
+  const seeded = async () => {
+    const store = new MemoryCallRecordStore();
+    const records: CallRecord[] = [
+      record('r1', Date.parse('2026-11-19T08:00:00Z'), { waitSeconds: 12, talkSeconds: 300 }),
+      record('r2', Date.parse('2026-11-19T23:30:00Z'), { waitSeconds: 30, talkSeconds: 20 }),
+      record('r3', Date.parse('2026-11-19T10:00:00Z'), {
+        outcome: 'abandoned',
+        agent: undefined,
+        agentId: undefined,
+        answeredAt: undefined,
+        waitSeconds: 9,
+        talkSeconds: 0,
+      }),
+    ];
+    for (const r of records) await store.append(r);
+    return { store, records };
+  };
+
+  it("returns the UTC day's KPIs by default", async () => {
+    const { store, records } = await seeded();
+    await build(store);
+    const res = await get('/api/stats?date=2026-11-19');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual(computeStats(records, { date: '2026-11-19', timeZone: 'UTC', ...settings }));
+    expect(res.json()).toMatchObject({
+      offered: 3,
+      answered: 2,
+      abandoned: 1,
+      serviceLevel: 0.3333,
+      averageSpeedOfAnswer: 21,
+      averageHandleTime: 160,
+      longestWait: 30,
+    });
+  });
+
+  it('reads the day in `tz`', async () => {
+    const { store } = await seeded();
+    await build(store);
+    const res = await get('/api/stats?date=2026-11-20&tz=Europe/Berlin');
+    expect(res.statusCode).toBe(200);
+    // 23:30Z on the 19th is 00:30 on the 20th in Berlin
+    expect(res.json()).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      from: '2026-11-19T23:00:00.000Z',
+      offered: 1,
+      busiestHour: { hour: 0, offered: 1 },
+    });
+  });
+
+  it('uses the configured default zone when the request names none', async () => {
+    const { store } = await seeded();
+    await build(store, 'Europe/Berlin');
+    expect((await get('/api/stats?date=2026-11-20')).json()).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      offered: 1,
+    });
+  });
+
+  it.each([
+    ['/api/stats', 'FST_ERR_VALIDATION'],
+    ['/api/stats?date=19.11.2026', 'FST_ERR_VALIDATION'],
+    ['/api/stats?date=2026-02-30', 'SB_BAD_PARAMETER'],
+    ['/api/stats?date=2026-11-19&tz=Mars/Olympus', 'SB_BAD_PARAMETER'],
+    ['/api/stats?date=2026-11-19&tz=', 'FST_ERR_VALIDATION'],
+  ])('400 for %s', async (url, code) => {
+    const { store } = await seeded();
+    await build(store);
+    const res = await get(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe(code);
+  });
+
+  it('503 when the records cannot be read', async () => {
+    await build({
+      range: async () => {
+        throw new Error('redis down');
+      },
+    });
+    const res = await get('/api/stats?date=2026-11-19');
+    expect(res.statusCode).toBe(503);
+    expect(res.json().code).toBe('SB_STATS_UNAVAILABLE');
+  });
+
+  it('sits behind the scope it is registered in (the bearer token)', async () => {
+    const { store } = await seeded();
+    await build(store);
+    expect((await app.inject({ url: '/api/stats?date=2026-11-19' })).statusCode).toBe(401);
+  });
+});
