@@ -1,4 +1,5 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Roster } from './agents/agent.js';
@@ -103,6 +104,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: true,
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
+    // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
+    maxParamLength: 256,
+    // Errors the router raises itself (bad URL encoding, a too-long parameter) in our error shape.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const status = err.statusCode ?? 400;
+      return reply.code(status).send({
+        statusCode: status,
+        code: 'SB_BAD_REQUEST',
+        error: STATUS_CODES[status] ?? 'Bad Request',
+        message: err.message.slice(0, 200),
+      });
+    },
   });
   const log = app.log as Logger;
   const now = deps.now ?? Date.now;
@@ -115,6 +129,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   if (!config.telnyx.publicKey) {
     log.warn('TELNYX_PUBLIC_KEY is not set: /texml/* requests are not checked for Telnyx signatures');
+  } else if (!config.publicUrl) {
+    // The signature covers the body, not the Host headers TeXML URLs would then be built from.
+    log.warn(
+      'TELNYX_PUBLIC_KEY is set but PUBLIC_URL is not: set PUBLIC_URL so TeXML URLs do not follow request headers',
+    );
   }
   if (!config.slackWebhookUrl)
     log.info('SLACK_WEBHOOK_URL is not set: Slack messages are written to this log');
@@ -249,8 +268,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     else req.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({
       statusCode: status,
-      code: err.code ?? (status >= 500 ? 'SB_INTERNAL' : 'SB_BAD_REQUEST'),
-      error: status >= 500 && !ours ? 'Internal Server Error' : err.name,
+      code: err.validation
+        ? 'SB_VALIDATION'
+        : ours
+          ? err.code
+          : status >= 500
+            ? 'SB_INTERNAL'
+            : 'SB_BAD_REQUEST',
+      error: STATUS_CODES[status] ?? 'Error',
       message: status >= 500 && !ours ? 'internal error' : err.message,
     });
   });
@@ -259,7 +284,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       statusCode: 404,
       code: 'SB_NOT_FOUND',
       error: 'Not Found',
-      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      message: `no route ${req.method} ${req.url.split('?')[0]?.slice(0, 200)}`,
     }),
   );
 
@@ -303,8 +328,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }, deps.finalizeEveryMs ?? 5_000);
   finalizer.unref();
 
+  let closing = false;
   app.addHook('onReady', async () => {
-    worker.start();
+    // The outbox lives in Redis: deliver once it is connected (at once without Redis).
+    if (redis && redis.status !== 'ready') redis.once('ready', () => closing || worker.start());
+    else worker.start();
     if (roster instanceof LiveRoster) await roster.start();
     pgWriter
       ?.migrate()
@@ -314,12 +342,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     void scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
   });
   app.addHook('onClose', async () => {
+    closing = true;
     clearInterval(finalizer);
-    await scheduler.stop();
+    // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
+    const jobsStopped = scheduler.stop();
     if (roster instanceof LiveRoster) roster.stop();
     // In-flight requests are finished by now; let their background effects reach the outbox.
     await flow.drain();
     await worker.stop();
+    await Promise.race([jobsStopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     if (calls instanceof MemoryCallStore) calls.close();
     await pool?.end().catch(() => undefined);
     if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());

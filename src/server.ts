@@ -25,7 +25,14 @@ async function main(): Promise<void> {
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
-    await app.close();
+    // server.close() waits for every open connection; a client stuck mid-request must not keep
+    // the cleanup (outbox hand-over, Redis quit) from running before the grace period ends.
+    const cut = setTimeout(() => app.server.closeAllConnections(), 10_000);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   });
 
   await app.listen({ port: config.port, host: config.host });

@@ -180,7 +180,9 @@ export class CallFlow {
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });
     }
-    if (state && (state.phase === 'ended' || state.endedAt !== undefined)) {
+    // `canceled`: the caller hung up while the agents rang (the caller's own completed callback
+    // may not be here yet) — no further round for a caller who is gone.
+    if (dialStatus === 'canceled' || (state && (state.phase === 'ended' || state.endedAt !== undefined))) {
       // The caller is gone (Telnyx still asks for the action URL): nothing more to play.
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });

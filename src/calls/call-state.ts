@@ -93,6 +93,8 @@ export interface CallState {
   startedAt: number;
   answeredAt?: number;
   endedAt?: number;
+  /** The answer was credited to an agent (answered alert, history): once per call. */
+  answerCredited?: boolean;
   /** The agent leg that answered (inbound) or the customer leg (outbound). */
   answeredLeg?: string;
   attempts: number;
@@ -390,11 +392,19 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         type: 'dial-ended',
         detail: { status: e.dialStatus, attempt },
       });
+      if (s.endedAt !== undefined || s.outcome) return true; // a late action request changes no ended call
       if (answered && s.answeredAt === undefined) {
         // The leg's own callbacks were lost or are late: the Dial result is proof enough.
-        s.answeredAt = e.dialDuration !== undefined ? e.at - e.dialDuration * 1000 : e.at;
-        s.answeredLeg = e.dialLeg ?? s.answeredLeg;
-        s.phase = 'connected';
+        const at = e.dialDuration !== undefined ? e.at - e.dialDuration * 1000 : e.at;
+        const leg = e.dialLeg ? s.legs[e.dialLeg] : undefined;
+        if (leg) {
+          leg.answeredAt ??= at;
+          creditAnswer(out, leg);
+        } else {
+          // Not even the leg is known yet: its callbacks credit the agent when they come.
+          s.answeredAt = at;
+          s.answeredLeg = e.dialLeg;
+        }
       }
       if (answered && s.endedAt === undefined) {
         // The bridge is over and we answer <Hangup/>: the call ends now.
@@ -485,9 +495,12 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     leg.agentName = agent.name;
   }
   if (known && !advances(leg.status, leg.seq, e.status, e.seq)) {
-    if (e.answeredAt && leg.answeredAt === undefined) {
-      leg.answeredAt = e.answeredAt;
+    // A late answer of a leg that already ended: only the answer time is news.
+    const lateAnswer = e.answeredAt ?? (e.status === 'in-progress' ? e.at : undefined);
+    if (lateAnswer !== undefined && leg.answeredAt === undefined) {
+      leg.answeredAt = lateAnswer;
       s.legs[e.legSid] = leg;
+      if (s.direction === 'inbound') creditAnswer(out, leg);
       return true;
     }
     return !current;
@@ -513,22 +526,7 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
   if (s.direction === 'outbound') return applyCustomerLeg(leg, e, out);
 
   const answeredNow = leg.answeredAt !== undefined && !wasAnswered;
-  if (answeredNow && s.answeredAt === undefined && s.voicemailAt === undefined) {
-    s.answeredAt = leg.answeredAt;
-    s.answeredLeg = leg.sid;
-    if (s.phase !== 'ended') s.phase = 'connected';
-    out.timeline.push({ at: e.at, type: 'answered', leg: leg.sid, detail: { agent: leg.agentName ?? '' } });
-    pushAlert(out, {
-      type: 'answered',
-      callSid: s.sid,
-      from: s.from,
-      agent: leg.agentName ?? leg.to,
-      waitSeconds: waitSeconds(s),
-      at: iso(leg.answeredAt as number),
-    });
-    if (leg.agentId)
-      out.effects.push({ id: 'answered-by', kind: 'answered-by', caller: s.from, agentId: leg.agentId });
-  }
+  if (answeredNow) creditAnswer(out, leg);
   if (leg.agentId && leg.answeredAt !== undefined && !isTerminal(leg.status) && answeredNow) {
     out.effects.push({
       id: `busy:${leg.sid}`,
@@ -548,6 +546,38 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     });
   }
   return true;
+}
+
+/**
+ * Credits the call's answer to `leg`, once per call: the answered alert and one answered call in
+ * the caller's history with that agent. Reached from the leg's own callback or, when those are
+ * late, from the Dial action that reported the bridge.
+ */
+function creditAnswer(out: Transition, leg: LegState): void {
+  const s = out.state;
+  if (s.answerCredited || s.voicemailAt !== undefined || leg.answeredAt === undefined) return;
+  if (s.outcome !== undefined && s.outcome !== 'answered') return; // the caller had already gone
+  if (s.answeredLeg !== undefined && s.answeredLeg !== leg.sid) return; // another leg won the race
+  s.answerCredited = true;
+  s.answeredLeg = leg.sid;
+  s.answeredAt ??= leg.answeredAt;
+  if (s.phase !== 'ended') s.phase = 'connected';
+  out.timeline.push({
+    at: s.answeredAt,
+    type: 'answered',
+    leg: leg.sid,
+    detail: { agent: leg.agentName ?? '' },
+  });
+  pushAlert(out, {
+    type: 'answered',
+    callSid: s.sid,
+    from: s.from,
+    agent: leg.agentName ?? leg.to,
+    waitSeconds: waitSeconds(s),
+    at: iso(s.answeredAt),
+  });
+  if (leg.agentId)
+    out.effects.push({ id: 'answered-by', kind: 'answered-by', caller: s.from, agentId: leg.agentId });
 }
 
 /** Outbound click-to-call: the call Telnyx created rings the agent first. */

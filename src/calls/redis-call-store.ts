@@ -65,6 +65,14 @@ type WithCas = Redis & {
 
 const MAX_ATTEMPTS = 30;
 
+/** Pending effects in the order their transitions owed them. */
+function decodeEffects(values: readonly string[]): Effect[] {
+  return values
+    .map((v) => JSON.parse(v) as [number, Effect])
+    .sort((a, b) => a[0] - b[0])
+    .map(([, fx]) => fx);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Call state in Redis, shared by every replica. */
@@ -93,7 +101,7 @@ export class RedisCallStore implements CallStore {
     return {
       version: version ?? '',
       state: json ? (JSON.parse(json) as CallState) : null,
-      pending: Object.values(fx ?? {}).map((v) => JSON.parse(v) as Effect),
+      pending: decodeEffects(Object.values(fx ?? {})),
     };
   }
 
@@ -140,11 +148,11 @@ export class RedisCallStore implements CallStore {
         ...t.timeline.map((e) => JSON.stringify(e)),
         MAX_TIMELINE,
       ];
-      for (const fx of t.effects) args.push(fx.id, JSON.stringify(fx));
+      // Each effect carries its place (version, index): a hash does not keep insertion order.
+      t.effects.forEach((fx, i) => args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx])));
       const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
       if (res === null) continue; // someone else committed first: re-read and re-apply
-      const all: Effect[] = [];
-      for (let i = 1; i < res.length; i += 2) all.push(JSON.parse(res[i] as string) as Effect);
+      const all = decodeEffects(res.filter((_, i) => i % 2 === 1));
       await this.index(sid, state, t.state);
       return { state: t.state, changed: true, pending: all };
     }

@@ -136,9 +136,9 @@ export class TelnyxPlayer {
    */
   async post(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
     const target = /^https?:\/\//i.test(pathOrUrl) ? new URL(pathOrUrl) : null;
-    const url = target
-      ? `${this.o.baseUrl}${target.pathname}${target.search}`
-      : `${this.o.baseUrl}${pathOrUrl}`;
+    const replicas = this.o.replicas;
+    const base = replicas?.length ? (replicas[this.turn++ % replicas.length] as string) : this.o.baseUrl;
+    const url = target ? `${base}${target.pathname}${target.search}` : `${base}${pathOrUrl}`;
     const body = new URLSearchParams(params).toString();
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.o.privateKey) {

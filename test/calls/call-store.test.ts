@@ -154,6 +154,30 @@ describe.each(factories)('call store ($name)', ({ make }) => {
     expect((await store.update('cm', [round(1, [alice], T0)])).changed).toBe(false);
   });
 
+  it('hands out pending effects in the order they were owed, whatever the hash does', async () => {
+    await store.update('co', [inbound('co'), round(1, [alice, bob], T0)]);
+    await store.update('co', leg('LA', 'co', 'ringing', 1, T0 + 1000, alice));
+    // The Dial action reports the bridge before the leg's own answer: answered, then completed.
+    const r = await store.update('co', {
+      kind: 'dial-ended',
+      dialStatus: 'completed',
+      dialLeg: 'LA',
+      dialDuration: 60,
+      attempt: 1,
+      at: T0 + 70_000,
+    });
+    expect(r.pending.map((p) => p.id)).toEqual([
+      'alert:incoming',
+      'alert:answered',
+      'answered-by',
+      'alert:completed',
+      'finished',
+    ]);
+    expect(r.pending.find((p) => p.id === 'alert:completed')).toMatchObject({
+      alert: { agent: 'Alice', talkSeconds: 60 },
+    });
+  });
+
   it('never moves a status back', async () => {
     await store.update('c3', inbound('c3'));
     await store.update('c3', caller('c3', 'in-progress', 2, T0 + 1000));
