@@ -5,8 +5,8 @@ import { checkPresence, type PresenceCheckOptions } from '../../src/agents/prese
 import { RedisRosterStore } from '../../src/agents/redis-roster-store.js';
 import type { RosterStore } from '../../src/agents/roster-store.js';
 import { syncRoster } from '../../src/agents/roster-sync.js';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { RecordingNotifier } from '../jobs/recording-notifier.js';
 import { memoryLogger } from '../jobs/test-logger.js';
 import { testRedis } from '../setup/redis.js';

@@ -12,8 +12,8 @@ import { RedisBalanceStateStore } from '../../src/jobs/redis-balance-state-store
 import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
 import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { RecordingNotifier } from './recording-notifier.js';
 

@@ -11,8 +11,8 @@ import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
 import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { registerTelnyxJobs, TELNYX_JOBS } from '../../src/jobs/telnyx-jobs.js';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { testRedis } from '../setup/redis.js';
 import { RecordingNotifier } from './recording-notifier.js';
 

@@ -1,7 +1,7 @@
 import { APIConnectionTimeoutError, AuthenticationError, InternalServerError } from 'telnyx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTelnyxClient, describeTelnyxError } from '../../src/telnyx/client.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient, describeTelnyxError } from '../../src/telnyx/client.js';
 
 describe('createTelnyxClient against the fake Telnyx API', () => {
   let api: FakeTelnyxApi;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
 
 /** Pins the fake to reference/telnyx.md, so tests built on it test against Telnyx's rules. */
 describe('FakeTelnyxApi follows the documented Telnyx API', () => {
