@@ -149,7 +149,8 @@ export class RedisCallStore implements CallStore {
         MAX_TIMELINE,
       ];
       // Each effect carries its place (version, index): a hash does not keep insertion order.
-      t.effects.forEach((fx, i) => args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx])));
+      for (const [i, fx] of t.effects.entries())
+        args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
       const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
       if (res === null) continue; // someone else committed first: re-read and re-apply
       const all = decodeEffects(res.filter((_, i) => i % 2 === 1));

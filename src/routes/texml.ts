@@ -4,6 +4,7 @@ import { CallbackNotStoredError } from '../calls/call-flow.js';
 import { Errors } from '../errors.js';
 import type { SignatureVerifier } from '../telnyx/signature.js';
 import type { TexmlParams } from '../telnyx/texml-params.js';
+import { fallbackVoicemailTexml } from '../texml/flows.js';
 
 export interface TexmlRoutesOptions {
   flow: CallFlow;
@@ -91,14 +92,27 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
     app.route({ method: ['POST', 'GET'], url: path, handler, bodyLimit: BODY_LIMIT });
   };
 
-  route('/texml/inbound', async (req, reply) => xml(reply, await flow.inbound(req.texml!, base(req))));
+  /** A caller waits on these replies: whatever goes wrong, they still get a voicemail prompt. */
+  const neverDrop = async (req: FastifyRequest, reply: FastifyReply, work: () => Promise<string>) => {
+    try {
+      return xml(reply, await work());
+    } catch (err) {
+      req.log.error(
+        { err, callSid: req.texml?.CallSid },
+        'call flow failed; answering with the fallback voicemail',
+      );
+      return xml(reply, fallbackVoicemailTexml(base(req)));
+    }
+  };
+
+  route('/texml/inbound', (req, reply) => neverDrop(req, reply, () => flow.inbound(req.texml!, base(req))));
 
   route('/texml/dial-result', async (req, reply) => {
     const query = req.query as Record<string, string>;
     if (query.outbound === 'true') return xml(reply, await flow.outboundDialResult(req.texml!, base(req)));
     const attempt = Number(query.attempt);
     const hint = Number.isInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : undefined;
-    return xml(reply, await flow.dialResult(req.texml!, hint, base(req)));
+    return neverDrop(req, reply, () => flow.dialResult(req.texml!, hint, base(req)));
   });
 
   route('/texml/outbound', async (req, reply) =>

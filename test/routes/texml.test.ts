@@ -122,3 +122,23 @@ describe('/texml/* request checks', () => {
     });
   });
 });
+
+describe('never drop a caller', () => {
+  let server: TestServer;
+  afterEach(async () => server?.close());
+
+  it('answers the fallback voicemail when the call flow itself fails', async () => {
+    server = await startServer({ store: 'memory' });
+    // Whatever the bug: the flow throws.
+    server.app.services.flow.dialResult = async () => {
+      throw new Error('boom');
+    };
+    const res = await postRaw(
+      `${server.url}/texml/dial-result?attempt=1`,
+      form({ CallSid: 'v3:boom', DialCallStatus: 'no-answer' }),
+    );
+    expect(res.status).toBe(200);
+    expect(XMLValidator.validate(res.body)).toBe(true);
+    expect(res.body).toContain('<Record');
+  });
+});
