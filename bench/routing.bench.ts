@@ -16,6 +16,7 @@ import { type RoutingAgent, routeCall, withPresence } from '../src/routing/route
 import { createRouter } from '../src/routing/router.js';
 import type { RoutingStore } from '../src/routing/routing-store.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
+import { seededRandom } from '../test/support/seeded-random.js';
 
 const AGENT_COUNTS = [5, 50, 200, 1000];
 const HISTORY_SIZES = [0, 10, 1000, 10_000];
@@ -23,19 +24,9 @@ const STRATEGIES: RoutingStrategy[] = ['ring-all', 'round-robin', 'longest-idle'
 const T0 = 1_750_000_000_000;
 
 /** mulberry32: the same roster and history on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function roster(n: number): RoutingAgent[] {
-  const rng = seeded(n);
+  const rng = seededRandom(n);
   return Array.from({ length: n }, (_, i) => ({
     id: `conn-${i}`,
     name: `agent ${String(i).padStart(4, '0')}`,
@@ -109,7 +100,7 @@ function decisionTable(): string {
     }
     for (const h of HISTORY_SIZES) {
       const hist = history(h);
-      const rng = seeded(1);
+      const rng = seededRandom(1);
       let rotation = 0;
       const input = (strategy: RoutingStrategy, list: readonly RoutingAgent[] = agents) => ({
         caller: '+13125550100',

@@ -13,6 +13,7 @@ import {
   startFakeSlack,
 } from '../fakes/slack-server.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
+import { slackKind } from '../support/slack-kind.js';
 
 /**
  * The issue's fault drills, end to end through the app with real local fakes (CONTRACT.md §3, §4):
@@ -31,23 +32,6 @@ interface AgentsReply {
   jobs: Array<{ job: string; consecutiveFailures: number }>;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Which event a Slack message is, from its fallback text (messages.ts summaries). */
-const kind = (text: string): string => {
-  const kinds: Array<[string, string]> = [
-    ['📞', 'incoming'],
-    ['✅', 'answered'],
-    ['❌', 'missed'],
-    ['📩', 'voicemail'],
-    ['☎️', 'completed'],
-    ['👥', 'roster-changed'],
-    ['🚨', 'job-failing'],
-    ['🟢', 'job-recovered'],
-    ['⚠️', 'low-balance'],
-    ['💰', 'balance-recovered'],
-  ];
-  return kinds.find(([emoji]) => text.startsWith(emoji))?.[1] ?? text;
-};
 
 describe('fault drills', () => {
   let server: TestServer | undefined;
@@ -112,7 +96,7 @@ describe('fault drills', () => {
     for (const p of played) {
       const mine = accepted
         .filter((m) => JSON.stringify(m.blocks).includes(p.callSid))
-        .map((m) => kind(m.text));
+        .map((m) => slackKind(m.text));
       expect(mine, p.callSid).toEqual(p.alerts);
     }
     expect(await server.app.services.outbox.depth()).toBe(0);
@@ -200,15 +184,18 @@ describe('fault drills', () => {
       expect(jobs.find((j) => j.job === 'agent-presence')?.consecutiveFailures).toBeGreaterThanOrEqual(1);
     }, 5_000);
 
-    await eventually(() => expect(texts().filter((t) => kind(t) === 'job-failing')).toHaveLength(3));
+    await eventually(() => expect(texts().filter((t) => slackKind(t) === 'job-failing')).toHaveLength(3));
 
     // Telnyx is back: one recovery notice per job, still one failure notice each, same roster.
     telnyx.clearFaults();
-    await eventually(() => expect(texts().filter((t) => kind(t) === 'job-recovered')).toHaveLength(3), 8_000);
+    await eventually(
+      () => expect(texts().filter((t) => slackKind(t) === 'job-recovered')).toHaveLength(3),
+      8_000,
+    );
     await sleep(1_200); // one more run of each job: nothing new to say
     const byKind = (k: string) =>
       texts()
-        .filter((t) => kind(t) === k)
+        .filter((t) => slackKind(t) === k)
         .map((t) => /Job (\S+)/.exec(t)?.[1])
         .sort();
     expect(byKind('job-failing')).toEqual(['agent-presence', 'agent-sync', 'balance-check']);
@@ -216,7 +203,7 @@ describe('fault drills', () => {
     // (the test's own probe calls each add an incoming-call message)
     expect(
       texts()
-        .map(kind)
+        .map(slackKind)
         .filter((k) => k !== 'incoming')
         .sort(),
     ).toEqual([

@@ -4,20 +4,7 @@ import type { CallState } from '../../src/calls/call-state.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually, postRaw, startServer, type TestServer } from '../helper.js';
-
-/** Which event a Slack message is, from its fallback text. */
-const kind = (text: string): string =>
-  text.startsWith('📞')
-    ? 'incoming'
-    : text.startsWith('✅')
-      ? 'answered'
-      : text.startsWith('❌')
-        ? 'missed'
-        : text.startsWith('📩')
-          ? 'voicemail'
-          : text.startsWith('☎️')
-            ? 'completed'
-            : text;
+import { slackKind } from '../support/slack-kind.js';
 
 describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)', (store) => {
   let server: TestServer;
@@ -55,7 +42,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     await slack.waitForAccepted(3);
     await new Promise((res) => setTimeout(res, 100)); // nothing more arrives
     const texts = slack.accepted().map((m) => m.text);
-    expect(texts.map(kind)).toEqual(['incoming', 'answered', 'completed']);
+    expect(texts.map(slackKind)).toEqual(['incoming', 'answered', 'completed']);
     expect(texts[1], texts[1]).toMatch(/Alice answered .* after 12s/);
     expect(texts[2]).toMatch(/1m 35s call/);
   });
@@ -73,7 +60,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     expect(Object.values(s.legs).find((l) => l.sid === s.answeredLeg)).toMatchObject({ status: 'completed' });
     await slack.waitForAccepted(3);
     await new Promise((res) => setTimeout(res, 150));
-    expect(slack.accepted().map((m) => kind(m.text))).toEqual(['incoming', 'answered', 'completed']);
+    expect(slack.accepted().map((m) => slackKind(m.text))).toEqual(['incoming', 'answered', 'completed']);
   });
 
   it('nobody answers: DIAL_ATTEMPTS rounds, then voicemail with a recording callback; voicemail alert with the link', async () => {
@@ -93,7 +80,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     expect(s).toMatchObject({ outcome: 'voicemail', attempts: 3, recordingDuration: 24 });
     await slack.waitForAccepted(2);
     const texts = slack.accepted().map((m) => m.text);
-    expect(texts.map(kind)).toEqual(['incoming', 'voicemail']);
+    expect(texts.map(slackKind)).toEqual(['incoming', 'voicemail']);
     expect(JSON.stringify(slack.accepted()[1]?.blocks)).toContain(s.recordingUrl);
   });
 
@@ -102,7 +89,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     const r = await playInbound(server.player, { voicemailSeconds: 0 });
     await eventually(async () => expect((await state(r.callSid)).outcome).toBe('missed'));
     await slack.waitForAccepted(2);
-    expect(slack.accepted().map((m) => kind(m.text))).toEqual(['incoming', 'missed']);
+    expect(slack.accepted().map((m) => slackKind(m.text))).toEqual(['incoming', 'missed']);
   });
 
   it('caller hangs up while agents ring: abandoned, one missed alert', async () => {

@@ -10,6 +10,8 @@ import { type Exchange, newCallSid, readTexml, TelnyxPlayer } from '../../src/si
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { AGENTS, eventually } from '../helper.js';
 import { freePort, startRedisServer, stopRedisServer } from '../setup/redis-server.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { slackKind } from '../support/slack-kind.js';
 
 /**
  * The issue's "several replicas" proof (CONTRACT.md §3 "Duplicates and disorder", §4, §5): three
@@ -31,16 +33,6 @@ const SIP_TO_NAME: Record<string, string> = {
 };
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed with REPLICAS_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Replica {
   url: string;
@@ -162,24 +154,6 @@ class ScatteringPlayer extends TelnyxPlayer {
   }
 }
 
-/** Which event a Slack message is, from its fallback text (messages.ts summaries). */
-const kind = (text: string): string =>
-  text.startsWith('📞')
-    ? 'incoming'
-    : text.startsWith('✅')
-      ? 'answered'
-      : text.startsWith('❌')
-        ? 'missed'
-        : text.startsWith('📩')
-          ? 'voicemail'
-          : text.startsWith('☎️')
-            ? 'completed'
-            : text.startsWith('⚠️')
-              ? 'low-balance'
-              : text.startsWith('👥')
-                ? 'roster-changed'
-                : text;
-
 type Plan = { name: string; script: InboundScript; outcome: string; alerts: string[] };
 
 const PLANS: Plan[] = [
@@ -215,7 +189,7 @@ interface Played {
 
 describe('three replicas on one Redis, callbacks scattered, repeated and reordered', () => {
   const seed = Number(process.env.REPLICAS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const rng = seeded(seed);
+  const rng = seededRandom(seed);
   let redisServer: Awaited<ReturnType<typeof startRedisServer>>;
   let slack: FakeSlack;
   let telnyx: FakeTelnyxApi;
@@ -291,7 +265,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         for (let job = queue.shift(); job; job = queue.shift()) {
-          const player = new ScatteringPlayer(urls, seeded(Math.floor(rng() * 2 ** 31)));
+          const player = new ScatteringPlayer(urls, seededRandom(Math.floor(rng() * 2 ** 31)));
           const r = await playInbound(player, { ...job.plan.script, from: job.from });
           await player.flush();
           failures.push(...player.failures);
@@ -338,15 +312,15 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     for (const p of played) {
       const mine = accepted
         .filter((m) => JSON.stringify(m.blocks).includes(p.callSid))
-        .map((m) => kind(m.text));
+        .map((m) => slackKind(m.text));
       expect(mine, why(` ${p.plan.name} ${p.callSid}`)).toEqual(p.plan.alerts);
     }
     const account = accepted.filter((m) => !/^(📞|✅|❌|📩|☎️)/.test(m.text)).map((m) => m.text);
-    expect(account.map(kind).sort(), why(`\n${account.join('\n')}`)).toEqual([
+    expect(account.map(slackKind).sort(), why(`\n${account.join('\n')}`)).toEqual([
       'low-balance',
       'roster-changed',
     ]);
-    expect(account.find((t) => kind(t) === 'roster-changed')).toMatch(/added agent-dave/);
+    expect(account.find((t) => slackKind(t) === 'roster-changed')).toMatch(/added agent-dave/);
     expect(accepted, why()).toHaveLength(expected);
 
     // History: one count per answered call, per caller and agent (static agents' id is their name).
@@ -434,7 +408,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
         .map((m) => m.text);
     await eventually(() => expect(mine().length).toBeGreaterThanOrEqual(2));
     await new Promise((r) => setTimeout(r, 300)); // a late answered alert would be here by now
-    expect.soft(mine().map(kind), mine().join('\n')).toEqual(['incoming', 'answered', 'completed']);
+    expect.soft(mine().map(slackKind), mine().join('\n')).toEqual(['incoming', 'answered', 'completed']);
     expect.soft(mine().at(-1)).toContain(agent);
     const redis = new Redis(redisServer.url, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
     try {

@@ -10,18 +10,9 @@ import {
   routeCall,
   withPresence,
 } from '../../src/routing/route-call.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** A deterministic RNG (mulberry32), so "random" cases are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const agent = (id: string, extra: Partial<RoutingAgent> = {}): RoutingAgent => ({
   id,
@@ -406,7 +397,7 @@ describe('routeCall', () => {
 
   it('random with a seeded rng reaches every agent and repeats the same sequence for the same seed', () => {
     const pick = (seed: number) => {
-      const rng = seeded(seed);
+      const rng = seededRandom(seed);
       return Array.from({ length: 60 }, () => routeCall(base({ strategy: 'random', rng })).targets[0]!.id);
     };
     const first = pick(42);
@@ -426,7 +417,7 @@ describe('routeCall', () => {
 
   it('a whole call walks through every agent once before ringing anyone twice, for each single-agent strategy', () => {
     for (const strategy of ['round-robin', 'longest-idle', 'random'] as const) {
-      const rng = seeded(7);
+      const rng = seededRandom(7);
       const rung: string[] = [];
       for (let round = 1; round <= 5; round++) {
         const [target] = routeCall(base({ strategy, rng, round, alreadyRung: rung, rotation: 11 })).targets;
