@@ -105,7 +105,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
     // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // Errors the router raises itself (bad URL encoding, a too-long parameter) in our error shape.
     frameworkErrors: (err, _req, res) => {
       const reply = res as unknown as FastifyReply;
