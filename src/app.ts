@@ -330,16 +330,25 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   let closing = false;
   app.addHook('onReady', async () => {
-    // The outbox lives in Redis: deliver once it is connected (at once without Redis).
-    if (redis && redis.status !== 'ready') redis.once('ready', () => closing || worker.start());
-    else worker.start();
-    if (roster instanceof LiveRoster) await roster.start();
-    pgWriter
-      ?.migrate()
-      .catch((err) => log.warn({ err }, 'PostgreSQL migration postponed; records wait in Redis'));
-    // The at-start runs (roster sync, balance) go on in the background: a slow Telnyx API must
-    // not hold up serving calls.
-    void scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
+    // The outbox, the shared roster and the job leases live in Redis: start them once it is
+    // connected (at once without Redis), so the at-start roster sync and balance check are not
+    // skipped for want of a lease. Calls are served meanwhile from the static roster.
+    const start = () => {
+      if (closing) return;
+      worker.start();
+      if (roster instanceof LiveRoster) {
+        roster
+          .start()
+          .catch((err) => log.warn({ err }, 'shared roster not loaded yet; retrying in the background'));
+      }
+      pgWriter
+        ?.migrate()
+        .catch((err) => log.warn({ err }, 'PostgreSQL migration postponed; records wait in Redis'));
+      // The at-start runs go on in the background: a slow Telnyx API must not hold up calls.
+      scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
+    };
+    if (redis && redis.status !== 'ready') redis.once('ready', start);
+    else start();
   });
   app.addHook('onClose', async () => {
     closing = true;
