@@ -88,21 +88,10 @@ export class RedisCallStore implements CallStore {
     this.redis = redis as WithCas;
   }
 
-  private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
-    const res = await this.redis.multi().hmget(stateKey(sid), 'v', 's').hgetall(effectsKey(sid)).exec();
-    if (!res) throw new Error('redis transaction aborted');
-    const [[err1, vs], [err2, fx]] = res as [
-      [Error | null, (string | null)[]],
-      [Error | null, Record<string, string>],
-    ];
-    if (err1) throw err1;
-    if (err2) throw err2;
-    const [version, json] = vs;
-    return {
-      version: version ?? '',
-      state: json ? (JSON.parse(json) as CallState) : null,
-      pending: decodeEffects(Object.values(fx ?? {})),
-    };
+  /** One command: the version and the state. Pending effects are only read when nothing changes. */
+  private async read(sid: string): Promise<{ version: string; state: CallState | null }> {
+    const [version, json] = await this.redis.hmget(stateKey(sid), 'v', 's');
+    return { version: version ?? '', state: json ? (JSON.parse(json) as CallState) : null };
   }
 
   async get(sid: string): Promise<CallState | null> {
@@ -135,9 +124,13 @@ export class RedisCallStore implements CallStore {
     const events: readonly CallEvent[] = Array.isArray(event) ? event : [event];
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-      const { version, state, pending } = await this.read(sid);
+      const { version, state } = await this.read(sid);
       const t = applyEvents(state, events);
-      if (!t) return { state, changed: false, pending };
+      if (!t) {
+        // A repeated or late callback: hand back what an earlier update may have left undone.
+        const pending = decodeEffects(Object.values(await this.redis.hgetall(effectsKey(sid))));
+        return { state, changed: false, pending };
+      }
       const next = String(Number(version || '0') + 1);
       const args: (string | number)[] = [
         version,
