@@ -1,0 +1,168 @@
+import { type KeyObject, randomUUID, sign } from 'node:crypto';
+
+/**
+ * The requests Telnyx sends for one answered inbound call, signed as Telnyx signs them
+ * (Ed25519 over `timestamp|raw body`, reference/telnyx.md §2), with the PascalCase parameters of
+ * reference/telnyx.md §1.2–1.4. Signed ahead of each load phase so the load generator spends its
+ * CPU on HTTP, not on signatures; the server accepts a timestamp for 300 s, so a batch is signed
+ * just before it is played.
+ */
+
+export type RouteName = 'inbound' | 'status' | 'dial-result';
+
+export interface SignedRequest {
+  route: RouteName;
+  /** Path and query, as Telnyx requests the absolute URL from the TeXML. */
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The steps of one call, in the order they are sent on one connection: one signed /texml/inbound,
+ * six /texml/status callbacks for the caller and two agent legs, one /texml/dial-result, and the
+ * caller's completed callback. Leg A answers after 8 s and talks 60 s; leg B is canceled.
+ */
+export const MIX_STEPS = [
+  'inbound',
+  'status: caller in-progress',
+  'status: leg A ringing',
+  'status: leg B ringing',
+  'status: leg A in-progress',
+  'status: leg B canceled',
+  'status: leg A completed',
+  'dial-result: completed',
+  'status: caller completed',
+] as const;
+
+/** The indexes of MIX_STEPS that are /texml/status callbacks (the callbacks-only phase). */
+export const CALLBACK_STEPS = [1, 2, 3, 4, 5, 6, 8] as const;
+
+const ACCOUNT_SID = randomUUID();
+const CONNECTION_ID = '1568109700606592442';
+const HOTLINE = '+18005550199';
+
+/** A TeXML CallSid as Telnyx shows them (`v3:` + 22 url-safe characters). */
+const callSid = (): string => `v3:${randomUUID().replaceAll('-', '').slice(0, 22)}`;
+
+/** A US caller number: unique per call, so every caller is new to routing (no sticky agent). */
+const callerNumber = (n: number): string => `+1312${String(5_000_000 + (n % 4_999_999)).padStart(7, '0')}`;
+
+export interface CallMixOptions {
+  privateKey: KeyObject;
+  /** SIP URIs of the roster's agents; call n's legs ring agents n and n+1 (mod the roster). */
+  agentSips: readonly string[];
+}
+
+/** Signs one request the way Telnyx does. */
+export function signRequest(
+  privateKey: KeyObject,
+  route: RouteName,
+  path: string,
+  params: Record<string, string>,
+  nowMs = Date.now(),
+): SignedRequest {
+  const body = new URLSearchParams(params).toString();
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const signature = sign(null, Buffer.from(`${timestamp}|${body}`), privateKey).toString('base64');
+  return {
+    route,
+    path,
+    body,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'user-agent': 'Telnyx Webhooks',
+      'telnyx-timestamp': timestamp,
+      'telnyx-signature-ed25519': signature,
+    },
+  };
+}
+
+/** The nine signed requests of call number `n` (see MIX_STEPS), timestamped `nowMs`. */
+export function signedCall(n: number, o: CallMixOptions, nowMs = Date.now()): SignedRequest[] {
+  const sid = callSid();
+  const legA = callSid();
+  const legB = callSid();
+  const from = callerNumber(n);
+  const agents = o.agentSips;
+  const sipA = agents[n % agents.length] as string;
+  const sipB = agents[(n + 1) % agents.length] as string;
+  const iso = (offsetSeconds: number) => new Date(nowMs + offsetSeconds * 1000).toISOString();
+  const common = (s: string, to: string) => ({
+    AccountSid: ACCOUNT_SID,
+    CallSid: s,
+    CallSidLegacy: s,
+    ConnectionId: CONNECTION_ID,
+    ApiVersion: '2010-04-01',
+    From: from,
+    To: to,
+  });
+  const progress = (
+    s: string,
+    to: string,
+    status: string,
+    seq: number,
+    at: number,
+    extra: Record<string, string> = {},
+  ) => ({
+    ...common(s, to),
+    CallStatus: status,
+    CallbackSource: 'call-progress-events',
+    SequenceNumber: String(seq),
+    Timestamp: iso(at),
+    CallInitiatedAt: iso(s === sid ? 0 : 1),
+    ...(s === sid ? {} : { ParentCallSid: sid, ParentCallSidLegacy: sid }),
+    ...extra,
+  });
+  const ended = (answeredAt: number, endedAt: number, source: string) => ({
+    AnsweredTime: iso(answeredAt),
+    CallDuration: String(endedAt - answeredAt),
+    StartTime: iso(answeredAt),
+    EndTime: iso(endedAt),
+    HangupCause: 'normal_clearing',
+    HangupSource: source,
+    SipHangupCause: '200',
+  });
+  const s = (path: string, params: Record<string, string>) =>
+    signRequest(o.privateKey, 'status', path, params, nowMs);
+
+  return [
+    signRequest(
+      o.privateKey,
+      'inbound',
+      '/texml/inbound',
+      { ...common(sid, HOTLINE), CallStatus: 'ringing', CallerId: 'Bench Caller', CallingPartyType: 'pstn' },
+      nowMs,
+    ),
+    s('/texml/status', progress(sid, HOTLINE, 'in-progress', 2, 0.5)),
+    s('/texml/status', progress(legA, sipA, 'ringing', 1, 1)),
+    s('/texml/status', progress(legB, sipB, 'ringing', 1, 1)),
+    s('/texml/status', progress(legA, sipA, 'in-progress', 2, 9)),
+    s('/texml/status', progress(legB, sipB, 'canceled', 3, 9, { HangupCause: 'originator_cancel' })),
+    s('/texml/status', progress(legA, sipA, 'completed', 3, 69, ended(9, 69, 'callee'))),
+    signRequest(
+      o.privateKey,
+      'dial-result',
+      '/texml/dial-result?attempt=1',
+      {
+        ...common(sid, HOTLINE),
+        CallStatus: 'in-progress',
+        DialCallStatus: 'completed',
+        DialCallSid: legA,
+        DialCallSidLegacy: legA,
+        DialCallDuration: '60',
+        Timestamp: iso(69),
+      },
+      nowMs,
+    ),
+    s('/texml/status', progress(sid, HOTLINE, 'completed', 3, 70, ended(0, 70, 'callee'))),
+  ];
+}
+
+/** `count` calls numbered from `first`, all signed now. */
+export function signCalls(first: number, count: number, o: CallMixOptions): SignedRequest[][] {
+  const now = Date.now();
+  const out: SignedRequest[][] = new Array(count);
+  for (let i = 0; i < count; i++) out[i] = signedCall(first + i, o, now);
+  return out;
+}
