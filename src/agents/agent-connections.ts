@@ -14,12 +14,12 @@ export interface AgentFilter {
 export interface ListAgentConnectionsOptions {
   /** Telnyx maximum (and default) is 250. */
   pageSize?: number;
-  /** Guard against a server that never reports the last page (docs/telnyx.md §5). */
+  /** Guard against a server that never reports the last page (docs/telnyx.md §5, §6). */
   maxPages?: number;
   logger: Logger;
 }
 
-/** Telnyx `user_name`: 4–32 letters and digits (docs/telnyx.md §3.2). */
+/** Telnyx `user_name`: 4–32 letters and digits (docs/telnyx.md §4.1). */
 const USER_NAME = /^[A-Za-z0-9]{4,32}$/;
 
 /** Why a connection cannot be an agent, or undefined when it can. */
@@ -105,7 +105,7 @@ async function listOnce(
         `credential connections: asked for page ${pageNumber}, got page ${meta.page_number}; refusing to continue`,
       );
     }
-    // The API sends total_results (docs/telnyx.md §3.2); the SDK's Meta type leaves it out.
+    // The API sends total_results (docs/telnyx.md §4.1); the SDK's Meta type leaves it out.
     const results = (meta as { total_results?: number }).total_results;
     if (total === undefined) total = results;
     else if (results !== undefined && results !== total) return undefined;
