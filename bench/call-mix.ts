@@ -2,8 +2,8 @@ import { type KeyObject, randomUUID, sign } from 'node:crypto';
 
 /**
  * The requests Telnyx sends for one answered inbound call, signed as Telnyx signs them
- * (Ed25519 over `timestamp|raw body`, reference/telnyx.md §2), with the PascalCase parameters of
- * reference/telnyx.md §1.2–1.4. Signed ahead of each load phase so the load generator spends its
+ * (Ed25519 over `timestamp|raw body`, docs/telnyx.md §2), with the PascalCase parameters of
+ * docs/telnyx.md §1.2–1.4. Signed ahead of each load phase so the load generator spends its
  * CPU on HTTP, not on signatures; the server accepts a timestamp for 300 s, so a batch is signed
  * just before it is played.
  */

@@ -10,7 +10,7 @@ import type { RouteName, SignedRequest } from './call-mix.js';
 
 export type PhaseRoute = RouteName | 'baseline-texml' | 'baseline-callback';
 
-/** The status each route answers a valid request with (CONTRACT.md §3). */
+/** The status each route answers a valid request with (docs/interface.md §3). */
 const EXPECTED_STATUS: Record<PhaseRoute, number> = {
   inbound: 200,
   status: 204,

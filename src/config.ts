@@ -2,7 +2,7 @@ import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 
 /**
- * All settings, validated once at start (CONTRACT.md §2). Nothing else in the code base reads
+ * All settings, validated once at start (docs/interface.md §2). Nothing else in the code base reads
  * `process.env`. An invalid value throws a `ConfigError` naming the variable and what is wrong.
  */
 

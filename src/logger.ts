@@ -1,6 +1,6 @@
 import type { LoggerOptions } from 'pino';
 
-/** Keeps personal data and secrets out of logs (STYLE.md "Personal data stays out of logs"). */
+/** Keeps personal data and secrets out of logs: phone numbers masked, tokens and keys redacted. */
 export function maskPhone(value: string | undefined): string {
   if (!value) return '';
   const digits = value.replace(/\D/g, '');

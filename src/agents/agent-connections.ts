@@ -14,12 +14,12 @@ export interface AgentFilter {
 export interface ListAgentConnectionsOptions {
   /** Telnyx maximum (and default) is 250. */
   pageSize?: number;
-  /** Guard against a server that never reports the last page (reference/telnyx.md §5, §6). */
+  /** Guard against a server that never reports the last page (docs/telnyx.md §5, §6). */
   maxPages?: number;
   logger: Logger;
 }
 
-/** Telnyx `user_name`: 4–32 letters and digits (spec3.yml `CredentialConnection.user_name`). */
+/** Telnyx `user_name`: 4–32 letters and digits (docs/telnyx.md §4.1). */
 const USER_NAME = /^[A-Za-z0-9]{4,32}$/;
 
 /** Why a connection cannot be an agent, or undefined when it can. */
@@ -54,7 +54,7 @@ export function matchesAgentFilter(conn: CredentialConnection, filter: AgentFilt
  * Lists every active credential connection that is an agent, reading all pages. Pages are walked
  * explicitly rather than with the SDK's `for await`: the SDK stops only on an empty page or on
  * `meta.page_number >= meta.total_pages`, so a server whose meta does not advance would loop
- * forever (reference/telnyx.md §5). Here a page that does not answer the page asked for, or more
+ * forever (docs/telnyx.md §5). Here a page that does not answer the page asked for, or more
  * than `maxPages` pages, is an error. Offset pages shift when a connection is created or deleted
  * mid-listing (one could be skipped, and then wrongly reported as removed), so when
  * `meta.total_results` changes between pages the listing starts over (up to 3 times).
@@ -105,7 +105,7 @@ async function listOnce(
         `credential connections: asked for page ${pageNumber}, got page ${meta.page_number}; refusing to continue`,
       );
     }
-    // The API sends total_results (spec3.yml); the SDK's Meta type leaves it out.
+    // The API sends total_results (docs/telnyx.md §4.1); the SDK's Meta type leaves it out.
     const results = (meta as { total_results?: number }).total_results;
     if (total === undefined) total = results;
     else if (results !== undefined && results !== total) return undefined;

@@ -26,7 +26,7 @@ export interface PresenceCheckResult {
 
 /**
  * Asks Telnyx for the SIP registration status of every synced agent
- * (`POST /credential_connections/{id}/actions/check_registration_status`, reference/telnyx.md §4.2)
+ * (`POST /credential_connections/{id}/actions/check_registration_status`, docs/telnyx.md §4.2)
  * and stores who is online: `Registered` is online, every other status is offline. An agent whose
  * check fails keeps its last known state. When every check fails (Telnyx down, key revoked) nothing
  * is stored and the error is thrown, so the scheduler reports the job as failing.

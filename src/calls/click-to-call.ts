@@ -24,7 +24,7 @@ export interface ClickToCallOptions {
 /**
  * Click-to-call: Telnyx first rings the agent's SIP phone with the hotline as caller; when the
  * agent answers it fetches /texml/outbound, which dials the customer bound here to the call.
- * Uses the connection-scoped TeXML call API (reference/telnyx.md §4.6), which needs no account
+ * Uses the connection-scoped TeXML call API (docs/telnyx.md §4.6), which needs no account
  * sid; its status events go to the TeXML application's status callback.
  */
 export class ClickToCall {

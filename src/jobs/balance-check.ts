@@ -102,7 +102,7 @@ export interface BalanceCheckResult extends BalanceReading {
 const MAX_ATTEMPTS = 5;
 
 /**
- * Reads the account balance (`GET /balance`, reference/telnyx.md §4.3), applies `decideBalance`
+ * Reads the account balance (`GET /balance`, docs/telnyx.md §4.3), applies `decideBalance`
  * with an atomic compare-and-set on the shared state (so two replicas checking at once decide
  * once), then hands the decided alert to the outbox. An alert is kept in the state as pending
  * until the outbox took it, so an outbox failure retries it on the next check under the same key.

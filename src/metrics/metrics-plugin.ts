@@ -31,7 +31,7 @@ export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
  *
  * Register it BEFORE the routes: fastify-metrics learns the routes to measure from the
  * `onRoute` hook, which sees only routes added after it. The route itself is not measured and
- * logs at `warn`, as probes do (STYLE.md "Quiet probes"); it needs no token (CONTRACT.md §6).
+ * logs at `warn`, as probes do; it needs no token (docs/interface.md §6).
  */
 async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const { registry } = opts.metrics;

@@ -17,7 +17,7 @@ const PROMPT_FILE = /^[a-z0-9-]+\.mp3$/;
 const ONE_DAY_MS = 86_400_000;
 
 /**
- * `GET /audio/<name>.mp3` (and HEAD): the prompts `<Play>` fetches (CONTRACT.md §3). Served by
+ * `GET /audio/<name>.mp3` (and HEAD): the prompts `<Play>` fetches (docs/interface.md §3). Served by
  * @fastify/static with range requests, `Cache-Control: public, max-age=86400`, ETag and
  * Last-Modified. Anything but a `[a-z0-9-]+.mp3` name is 404, so there is no directory listing and
  * no path to walk out of the folder.

@@ -33,7 +33,7 @@ function formParams(body: string): TexmlParams {
 }
 
 /**
- * The routes Telnyx calls (CONTRACT.md §3). They parse and check the request, hand it to the
+ * The routes Telnyx calls (docs/interface.md §3). They parse and check the request, hand it to the
  * call flow, and reply: TeXML documents as application/xml, callbacks as an empty 204.
  */
 export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoutesOptions): Promise<void> {

@@ -1,7 +1,7 @@
 import type { RoutingStrategy } from '../config.js';
 
 /**
- * Which agents ring in one round of one call (CONTRACT.md §5). Everything here is a pure function
+ * Which agents ring in one round of one call (docs/interface.md §5). Everything here is a pure function
  * of its input: the history, idle times, busy flags and the round-robin counter are read by the
  * caller (see `routing-store.ts`), and the RNG is injected, so a decision can be replayed exactly.
  */

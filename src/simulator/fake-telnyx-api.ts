@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A real HTTP server playing the parts of Telnyx API v2 that Switchboard uses, mounted under `/v2`
- * on 127.0.0.1 (reference/telnyx.md §4): bearer auth, credential connections with honest
+ * on 127.0.0.1 (docs/telnyx.md §4): bearer auth, credential connections with honest
  * filters and pagination, registration status, balance, and TeXML call creation; plus fault
  * injection (429 with rate-limit headers, 500, hang) and a request log for assertions.
  */

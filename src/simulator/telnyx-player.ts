@@ -3,7 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 
 /**
  * Plays Telnyx against a Switchboard server: form-encoded, PascalCase, signed requests as
- * reference/telnyx.md §1–2 describes, following the TeXML the server answers. Used by
+ * docs/telnyx.md §1–2 describes, following the TeXML the server answers. Used by
  * `npm run simulate` and by the end-to-end tests.
  */
 
@@ -161,7 +161,7 @@ export class TelnyxPlayer {
     return x;
   }
 
-  /** The fields every TeXML request carries (reference/telnyx.md §1.2). */
+  /** The fields every TeXML request carries (docs/telnyx.md §1.2). */
   base(callSid: string, from: string, to: string): Record<string, string> {
     if (!this.initiated.has(callSid)) this.initiated.set(callSid, this.clock.iso());
     return {

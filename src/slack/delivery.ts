@@ -3,7 +3,8 @@ import { type Dispatcher, request } from 'undici';
 /**
  * Posting one message to a Slack incoming webhook and classifying the answer. We use raw undici
  * rather than `@slack/webhook` because the latter drops the `Retry-After` header of a 429
- * (reference/slack.md).
+ * (its `IncomingWebhookHTTPError` carries no headers:
+ * https://github.com/slackapi/node-slack-sdk/blob/main/packages/webhook/src/errors.ts).
  */
 
 /** The outcome of one post, as the outbox worker needs it. */

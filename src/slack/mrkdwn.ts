@@ -5,7 +5,7 @@
  * https://docs.slack.dev/messaging/formatting-message-text#escaping
  */
 
-/** Block Kit limits (reference/slack.md, `@slack/types` JSDoc). */
+/** Block Kit limits (https://api.slack.com/reference/block-kit/blocks, `@slack/types` JSDoc). */
 export const SLACK_LIMITS = {
   blocks: 50,
   sectionText: 3000,

@@ -71,7 +71,7 @@ export function createLogSink(logger: Logger): AlertSink {
 
 /**
  * The sink the configuration asks for: the webhook when `SLACK_WEBHOOK_URL` is set, else the log
- * (CONTRACT.md §1 embedded defaults).
+ * (docs/interface.md §1 embedded defaults).
  */
 export function createAlertSink(
   webhookUrl: string | undefined,

@@ -1,7 +1,7 @@
 /**
- * The contact-center KPIs of one local day, computed from call records (CONTRACT.md §6,
- * reference/contact-center.md §8). Pure: records in, numbers out. The definitions are the ones
- * the README states; change both together.
+ * The contact-center KPIs of one local day, computed from call records (docs/interface.md §6).
+ * Pure: records in, numbers out. The definitions are the ones docs/interface.md §6 and the README
+ * state; change them together.
  */
 
 import type { CallRecord } from '../records/call-record.js';

@@ -68,7 +68,7 @@ const Query = Type.Object({
 
 /**
  * `GET /stats?date=YYYY-MM-DD[&tz=Europe/Berlin]`: the KPIs of the calls that started that local
- * day (CONTRACT.md §6). Registered by the app under `/api`, inside the scope that checks the
+ * day (docs/interface.md §6). Registered by the app under `/api`, inside the scope that checks the
  * bearer token; this plugin checks nothing but its query. 400 on a date that does not exist or an
  * unknown zone, 503 when the records cannot be read.
  */

@@ -2,7 +2,8 @@ import type { LegStatus } from '../calls/call-state.js';
 
 /**
  * Reading Telnyx's TeXML request parameters (PascalCase, all strings on the wire).
- * Field list: reference/telnyx.md §1 and telnyx-openapi/texml-calls.yml webhooks.
+ * Field list: docs/telnyx.md §1 and the webhooks of Telnyx's TeXML OpenAPI,
+ * https://telnyx-openapi-ng.s3.us-east-1.amazonaws.com/texml/calls.yml
  */
 export type TexmlParams = Readonly<Record<string, string>>;
 

@@ -1,7 +1,7 @@
 import { escapeXml } from './xml-escape.js';
 
 /*
- * Last-resort replies for "never drop a caller" (CONTRACT.md §3): what a route answers when a
+ * Last-resort replies for "never drop a caller" (docs/interface.md §3): what a route answers when a
  * template or the call store fails. Written by hand, no template, and checked by a test. They use
  * <Say> rather than <Play>, so they work even if the prompts cannot be fetched.
  */

@@ -50,7 +50,7 @@ export interface Flows {
 /** The shipped templates: `texml/` of the package. */
 export const DEFAULT_TEXML_DIR = packageDir('texml');
 
-/** Telnyx's accepted `<Dial timeout>` range, in seconds (reference/telnyx.md §3). */
+/** Telnyx's accepted `<Dial timeout>` range, in seconds (docs/telnyx.md §3). */
 export const DIAL_TIMEOUT_MIN = 5;
 export const DIAL_TIMEOUT_MAX = 120;
 

@@ -5,7 +5,7 @@ import { XMLValidator } from 'fast-xml-parser';
  * and only the verbs and nouns Telnyx supports.
  *
  * Support matrix: https://developers.telnyx.com/docs/voice/programmable-voice/texml-twiml-compatibility
- * (reference/telnyx.md §3). Twilio's `<Pay>`, `<Client>`, `<Room>` and `<VirtualAgent>` are not
+ * (docs/telnyx.md §3). Twilio's `<Pay>`, `<Client>`, `<Room>` and `<VirtualAgent>` are not
  * supported; an unknown verb would fail the call at Telnyx, so it is refused here, at start-up.
  */
 export const TEXML_ELEMENTS: ReadonlySet<string> = new Set([

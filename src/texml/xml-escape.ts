@@ -1,5 +1,5 @@
 /**
- * XML escaping for every value interpolated into TeXML (CONTRACT.md §3 "Escaping").
+ * XML escaping for every value interpolated into TeXML (docs/interface.md §3 "Escaping").
  *
  * Besides the five XML specials, line breaks and tabs become character references: in an attribute
  * a raw newline would be normalised to a space by the XML parser, and keeping values on one line

@@ -16,7 +16,7 @@ import { eventually, startServer, type TestServer } from '../helper.js';
 import { slackKind } from '../support/slack-kind.js';
 
 /**
- * The issue's fault drills, end to end through the app with real local fakes (CONTRACT.md §3, §4):
+ * The issue's fault drills, end to end through the app with real local fakes (docs/interface.md §3, §4):
  * Slack down for a while, the Telnyx API failing. The outage lasts seconds here, not a minute:
  * what matters is that messages pile up while Slack fails and all of them arrive after, not how
  * long the pile took to build. (SIGTERM under load: test/e2e/sigterm.test.ts; Redis frozen or
@@ -25,7 +25,7 @@ import { slackKind } from '../support/slack-kind.js';
 
 const TOKEN = 'faults-test-token-0123456789';
 
-/** What GET /api/agents answers (CONTRACT.md §6), as far as these tests read it. */
+/** What GET /api/agents answers (docs/interface.md §6), as far as these tests read it. */
 interface AgentsReply {
   online: number;
   agents: Array<{ name: string; online: boolean }>;

@@ -5,7 +5,7 @@ import { eventually, startServer, type TestServer } from '../helper.js';
 import { startRedisServer, stopRedisServer } from '../setup/redis-server.js';
 
 /**
- * CONTRACT.md §3 "Never drop a caller": with Redis frozen or gone, the two replies a caller waits
+ * docs/interface.md §3 "Never drop a caller": with Redis frozen or gone, the two replies a caller waits
  * on still answer valid TeXML in bounded time; callbacks that cannot be stored get 503 so Telnyx
  * retries them; and the state resumes once Redis is back.
  */

@@ -14,7 +14,7 @@ import { seededRandom } from '../support/seeded-random.js';
 import { slackKind } from '../support/slack-kind.js';
 
 /**
- * The issue's "several replicas" proof (CONTRACT.md §3 "Duplicates and disorder", §4, §5): three
+ * The issue's "several replicas" proof (docs/interface.md §3 "Duplicates and disorder", §4, §5): three
  * real server processes on one private Redis. Every request of every call goes to a random
  * replica; the callbacks between two TeXML requests are repeated at random and delivered shuffled
  * and concurrently, the way Telnyx's webhooks may arrive. Afterwards each call must have its

@@ -9,7 +9,7 @@ const BOB = 'sip:bob@sip.telnyx.com';
 const CAROL = 'sip:carol@sip.telnyx.com';
 
 /**
- * CONTRACT.md §5 through real callback flows: two instances share one Redis, calls alternate
+ * docs/interface.md §5 through real callback flows: two instances share one Redis, calls alternate
  * between them, and the first <Dial> of the next call shows what routing learned.
  */
 describe('routing end to end (two instances, one Redis)', () => {

@@ -5,7 +5,7 @@ import { type FakeSlack, serverError, startFakeSlack } from '../fakes/slack-serv
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { uniquePrefix } from '../setup/redis.js';
 
-/** Slack alerts: exactly once across replicas, never lost across outages and restarts (CONTRACT.md §4). */
+/** Slack alerts: exactly once across replicas, never lost across outages and restarts (docs/interface.md §4). */
 describe('Slack alerts across replicas', () => {
   const servers: TestServer[] = [];
   let slack: FakeSlack;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A real HTTP server playing a Slack incoming webhook (reference/slack.md): answers `200 ok`, or
+ * A real HTTP server playing a Slack incoming webhook (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks): answers `200 ok`, or
  * whatever the test scripted next (429 + `Retry-After`, 500 `rollup_error`, 400 `invalid_blocks`,
  * 404 `no_service`, or a dropped socket). Like Slack, it refuses a body that is not JSON with a
  * `text`, or whose blocks break Block Kit limits, with 400 `invalid_blocks`/`invalid_payload`,

@@ -7,7 +7,7 @@ import { startServer, type TestServer } from '../helper.js';
 import { anyText, junkHeaders, rejectionProblems } from './hostile-input.js';
 
 /**
- * CONTRACT.md §6 under random and hostile input: every /api/* route, with random methods, paths,
+ * docs/interface.md §6 under random and hostile input: every /api/* route, with random methods, paths,
  * parameters, bodies, content types and tokens. Never a 5xx; never a 2xx without the token; a
  * rejection is a short 4xx; a refused click-to-call places no call at Telnyx and stores nothing.
  */

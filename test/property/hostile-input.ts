@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 /**
  * fast-check arbitraries for what an attacker, a broken proxy or a confused client can send to
  * Switchboard's HTTP edge, and the checks every reply must pass whatever was sent
- * (CONTRACT.md §3 "Bad input", "Escaping"). Shared by the /texml/* and /api/* properties.
+ * (docs/interface.md §3 "Bad input", "Escaping"). Shared by the /texml/* and /api/* properties.
  */
 
 /** Strings that have broken real parsers, templates and chat formatting. */
@@ -439,7 +439,7 @@ export function texmlProblems(body: string, want: TexmlExpectations): string[] {
 }
 
 /**
- * Why a 4xx reply is not a short, readable reason (CONTRACT.md §3), or [] when it is. `url` is the
+ * Why a 4xx reply is not a short, readable reason (docs/interface.md §3), or [] when it is. `url` is the
  * request's URL: a message may quote it or its path (404 "no route …") without counting as long.
  */
 export function rejectionProblems(status: number, body: string, url = ''): string[] {

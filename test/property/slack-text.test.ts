@@ -5,7 +5,7 @@ import { AGENTS, eventually, startServer, type TestServer } from '../helper.js';
 import { anyText, FORM, NASTY_STRINGS } from './hostile-input.js';
 
 /**
- * CONTRACT.md §3 "Escaping" on the Slack side, end to end: random and hostile caller numbers,
+ * docs/interface.md §3 "Escaping" on the Slack side, end to end: random and hostile caller numbers,
  * caller names, recording URLs and agent names go through real calls into real webhook posts.
  * Slack (the fake checks Block Kit's limits) must accept every message, and no caller- or
  * roster-controlled text may open a `<…>` token (link, mention, `<!channel>`) or a raw entity.

@@ -22,7 +22,7 @@ import {
 } from './hostile-input.js';
 
 /**
- * CONTRACT.md §3 under random and hostile input: whatever reaches a /texml/* route, the reply is
+ * docs/interface.md §3 under random and hostile input: whatever reaches a /texml/* route, the reply is
  * never a 5xx, a 200 is a well-formed TeXML document that only the templates shaped (no injected
  * verb, target or URL), a rejection is a short 4xx that stored nothing, and the app keeps serving.
  */
@@ -151,7 +151,7 @@ const RANK: Record<string, number> = {
   failed: 4,
 };
 
-/** How `after` undid something `before` had settled (CONTRACT.md §3: state only moves forward). */
+/** How `after` undid something `before` had settled (docs/interface.md §3: state only moves forward). */
 function backwards(before: CallState | null, after: CallState | null): string | undefined {
   if (!before) return undefined;
   if (!after) return 'the call disappeared';

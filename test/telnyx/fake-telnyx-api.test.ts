@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 
-/** Pins the fake to reference/telnyx.md, so tests built on it test against Telnyx's rules. */
+/** Pins the fake to docs/telnyx.md, so tests built on it test against Telnyx's rules. */
 describe('FakeTelnyxApi follows the documented Telnyx API', () => {
   let api: FakeTelnyxApi;
   const get = (path: string, key = api.apiKey) =>

@@ -17,7 +17,7 @@ export interface AdminApiOptions {
 }
 
 /**
- * The admin API (CONTRACT.md §6), registered only when API_TOKEN is set. Every route under
+ * The admin API (docs/interface.md §6), registered only when API_TOKEN is set. Every route under
  * /api, the OpenAPI document included, needs the bearer token.
  */
 async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
