@@ -12,6 +12,7 @@ import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
 import { ClickToCall } from './calls/click-to-call.js';
 import { MemoryCallStore } from './calls/memory-call-store.js';
+import { OutboundPolicy } from './calls/outbound-policy.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
 import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
@@ -22,6 +23,8 @@ import { RedisJobHealthStore } from './jobs/redis-job-health-store.js';
 import { RedisJobLease } from './jobs/redis-job-lease.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
+import { MemorySlidingWindow, RedisSlidingWindow } from './limits/sliding-window.js';
+import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
@@ -32,6 +35,7 @@ import { PgRecordWriter } from './records/pg-record-writer.js';
 import { RedisCallRecordStore } from './records/redis-call-record-store.js';
 import { createRedis } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
+import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
@@ -215,14 +219,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
+  // Outbound limits (docs/interface.md §10), shared by the replicas through Redis when configured.
+  const isLive = async (sids: string[]) => {
+    const states = await Promise.all(sids.map((sid) => calls.get(sid)));
+    return new Set(states.filter((s) => s && s.phase !== 'ended').map((s) => s!.sid));
+  };
+  const perAgent = { name: 'outbound:rate', max: config.outbound.maxPerMinute, windowMs: 60_000, now };
+  const slots = { max: config.outbound.maxConcurrent, isLive, now };
+  const policy = new OutboundPolicy({
+    allowed: config.outbound.allowed,
+    hotlineNumber: config.hotlineNumber,
+    perAgent: redis ? new RedisSlidingWindow(redis, perAgent) : new MemorySlidingWindow(perAgent),
+    slots: redis ? new RedisSlotPool(redis, slots) : new MemorySlotPool(slots),
+  });
   const clickToCall = new ClickToCall({
     telnyx,
     connectionId: config.telnyx.connectionId,
     hotlineNumber: config.hotlineNumber,
     roster,
     flow,
+    policy,
     now,
+    log,
   });
+  const authWindow = { name: 'auth:failures', max: AUTH_FAILURES_PER_MINUTE, windowMs: 60_000, now };
+  const authFailures = redis
+    ? new RedisSlidingWindow(redis, authWindow)
+    : new MemorySlidingWindow(authWindow);
 
   scheduler.register({
     name: 'daily-summary',
@@ -298,6 +321,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       calls,
       clickToCall,
       publicUrl: config.publicUrl,
+      authFailures,
       extra: [
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
