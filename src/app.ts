@@ -168,7 +168,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const outbox: Outbox = redis ? new RedisOutbox(redis, { now }) : new MemoryOutbox({ now });
   const worker = new OutboxWorker({
     outbox,
-    sink: config.slackWebhookUrl ? createSlackWebhookSink(config.slackWebhookUrl) : createLogSink(log),
+    sink: config.slackWebhookUrl
+      ? createSlackWebhookSink(config.slackWebhookUrl, { recordingUrlPrefixes: config.recordingUrlPrefixes })
+      : createLogSink(log),
     logger: log,
     minIntervalMs: deps.slack?.minIntervalMs,
     backoff: deps.slack?.backoff,
