@@ -15,6 +15,7 @@ import { MemoryCallStore } from './calls/memory-call-store.js';
 import { OutboundPolicy } from './calls/outbound-policy.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
+import { configWarnings } from './config-warnings.js';
 import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
 import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
 import { MemoryJobLease } from './jobs/memory-job-lease.js';
@@ -73,6 +74,8 @@ export interface AppDeps {
   telnyx?: TelnyxClient;
   /** How often a replica re-reads the shared roster (default 2 s). */
   rosterRefreshMs?: number;
+  /** How often configuration warnings are repeated in the log (default 60 s). */
+  warningEveryMs?: number;
 }
 
 export interface Services {
@@ -85,6 +88,10 @@ export interface Services {
   outbox: Outbox;
   scheduler: JobScheduler;
   records: RedisCallRecordStore | MemoryCallRecordStore;
+  /** `draining` is set by server.ts on SIGTERM: /readyz fails while requests are still served. */
+  lifecycle: { draining: boolean };
+  /** Configuration warnings, repeated in the log every minute and shown by /readyz. */
+  warnings: readonly string[];
 }
 
 declare module 'fastify' {
@@ -105,7 +112,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: true,
     bodyLimit: 256 * 1024,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Requests that reach a closing server (on a connection it already accepted) are served, not
+    // refused: the listener is closed first, so nothing new arrives (server.ts, SIGTERM).
+    return503OnClosing: false,
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
     // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
@@ -141,6 +150,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   if (!config.slackWebhookUrl)
     log.info('SLACK_WEBHOOK_URL is not set: Slack messages are written to this log');
+  // Settings that leave a public deployment open: an error every minute until fixed.
+  const warnings = configWarnings(config);
+  const repeatWarnings = () => {
+    for (const warning of warnings) log.error({ warning: true }, warning);
+  };
+  repeatWarnings();
+  const nag = warnings.length ? setInterval(repeatWarnings, deps.warningEveryMs ?? 60_000) : undefined;
+  nag?.unref();
+  const lifecycle = { draining: false };
 
   const flows = loadFlows(config.texmlDir);
   const calls: CallStore = redis
@@ -283,7 +301,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log.info('TELNYX_API_KEY is not set: roster sync, presence and balance jobs are off');
   }
 
-  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox, scheduler, records });
+  app.decorate('services', {
+    config,
+    redis,
+    calls,
+    flow,
+    roster,
+    routing,
+    outbox,
+    scheduler,
+    records,
+    lifecycle,
+    warnings,
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -313,9 +343,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
   );
 
+  // While draining, every reply closes its connection, so keep-alive clients reconnect elsewhere.
+  app.addHook('onSend', async (_req, reply) => {
+    if (lifecycle.draining) reply.header('connection', 'close');
+  });
+
   // First: fastify-metrics learns which routes to measure as they are added.
   await app.register(metricsPlugin, { metrics });
-  await app.register(healthRoutes, { ping: redis ? () => calls.ping() : undefined });
+  await app.register(healthRoutes, {
+    ping: redis ? () => calls.ping() : undefined,
+    draining: () => lifecycle.draining,
+    warnings: () => warnings,
+  });
   await app.register(audioRoutes, { audioDir: config.audioDir });
   if (config.apiToken) {
     await app.register(adminApi, {
@@ -379,6 +418,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => {
     closing = true;
     clearInterval(finalizer);
+    clearInterval(nag);
     // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
     const jobsStopped = scheduler.stop();
     if (roster instanceof LiveRoster) roster.stop();

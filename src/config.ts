@@ -204,6 +204,7 @@ const schema = z.object({
   SHORT_ABANDON_SECONDS: int(0, 3600).default(5),
   DAILY_SUMMARY_CRON: cron.default('0 8 * * *'),
   TZ: timeZone.default('UTC'),
+  SHUTDOWN_DELAY_SECONDS: int(0, 20).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TEXML_DIR: z.string().trim().min(1).optional(),
   AUDIO_DIR: z.string().trim().min(1).optional(),
@@ -261,6 +262,8 @@ export interface Config {
     dailySummaryCron: string;
     timeZone: string;
   };
+  /** After SIGTERM: seconds still serving (readiness failing) before the listener closes. */
+  shutdownDelaySeconds: number;
   logLevel: Env['LOG_LEVEL'];
   /** Folders of the call-flow templates and prompts (default: `texml/` and `audio/` of the package). */
   texmlDir?: string;
@@ -345,6 +348,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dailySummaryCron: e.DAILY_SUMMARY_CRON,
       timeZone: e.TZ,
     },
+    shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     logLevel: e.LOG_LEVEL,
     texmlDir: e.TEXML_DIR,
     audioDir: e.AUDIO_DIR,
