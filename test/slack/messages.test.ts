@@ -260,7 +260,7 @@ describe('buildSlackMessage', () => {
       const evil = 'Bob\r\n*URGENT*\tcall\u0000back\u2028now\u202Eevil';
       const message = buildSlackMessage(withEveryString(alert, evil));
       const text = allText(message);
-      expect(text).not.toMatch(/[\r\t\u0000\u2028\u202E]/);
+      for (const control of ['\r', '\t', '\u0000', '\u2028', '\u202E']) expect(text).not.toContain(control);
       if (text.includes('*URGENT*')) expect(text).toContain('Bob *URGENT* call back now evil');
       // Our own line breaks between parts of a block are untouched: no part starts with the forged line.
       expect(text).not.toMatch(/\n\*URGENT\*/);
