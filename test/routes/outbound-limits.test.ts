@@ -129,7 +129,7 @@ describe('outbound calls are money', () => {
     expect(telnyx!.texmlCalls).toHaveLength(3);
   });
 
-  it('store first: with Redis down, 503 and Telnyx is never asked; GET /api/calls is 503 too', async () => {
+  it('store first: with Redis down, 503 and Telnyx is never asked; GET /api/calls(/:sid) is 503 too', async () => {
     redisServer = await startRedisServer();
     const server = await start({ REDIS_URL: redisServer.url }, { store: 'config' });
     await eventually(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200));
@@ -144,6 +144,11 @@ describe('outbound calls are money', () => {
     const list = await fetch(`${server.url}/api/calls`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(list.status).toBe(503);
     expect(((await list.json()) as { code: string }).code).toBe('SB_STORE_UNAVAILABLE');
+    const one = await fetch(`${server.url}/api/calls/v3:any`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(one.status).toBe(503);
+    expect(((await one.json()) as { code: string }).code).toBe('SB_STORE_UNAVAILABLE');
   });
 
   it('asks Telnyx once: a create that times out is not retried (one click, one call)', async () => {

@@ -82,13 +82,21 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
             timeline: Type.Array(TimelineItem),
           }),
           404: Type.Ref('ErrorReply'),
+          503: Type.Ref('ErrorReply'),
         },
       },
     },
     async (req) => {
-      const state = await opts.calls.get(req.params.callSid);
+      let state: CallState | null;
+      let timeline: Awaited<ReturnType<CallStore['timeline']>>;
+      try {
+        state = await opts.calls.get(req.params.callSid);
+        timeline = state ? await opts.calls.timeline(req.params.callSid) : [];
+      } catch (err) {
+        req.log.error({ err }, 'call state unreadable');
+        throw new Errors.StoreUnavailable('call state is unreachable; try again');
+      }
       if (!state) throw new Errors.NotFound(`no call ${req.params.callSid}`);
-      const timeline = await opts.calls.timeline(req.params.callSid);
       return {
         call: callSummary(state),
         legs: Object.values(state.legs).map((l) => ({
