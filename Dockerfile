@@ -1,9 +1,13 @@
 # Switchboard's production image: compiled JavaScript on Node 22, run as an unprivileged user.
 #   podman build --isolation=chroot -t switchboard .     (or: docker build -t switchboard .)
 # scripts/check-image.sh builds it and checks /healthz, an MP3 range request and a clean SIGTERM exit.
+#
+# The base is pinned by tag and digest (the multi-arch index digest of node:22-bookworm-slim):
+# a rebuild gets the same bytes until someone moves the pin. Bump all three FROM lines together,
+# e.g. with the digest `docker buildx imagetools inspect node:22-bookworm-slim` prints.
 
 # --- build: every dependency (TypeScript), then tsc into dist/ ------------------------------
-FROM node:22-bookworm-slim AS build
+FROM node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,13 +16,13 @@ COPY src ./src
 RUN npm run build
 
 # --- runtime dependencies only ---------------------------------------------------------------
-FROM node:22-bookworm-slim AS deps
+FROM node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime: compiled output, production node_modules, templates and prompts ---------------
-FROM node:22-bookworm-slim AS runtime
+FROM node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c AS runtime
 LABEL org.opencontainers.image.title="switchboard" \
       org.opencontainers.image.description="Open-source call-center server on Telnyx TeXML" \
       org.opencontainers.image.licenses="MIT"

@@ -18,7 +18,9 @@ cd "$(dirname "$0")/.."
 IMAGE=${IMAGE:-localhost/switchboard:check}
 GRACE_SECONDS=${GRACE_SECONDS:-30}
 PODMAN_RUNTIME=${PODMAN_RUNTIME:-runc}
-BASE_IMAGE=node:22-bookworm-slim
+# The base exactly as the Dockerfile pins it (tag@digest).
+BASE_IMAGE=$(sed -n 's/^FROM \(node:22-bookworm-slim@sha256:[0-9a-f]\{64\}\).*/\1/p' Dockerfile | head -n 1)
+[ -n "$BASE_IMAGE" ] || { printf 'check-image: the Dockerfile does not pin node:22-bookworm-slim by digest\n' >&2; exit 1; }
 NAME="switchboard-check-$$"
 
 say() { printf 'check-image: %s\n' "$*"; }

@@ -12,8 +12,10 @@ import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
 import { ClickToCall } from './calls/click-to-call.js';
 import { MemoryCallStore } from './calls/memory-call-store.js';
+import { OutboundPolicy } from './calls/outbound-policy.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
+import { configWarnings } from './config-warnings.js';
 import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
 import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
 import { MemoryJobLease } from './jobs/memory-job-lease.js';
@@ -22,6 +24,8 @@ import { RedisJobHealthStore } from './jobs/redis-job-health-store.js';
 import { RedisJobLease } from './jobs/redis-job-lease.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
+import { MemorySlidingWindow, RedisSlidingWindow } from './limits/sliding-window.js';
+import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
@@ -32,6 +36,7 @@ import { PgRecordWriter } from './records/pg-record-writer.js';
 import { RedisCallRecordStore } from './records/redis-call-record-store.js';
 import { createRedis } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
+import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
@@ -69,6 +74,8 @@ export interface AppDeps {
   telnyx?: TelnyxClient;
   /** How often a replica re-reads the shared roster (default 2 s). */
   rosterRefreshMs?: number;
+  /** How often configuration warnings are repeated in the log (default 60 s). */
+  warningEveryMs?: number;
 }
 
 export interface Services {
@@ -81,6 +88,10 @@ export interface Services {
   outbox: Outbox;
   scheduler: JobScheduler;
   records: RedisCallRecordStore | MemoryCallRecordStore;
+  /** `draining` is set by server.ts on SIGTERM: /readyz fails while requests are still served. */
+  lifecycle: { draining: boolean };
+  /** Configuration warnings, repeated in the log every minute and shown by /readyz. */
+  warnings: readonly string[];
 }
 
 declare module 'fastify' {
@@ -101,7 +112,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: true,
     bodyLimit: 256 * 1024,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Requests that reach a closing server (on a connection it already accepted) are served, not
+    // refused: the listener is closed first, so nothing new arrives (server.ts, SIGTERM).
+    return503OnClosing: false,
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
     // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
@@ -137,6 +150,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   if (!config.slackWebhookUrl)
     log.info('SLACK_WEBHOOK_URL is not set: Slack messages are written to this log');
+  // Settings that leave a public deployment open: an error every minute until fixed.
+  const warnings = configWarnings(config);
+  const repeatWarnings = () => {
+    for (const warning of warnings) log.error({ warning: true }, warning);
+  };
+  repeatWarnings();
+  const nag = warnings.length ? setInterval(repeatWarnings, deps.warningEveryMs ?? 60_000) : undefined;
+  nag?.unref();
+  const lifecycle = { draining: false };
 
   const flows = loadFlows(config.texmlDir);
   const calls: CallStore = redis
@@ -164,7 +186,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const outbox: Outbox = redis ? new RedisOutbox(redis, { now }) : new MemoryOutbox({ now });
   const worker = new OutboxWorker({
     outbox,
-    sink: config.slackWebhookUrl ? createSlackWebhookSink(config.slackWebhookUrl) : createLogSink(log),
+    sink: config.slackWebhookUrl
+      ? createSlackWebhookSink(config.slackWebhookUrl, { recordingUrlPrefixes: config.recordingUrlPrefixes })
+      : createLogSink(log),
     logger: log,
     minIntervalMs: deps.slack?.minIntervalMs,
     backoff: deps.slack?.backoff,
@@ -215,14 +239,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
+  // Outbound limits (docs/interface.md §10), shared by the replicas through Redis when configured.
+  const isLive = async (sids: string[]) => {
+    const states = await Promise.all(sids.map((sid) => calls.get(sid)));
+    return new Set(states.filter((s) => s && s.phase !== 'ended').map((s) => s!.sid));
+  };
+  const perAgent = { name: 'outbound:rate', max: config.outbound.maxPerMinute, windowMs: 60_000, now };
+  const slots = { max: config.outbound.maxConcurrent, isLive, now };
+  const policy = new OutboundPolicy({
+    allowed: config.outbound.allowed,
+    hotlineNumber: config.hotlineNumber,
+    perAgent: redis ? new RedisSlidingWindow(redis, perAgent) : new MemorySlidingWindow(perAgent),
+    slots: redis ? new RedisSlotPool(redis, slots) : new MemorySlotPool(slots),
+  });
   const clickToCall = new ClickToCall({
     telnyx,
     connectionId: config.telnyx.connectionId,
     hotlineNumber: config.hotlineNumber,
     roster,
     flow,
+    policy,
     now,
+    log,
   });
+  const authWindow = { name: 'auth:failures', max: AUTH_FAILURES_PER_MINUTE, windowMs: 60_000, now };
+  const authFailures = redis
+    ? new RedisSlidingWindow(redis, authWindow)
+    : new MemorySlidingWindow(authWindow);
 
   scheduler.register({
     name: 'daily-summary',
@@ -258,7 +301,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log.info('TELNYX_API_KEY is not set: roster sync, presence and balance jobs are off');
   }
 
-  app.decorate('services', { config, redis, calls, flow, roster, routing, outbox, scheduler, records });
+  app.decorate('services', {
+    config,
+    redis,
+    calls,
+    flow,
+    roster,
+    routing,
+    outbox,
+    scheduler,
+    records,
+    lifecycle,
+    warnings,
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -288,9 +343,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
   );
 
+  // While draining, every reply closes its connection, so keep-alive clients reconnect elsewhere.
+  app.addHook('onSend', async (_req, reply) => {
+    if (lifecycle.draining) reply.header('connection', 'close');
+  });
+
   // First: fastify-metrics learns which routes to measure as they are added.
   await app.register(metricsPlugin, { metrics });
-  await app.register(healthRoutes, { ping: redis ? () => calls.ping() : undefined });
+  await app.register(healthRoutes, {
+    ping: redis ? () => calls.ping() : undefined,
+    draining: () => lifecycle.draining,
+    warnings: () => warnings,
+  });
   await app.register(audioRoutes, { audioDir: config.audioDir });
   if (config.apiToken) {
     await app.register(adminApi, {
@@ -298,6 +362,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       calls,
       clickToCall,
       publicUrl: config.publicUrl,
+      authFailures,
       extra: [
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
@@ -353,6 +418,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => {
     closing = true;
     clearInterval(finalizer);
+    clearInterval(nag);
     // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
     const jobsStopped = scheduler.stop();
     if (roster instanceof LiveRoster) roster.stop();

@@ -1,5 +1,6 @@
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { type AllowedDestination, defaultDestinations, parseDestinations } from './calls/outbound-policy.js';
 
 /**
  * All settings, validated once at start (docs/interface.md §2). Nothing else in the code base reads
@@ -99,6 +100,50 @@ const e164 = z
   .trim()
   .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +13125550100');
 
+/** `+44,+1212,US`: E.164 prefixes or ISO country codes (docs/interface.md §10). */
+const destinations = z
+  .string()
+  .trim()
+  .transform((value, ctx): AllowedDestination[] => {
+    try {
+      return parseDestinations(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** `https://host/path/` prefixes a recording link must start with. */
+const urlPrefixes = z
+  .string()
+  .trim()
+  .transform((value, ctx): string[] => {
+    const out: string[] = [];
+    for (const raw of value.split(',')) {
+      const entry = raw.trim();
+      if (!entry) continue;
+      let ok = false;
+      try {
+        const u = new URL(entry);
+        ok =
+          u.protocol === 'https:' &&
+          u.username === '' &&
+          u.password === '' &&
+          u.search === '' &&
+          u.hash === '';
+      } catch {}
+      if (!ok) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry "${entry}" must be an https:// URL prefix such as https://recordings.example.com/`,
+        });
+        return z.NEVER;
+      }
+      out.push(entry);
+    }
+    return out;
+  });
+
 const timeZone = z
   .string()
   .trim()
@@ -148,6 +193,10 @@ const schema = z.object({
   DIAL_TIMEOUT_SECONDS: int(5, 120).default(20),
   DIAL_ATTEMPTS: int(1, 10).default(2),
   DIAL_MAX_TARGETS: int(1, 50).default(10),
+  OUTBOUND_ALLOWED_PREFIXES: destinations.optional(),
+  OUTBOUND_MAX_PER_MINUTE: int(1, 1000).default(10),
+  OUTBOUND_MAX_CONCURRENT: int(1, 10_000).default(20),
+  RECORDING_URL_PREFIXES: urlPrefixes.default([]),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   CALL_TTL_SECONDS: int(60, 31_536_000).default(86_400),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
@@ -155,6 +204,7 @@ const schema = z.object({
   SHORT_ABANDON_SECONDS: int(0, 3600).default(5),
   DAILY_SUMMARY_CRON: cron.default('0 8 * * *'),
   TZ: timeZone.default('UTC'),
+  SHUTDOWN_DELAY_SECONDS: int(0, 20).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TEXML_DIR: z.string().trim().min(1).optional(),
   AUDIO_DIR: z.string().trim().min(1).optional(),
@@ -195,6 +245,14 @@ export interface Config {
     dialAttempts: number;
     maxTargets: number;
   };
+  outbound: {
+    /** OUTBOUND_ALLOWED_PREFIXES, or the hotline's country when unset (empty without a hotline). */
+    allowed: AllowedDestination[];
+    maxPerMinute: number;
+    maxConcurrent: number;
+  };
+  /** Extra URL prefixes a RecordingUrl may start with to be linked in Slack (Telnyx's are built in). */
+  recordingUrlPrefixes: string[];
   apiToken?: string;
   callTtlSeconds: number;
   databaseUrl?: string;
@@ -204,6 +262,8 @@ export interface Config {
     dailySummaryCron: string;
     timeZone: string;
   };
+  /** After SIGTERM: seconds still serving (readiness failing) before the listener closes. */
+  shutdownDelaySeconds: number;
   logLevel: Env['LOG_LEVEL'];
   /** Folders of the call-flow templates and prompts (default: `texml/` and `audio/` of the package). */
   texmlDir?: string;
@@ -273,6 +333,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dialAttempts: e.DIAL_ATTEMPTS,
       maxTargets: e.DIAL_MAX_TARGETS,
     },
+    outbound: {
+      allowed: e.OUTBOUND_ALLOWED_PREFIXES ?? defaultDestinations(e.HOTLINE_NUMBER),
+      maxPerMinute: e.OUTBOUND_MAX_PER_MINUTE,
+      maxConcurrent: e.OUTBOUND_MAX_CONCURRENT,
+    },
+    recordingUrlPrefixes: e.RECORDING_URL_PREFIXES,
     apiToken: e.API_TOKEN,
     callTtlSeconds: e.CALL_TTL_SECONDS,
     databaseUrl: e.DATABASE_URL,
@@ -282,6 +348,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dailySummaryCron: e.DAILY_SUMMARY_CRON,
       timeZone: e.TZ,
     },
+    shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     logLevel: e.LOG_LEVEL,
     texmlDir: e.TEXML_DIR,
     audioDir: e.AUDIO_DIR,

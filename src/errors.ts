@@ -19,4 +19,22 @@ export const Errors = {
   Upstream: createError<[string]>('SB_UPSTREAM', 'Telnyx API error: %s', 502),
   NotConfigured: createError<[string]>('SB_NOT_CONFIGURED', '%s', 503),
   Busy: createError<[string]>('SB_BUSY', '%s', 409),
+  /** The store is unreachable: nothing was done, retry later. */
+  StoreUnavailable: createError<[string]>('SB_STORE_UNAVAILABLE', '%s', 503),
+  /** Telnyx placed the call but it could not be stored: retrying would ring the agent again. */
+  CallNotRecorded: createError<[string]>('SB_CALL_NOT_RECORDED', '%s', 500),
+  // Outbound calls (docs/interface.md §10): 422 for a number that is never dialled…
+  OutboundDestination: createError<[string]>('SB_OUTBOUND_DESTINATION', '%s', 422),
+  OutboundSpecialRate: createError<[string]>('SB_OUTBOUND_SPECIAL_RATE', '%s', 422),
+  OutboundHotline: createError<[string]>('SB_OUTBOUND_HOTLINE', '%s', 422),
+  OutboundInvalidNumber: createError<[string]>('SB_OUTBOUND_INVALID_NUMBER', '%s', 422),
+  // …429 (with Retry-After) for one that may be dialled later.
+  OutboundRateLimited: createError<[string]>('SB_OUTBOUND_RATE_LIMITED', '%s', 429),
+  OutboundConcurrency: createError<[string]>('SB_OUTBOUND_CONCURRENCY', '%s', 429),
+  /** Too many bad bearer tokens from one client address (with Retry-After). */
+  AuthThrottled: createError(
+    'SB_AUTH_THROTTLED',
+    'too many failed logins from this address; retry later',
+    429,
+  ),
 };

@@ -20,11 +20,21 @@ async function main(): Promise<void> {
 
   const app = await buildApp(config);
 
-  // On SIGTERM: stop accepting, finish in-flight requests, hand pending Slack messages to the
-  // outbox, close Redis (app.close runs every onClose hook), then exit 0.
+  // On SIGTERM: first fail readiness while still serving for SHUTDOWN_DELAY_SECONDS — Kubernetes
+  // removes the pod from the Service endpoints concurrently with SIGTERM, so requests keep
+  // arriving for a moment even without a preStop sleep — then stop accepting, finish in-flight
+  // requests, hand pending Slack messages to the outbox, close Redis (app.close runs every
+  // onClose hook), and exit 0. The delay counts against close-with-grace's 25 s.
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
+    else {
+      app.services.lifecycle.draining = true;
+      app.log.info(
+        { signal, delaySeconds: config.shutdownDelaySeconds },
+        'shutting down: readiness fails now; still serving until the delay ends',
+      );
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelaySeconds * 1000));
+    }
     // server.close() waits for every open connection; a client stuck mid-request must not keep
     // the cleanup (outbox hand-over, Redis quit) from running before the grace period ends.
     const cut = setTimeout(() => app.server.closeAllConnections(), 10_000);

@@ -72,8 +72,39 @@ describe('loadConfig', () => {
     [{ TZ: 'Mars/Olympus' }, /TZ must be an IANA time zone/],
     [{ STICKY_ROUTING: 'maybe' }, /STICKY_ROUTING/],
     [{ AGENT_CONNECTION_FILTER: 'agent', AGENT_OUTBOUND_PROFILE_ID: '123' }, /set only one/],
+    [
+      { OUTBOUND_ALLOWED_PREFIXES: '+44,0044' },
+      /OUTBOUND_ALLOWED_PREFIXES entry "0044" must be an E.164 prefix/,
+    ],
+    [{ OUTBOUND_MAX_PER_MINUTE: '0' }, /OUTBOUND_MAX_PER_MINUTE must be at least 1/],
+    [{ OUTBOUND_MAX_CONCURRENT: 'lots' }, /OUTBOUND_MAX_CONCURRENT must be a whole number/],
+    [
+      { RECORDING_URL_PREFIXES: 'http://rec.example.com/' },
+      /RECORDING_URL_PREFIXES entry .* must be an https:\/\/ URL prefix/,
+    ],
+    [{ SHUTDOWN_DELAY_SECONDS: '60' }, /SHUTDOWN_DELAY_SECONDS must be at most 20/],
   ])('rejects %o naming the variable', (env, message) => {
     expect(errorOf(env as Record<string, string>)).toMatch(message);
+  });
+
+  it('outbound limits: defaults, and the allowed destinations default to the hotline country', () => {
+    expect(loadConfig({}).outbound).toEqual({ allowed: [], maxPerMinute: 10, maxConcurrent: 20 });
+    expect(loadConfig({ HOTLINE_NUMBER: '+18005550199' }).outbound.allowed).toEqual([{ country: 'US' }]);
+    expect(loadConfig({ HOTLINE_NUMBER: '+493012345678' }).outbound.allowed).toEqual([{ country: 'DE' }]);
+    const c = loadConfig({
+      HOTLINE_NUMBER: '+18005550199',
+      OUTBOUND_ALLOWED_PREFIXES: '+1, gb',
+      OUTBOUND_MAX_PER_MINUTE: '3',
+      OUTBOUND_MAX_CONCURRENT: '50',
+      RECORDING_URL_PREFIXES: 'https://rec.example.com/calls/',
+    });
+    expect(c.outbound).toEqual({
+      allowed: [{ prefix: '+1' }, { country: 'GB' }],
+      maxPerMinute: 3,
+      maxConcurrent: 50,
+    });
+    expect(c.recordingUrlPrefixes).toEqual(['https://rec.example.com/calls/']);
+    expect(loadConfig({}).shutdownDelaySeconds).toBe(5);
   });
 
   it('never echoes a secret in the error', () => {

@@ -3,7 +3,7 @@ import { validate } from 'dockerfile-utils';
 /**
  * Lints the Dockerfile: dockerfile-utils' parser-level validation (what `docker build` would
  * refuse: bad flags, bad instructions, JSON in single quotes...), then the rules of our image
- * (issue "Ship it"): every stage on node:22-bookworm-slim, multi-stage with a production-only
+ * (issue "Ship it"): every stage on node:22-bookworm-slim pinned by one digest, multi-stage with a production-only
  * `npm ci --omit=dev`, compiled output only, a numeric non-root USER, exec-form CMD so SIGTERM
  * reaches Node, the call-flow templates and prompts inside.
  */
@@ -93,17 +93,32 @@ export function checkDockerfile(text: string): DockerfileProblem[] {
     problems.push({ line: 0, message: 'must be multi-stage: build with dev dependencies, run without them' });
   }
   const names = new Set<string>();
+  const digests = new Set<string>();
   for (const stage of stages) {
     const image = stage.image.toLowerCase();
     const fromStage = names.has(image);
-    const base = image.split('@')[0];
+    const [base, digest] = image.split('@');
     if (!fromStage && base !== BASE_IMAGE) {
       problems.push({
         line: stage.line,
         message: `FROM ${stage.image}: every stage must build on ${BASE_IMAGE}`,
       });
+    } else if (!fromStage && !(digest && /^sha256:[0-9a-f]{64}$/.test(digest))) {
+      // A tag moves; the digest beside it makes a rebuild reproducible and the base reviewable.
+      problems.push({
+        line: stage.line,
+        message: `FROM ${stage.image}: pin the base by digest beside its tag (${BASE_IMAGE}@sha256:…)`,
+      });
+    } else if (!fromStage && digest) {
+      digests.add(digest);
     }
     if (stage.name) names.add(stage.name);
+  }
+  if (digests.size > 1) {
+    problems.push({
+      line: 0,
+      message: `every stage must use the same ${BASE_IMAGE} digest (found ${[...digests].join(', ')})`,
+    });
   }
 
   const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN'));

@@ -42,7 +42,13 @@ export type Fault =
   | { kind: 'rate-limit'; retryAfterSeconds?: number; retryAfterMs?: number }
   /** Any error status; `code`/`title`/`detail` shape the Telnyx error body (default: 10007 Unexpected error). */
   | { kind: 'server-error'; status?: number; code?: string; title?: string; detail?: string }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /**
+   * The request is carried out (a call is placed) but the answer comes `delayMs` later — past the
+   * client's timeout, a retry would place a second call, since Telnyx documents no idempotency
+   * key for call creation (docs/telnyx.md).
+   */
+  | { kind: 'slow'; delayMs: number };
 
 export interface RecordedRequest {
   method: string;
@@ -109,6 +115,8 @@ export class FakeTelnyxApi {
   };
   #faults: FaultRule[] = [];
   #hanging = new Set<ServerResponse>();
+  #slow = new Set<NodeJS.Timeout>();
+  #late = new WeakMap<ServerResponse, number>();
   #created = 0;
   #inFlight = 0;
   /** Delay before every answer, to make concurrency observable. */
@@ -200,6 +208,8 @@ export class FakeTelnyxApi {
 
   async close(): Promise<void> {
     for (const res of this.#hanging) res.destroy();
+    for (const timer of this.#slow) clearTimeout(timer);
+    this.#slow.clear();
     this.#hanging.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -224,7 +234,9 @@ export class FakeTelnyxApi {
       if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
       this.onRequest?.(record);
       const fault = this.takeFault(record);
-      if (fault) return this.answerFault(fault, record, res);
+      if (fault && fault.kind !== 'slow') return this.answerFault(fault, record, res);
+      // Carried out now, answered late (or never, when the client gave up and closed first).
+      if (fault?.kind === 'slow') this.#late.set(res, fault.delayMs);
       if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
         throw new HttpError(401, [
           error('10009', 'Authentication failed', 'Could not understand the provided credentials.'),
@@ -258,7 +270,11 @@ export class FakeTelnyxApi {
     return rule.fault;
   }
 
-  private answerFault(fault: Fault, record: RecordedRequest, res: ServerResponse): void {
+  private answerFault(
+    fault: Exclude<Fault, { kind: 'slow' }>,
+    record: RecordedRequest,
+    res: ServerResponse,
+  ): void {
     if (fault.kind === 'hang') {
       this.#hanging.add(res);
       res.on('close', () => this.#hanging.delete(res));
@@ -297,8 +313,24 @@ export class FakeTelnyxApi {
       res.setHeader('x-ratelimit-remaining', '99');
       res.setHeader('x-ratelimit-reset', '60');
     }
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
-    res.end(json);
+    const write = () => {
+      if (res.destroyed) return;
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(json),
+      });
+      res.end(json);
+    };
+    const delay = this.#late.get(res);
+    if (delay === undefined) {
+      write();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#slow.delete(timer);
+      write();
+    }, delay);
+    this.#slow.add(timer);
   }
 
   private route(r: RecordedRequest): unknown {

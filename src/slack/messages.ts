@@ -2,7 +2,16 @@ import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock
 import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from '../stats/daily-summary.js';
 import type { Alert, AlertType } from './alert.js';
 import { formatDuration, maskPhoneNumber } from './humanize.js';
-import { clip, mrkdwnLink, SLACK_LIMITS, slackDate, truncateMrkdwn, untrusted } from './mrkdwn.js';
+import {
+  clip,
+  flatten,
+  isTrustedRecordingUrl,
+  mrkdwnLink,
+  SLACK_LIMITS,
+  slackDate,
+  truncateMrkdwn,
+  untrusted,
+} from './mrkdwn.js';
 
 /** What is posted to the webhook: `text` is the notification / screen-reader fallback for `blocks`. */
 export interface SlackMessage {
@@ -104,7 +113,12 @@ interface AlertView<A extends Alert> {
   title(alert: A): string;
   summary(alert: A, v: Voice): string;
   /** The blocks under the header. */
-  body(alert: A): KnownBlock[];
+  body(alert: A, options: MessageOptions): KnownBlock[];
+}
+
+export interface MessageOptions {
+  /** RECORDING_URL_PREFIXES: where a recording may be linked besides Telnyx's own hosts. */
+  recordingUrlPrefixes?: readonly string[];
 }
 
 type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
@@ -153,15 +167,23 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
   voicemail: {
     title: () => '📩 New voicemail',
     summary: (a, v) => `📩 Voicemail from ${v.phone(a.from)} (${formatDuration(a.durationSeconds)})`,
-    body: (a) => {
-      const link = mrkdwnLink(a.recordingUrl, 'Listen to the recording');
+    body: (a, o) => {
+      // Only a URL on a Telnyx host (or a configured one) becomes a link; any other is shown as
+      // text, so a forged callback cannot put a phishing link behind "Listen to the recording".
+      const trusted = isTrustedRecordingUrl(a.recordingUrl, o.recordingUrlPrefixes);
+      const link = trusted ? mrkdwnLink(a.recordingUrl, 'Listen to the recording') : undefined;
+      const shown = flatten(a.recordingUrl).trim();
       return [
         fields([
           ['Caller', v.phone(a.from)],
           ['Length', formatDuration(a.durationSeconds)],
         ]),
         section(
-          link ? `🎧 ${link}` : '🎧 _The recording URL is not a web link; find it in the Telnyx portal._',
+          link
+            ? `🎧 ${link}`
+            : shown && !trusted
+              ? `🎧 _Recording at an unrecognised address (not linked; find it in the Telnyx portal):_ \`${untrusted(shown, 500).replace(/`/g, "'")}\``
+              : '🎧 _The recording URL is not a web link; find it in the Telnyx portal._',
         ),
         callContext(a),
       ];
@@ -299,9 +321,9 @@ function viewOf(alert: Alert): AlertView<Alert> {
  * date token (each reader's own time zone). Every caller- or roster-supplied string is escaped and
  * cut to Block Kit's limits, so the payload is always valid and can never mention or link.
  */
-export function buildSlackMessage(alert: Alert): SlackMessage {
+export function buildSlackMessage(alert: Alert, options: MessageOptions = {}): SlackMessage {
   const view = viewOf(alert);
-  const blocks = [header(view.title(alert)), ...view.body(alert)].slice(0, SLACK_LIMITS.blocks);
+  const blocks = [header(view.title(alert)), ...view.body(alert, options)].slice(0, SLACK_LIMITS.blocks);
   return { text: truncateMrkdwn(view.summary(alert, slackVoice), SLACK_LIMITS.fallbackText), blocks };
 }
 

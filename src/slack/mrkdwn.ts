@@ -50,9 +50,52 @@ export function truncateMrkdwn(text: string, max: number): string {
   return `${cut}…`;
 }
 
-/** Escapes untrusted text after cutting it to `maxRaw` characters (cut first, so no entity is split). */
+/**
+ * Control characters (CR, LF, tab, NUL, …), the Unicode line/paragraph separators and the bidi
+ * controls that reorder text on screen. A caller name such as `Bob\n*URGENT* call +1900…` would
+ * otherwise start a line of its own in the message, and `\u202E` would show text reversed.
+ */
+const CONTROL = /[\p{Cc}\u2028\u2029\u200E\u200F\u202A-\u202E\u2066-\u2069]+/gu;
+
+/** Untrusted text as one line: every run of control characters becomes one space. */
+export function flatten(text: string): string {
+  return text.replace(CONTROL, ' ');
+}
+
+/**
+ * Untrusted text for mrkdwn: flattened to one line, cut to `maxRaw` characters, then escaped
+ * (cut first, so no entity is split).
+ */
 export function untrusted(text: string, maxRaw: number): string {
-  return escapeMrkdwn(clip(text, maxRaw));
+  return escapeMrkdwn(clip(flatten(text), maxRaw));
+}
+
+/**
+ * Whether a recording URL may be linked: https on a Telnyx host (api.telnyx.com, *.telnyx.com),
+ * Telnyx's own recording bucket (https://s3.amazonaws.com/telephony-recorder-prod/, see
+ * https://developers.telnyx.com/docs/voice/programmable-voice/storing-call-recordings), or under
+ * one of `extraPrefixes` (RECORDING_URL_PREFIXES, e.g. your own storage bucket). Anything else
+ * came from a request we cannot vouch for and is shown as text, never as a link.
+ */
+export const TELNYX_RECORDING_PREFIXES: readonly string[] = [
+  'https://s3.amazonaws.com/telephony-recorder-prod/',
+];
+
+export function isTrustedRecordingUrl(raw: string, extraPrefixes: readonly string[] = []): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.port) return false;
+  const host = url.hostname.toLowerCase();
+  if (host === 'telnyx.com' || host.endsWith('.telnyx.com')) return true;
+  return [...TELNYX_RECORDING_PREFIXES, ...extraPrefixes].some((prefix) => {
+    const p = new URL(prefix);
+    const base = p.href.endsWith('/') ? p.href : `${p.href}/`;
+    return url.href.startsWith(base);
+  });
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AlertSink {
 export interface SlackWebhookSinkOptions extends PostOptions {
   /** Default 1000: Slack allows about one message per second per webhook (api.slack.com/docs/rate-limits). */
   minIntervalMs?: number;
+  /** RECORDING_URL_PREFIXES: recording links trusted besides Telnyx's own hosts. */
+  recordingUrlPrefixes?: readonly string[];
 }
 
 /**
@@ -24,14 +26,18 @@ export interface SlackWebhookSinkOptions extends PostOptions {
  * blocking the queue.
  */
 export function createSlackWebhookSink(webhookUrl: string, options: SlackWebhookSinkOptions = {}): AlertSink {
-  const { minIntervalMs = 1000, ...postOptions } = options;
+  const { minIntervalMs = 1000, recordingUrlPrefixes, ...postOptions } = options;
   return {
     kind: 'slack-webhook',
     minIntervalMs,
     async deliver(alert) {
       let payload: object;
       try {
-        payload = { ...buildSlackMessage(alert), unfurl_links: false, unfurl_media: false };
+        payload = {
+          ...buildSlackMessage(alert, { recordingUrlPrefixes }),
+          unfurl_links: false,
+          unfurl_media: false,
+        };
       } catch (err) {
         return {
           outcome: 'rejected',

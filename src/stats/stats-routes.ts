@@ -10,9 +10,9 @@ const StatsUnavailable = createError('SB_STATS_UNAVAILABLE', 'call records are u
 export interface StatsRoutesOptions {
   /** Where the day's records are read from. */
   store: Pick<CallRecordStore, 'range'>;
-  /** SERVICE_LEVEL_SECONDS and SHORT_ABANDON_SECONDS. */
-  settings: { serviceLevelSeconds: number; shortAbandonSeconds: number };
-  /** Zone of `date` when the request names none (default `UTC`). */
+  /** SERVICE_LEVEL_SECONDS and SHORT_ABANDON_SECONDS (and TZ as `timeZone`, the default zone). */
+  settings: { serviceLevelSeconds: number; shortAbandonSeconds: number; timeZone?: string };
+  /** Zone of `date` when the request names none (default: `settings.timeZone`, else `UTC`). */
   defaultTimeZone?: string;
 }
 
@@ -63,7 +63,9 @@ export const DayStatsSchema = Type.Object({
 
 const Query = Type.Object({
   date: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'local calendar day, YYYY-MM-DD' }),
-  tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone; default UTC' })),
+  tz: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone; default: the TZ setting' }),
+  ),
 });
 
 /**
@@ -73,7 +75,8 @@ const Query = Type.Object({
  * unknown zone, 503 when the records cannot be read.
  */
 export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, opts) => {
-  const defaultTimeZone = opts.defaultTimeZone ?? 'UTC';
+  const defaultTimeZone = opts.defaultTimeZone ?? opts.settings.timeZone ?? 'UTC';
+  const { serviceLevelSeconds, shortAbandonSeconds } = opts.settings;
   if (!isTimeZone(defaultTimeZone)) throw new Error(`unknown time zone ${defaultTimeZone}`);
 
   app.get(
@@ -94,7 +97,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         request.log.error({ err }, 'call records unreadable');
         throw new StatsUnavailable();
       }
-      return computeStats(records, { date, timeZone, ...opts.settings });
+      // One zone for the window read above and for the computation (hours, the day's bounds).
+      return computeStats(records, { date, timeZone, serviceLevelSeconds, shortAbandonSeconds });
     },
   );
 };

@@ -325,6 +325,70 @@ describe('chart: HA with ingress (ha value set)', () => {
   });
 });
 
+describe('chart: NetworkPolicy', () => {
+  interface Peer {
+    namespaceSelector?: { matchLabels?: Record<string, string> };
+    podSelector?: { matchLabels?: Record<string, string> };
+    ipBlock?: { cidr: string };
+  }
+  interface PolicySpec {
+    podSelector: { matchLabels: Record<string, string> };
+    policyTypes: string[];
+    ingress: Array<{ ports: Array<{ port: string | number; protocol: string }>; from: Peer[] }>;
+  }
+  const policyOf = (objects: K8sObject[]) => findObject(objects, 'NetworkPolicy').spec as PolicySpec;
+
+  it('on the defaults: only the ingress controller and monitoring namespaces reach the app port', () => {
+    const objects = render();
+    const policy = findObject(objects, 'NetworkPolicy');
+    expect(policy.apiVersion).toBe('networking.k8s.io/v1');
+    const spec = policyOf(objects);
+    const pod = findObject(objects, 'Deployment').spec as {
+      selector: { matchLabels: Record<string, string> };
+    };
+    expect(spec.podSelector.matchLabels).toEqual(pod.selector.matchLabels);
+    expect(spec.policyTypes).toEqual(['Ingress']);
+    expect(spec.ingress).toHaveLength(1);
+    expect(spec.ingress[0]?.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    expect(spec.ingress[0]?.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
+    expect(checkManifests(objects)).toEqual([]);
+  });
+
+  it('takes the selectors and extra peers from values, and can be turned off', () => {
+    const objects = render({
+      values: {
+        networkPolicy: {
+          ingressController: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+          },
+          monitoring: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } },
+          },
+          extraFrom: [{ ipBlock: { cidr: '10.0.0.0/8' } }],
+        },
+      },
+    });
+    expect(policyOf(objects).ingress[0]?.from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+      },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } },
+      { ipBlock: { cidr: '10.0.0.0/8' } },
+    ]);
+    expect(checkManifests(objects)).toEqual([]);
+    const off = render({ values: { networkPolicy: { enabled: false } } });
+    expect(off.map((o) => o.kind)).not.toContain('NetworkPolicy');
+    expect(renderError({ networkPolicy: { monitoring: { namespaceSelector: 'monitoring' } } })).toMatch(
+      /namespaceSelector/,
+    );
+  });
+});
+
 describe('chart: NOTES.txt', () => {
   it('prints the Voice URL and the status callback URL to configure in Telnyx', () => {
     const notes = renderNotes({ valuesFiles: [valueSet('ha')] });

@@ -22,7 +22,7 @@ describe('Dockerfile', () => {
     const instructions = parseInstructions(dockerfile);
     const froms = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.args);
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from).toMatch(/^node:22-bookworm-slim\b/);
+    for (const from of froms) expect(from).toMatch(/^node:22-bookworm-slim@sha256:[0-9a-f]{64} AS \w+$/);
     expect(instructions.filter((i) => i.keyword === 'USER').at(-1)?.args).toMatch(/^[1-9]\d*(:\d+)?$/);
     const cmd = JSON.parse(instructions.filter((i) => i.keyword === 'CMD').at(-1)!.args) as string[];
     expect(cmd[0]).toBe('node');
@@ -36,9 +36,21 @@ describe('Dockerfile', () => {
     ['no USER', 'USER 1000:1000\n', '', 'must set USER'],
     [
       'another base image',
-      /FROM node:22-bookworm-slim AS runtime/,
+      /FROM node:22-bookworm-slim@sha256:[0-9a-f]{64} AS runtime/,
       'FROM node:20-alpine AS runtime',
       'must build on node:22-bookworm-slim',
+    ],
+    [
+      'a base by tag only',
+      /FROM node:22-bookworm-slim@sha256:[0-9a-f]{64} AS runtime/,
+      'FROM node:22-bookworm-slim AS runtime',
+      'pin the base by digest',
+    ],
+    [
+      'two different digests',
+      /FROM node:22-bookworm-slim@sha256:[0-9a-f]{64} AS runtime/,
+      `FROM node:22-bookworm-slim@sha256:${'0'.repeat(64)} AS runtime`,
+      'the same node:22-bookworm-slim digest',
     ],
     ['no production-only install', 'npm ci --omit=dev', 'npm ci', 'npm ci --omit=dev'],
     [

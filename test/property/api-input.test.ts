@@ -220,6 +220,17 @@ const clickToCall: fc.Arbitrary<ApiRequest> = fc.record({
 
 const apiRequest = fc.oneof({ weight: 4, arbitrary: anyRequest }, { weight: 1, arbitrary: clickToCall });
 
+/**
+ * Each request from its own client address: the throttle on failed logins (10 a minute per
+ * address, tested in test/routes/outbound-limits.test.ts) would otherwise answer every later
+ * request 429 and hide what this property checks.
+ */
+let clients = 0;
+const nextAddress = () => {
+  clients += 1;
+  return `10.${(clients >> 16) & 255}.${(clients >> 8) & 255}.${clients & 255}`;
+};
+
 function toInject(r: ApiRequest): InjectOptions {
   const headers: Record<string, string> = { ...r.headers };
   if (r.auth.kind === 'valid') headers.authorization = `Bearer ${TOKEN}`;
@@ -231,7 +242,13 @@ function toInject(r: ApiRequest): InjectOptions {
         ? (JSON.stringify(r.body.value) ?? 'null')
         : r.body.value;
   if (payload !== undefined && r.contentType !== undefined) headers['content-type'] = r.contentType;
-  return { method: r.method as InjectOptions['method'], url: `${r.path}${r.query}`, headers, payload };
+  return {
+    method: r.method as InjectOptions['method'],
+    url: `${r.path}${r.query}`,
+    headers,
+    payload,
+    remoteAddress: nextAddress(),
+  };
 }
 
 describe('/api/* under random and hostile input', () => {

@@ -202,20 +202,44 @@ describe('buildSlackMessage', () => {
     }
   });
 
-  it('links the recording only when it is an http(s) URL, and the URL cannot break out of the link', () => {
-    const link = (url: string) =>
-      allText(buildSlackMessage({ ...sampleAlerts.voicemail, recordingUrl: url }));
+  it('links the recording only on a Telnyx host, and the URL cannot break out of the link', () => {
+    const link = (url: string, recordingUrlPrefixes?: string[]) =>
+      allText(buildSlackMessage({ ...sampleAlerts.voicemail, recordingUrl: url }, { recordingUrlPrefixes }));
 
     expect(link('https://api.telnyx.com/rec.mp3?a=1&b=2')).toContain(
       '<https://api.telnyx.com/rec.mp3?a=1&amp;b=2|Listen to the recording>',
     );
-    expect(link('http://rec.example/x.mp3')).toContain('<http://rec.example/x.mp3|Listen to the recording>');
-
-    const breakout = link('https://rec.example/a|b>c<d?q=|<!channel>');
+    expect(link('https://s3.amazonaws.com/telephony-recorder-prod/a/b.wav?X-Amz-Expires=600')).toContain(
+      '<https://s3.amazonaws.com/telephony-recorder-prod/a/b.wav?X-Amz-Expires=600|Listen to the recording>',
+    );
+    const breakout = link('https://api.telnyx.com/a|b>c<d?q=|<!channel>');
     expect(breakout).toContain(
-      '<https://rec.example/a%7Cb%3Ec%3Cd?q=%7C%3C!channel%3E|Listen to the recording>',
+      '<https://api.telnyx.com/a%7Cb%3Ec%3Cd?q=%7C%3C!channel%3E|Listen to the recording>',
     );
     expect(breakout).not.toContain('<!channel>');
+
+    // Another host is shown as text, never behind "Listen to the recording".
+    for (const other of [
+      'https://rec.example/x.mp3',
+      'http://api.telnyx.com/rec.mp3',
+      'https://api.telnyx.com.evil.example/rec.mp3',
+      'https://api.telnyx.com@evil.example/rec.mp3',
+      'https://s3.amazonaws.com/attacker-bucket/rec.mp3',
+      'https://s3.amazonaws.com/telephony-recorder-prod-evil/rec.mp3',
+    ]) {
+      const text = link(other);
+      expect(text, other).not.toContain('Listen to the recording');
+      expect(text, other).toContain('not linked');
+      expect(text.replace(OUR_TOKENS, ''), other).not.toMatch(/[<>]/);
+    }
+    expect(link('https://rec.example/x.mp3')).toContain('`https://rec.example/x.mp3`');
+    // RECORDING_URL_PREFIXES adds a host (path-prefix exact: /recordings/ is not /recordings-evil/).
+    expect(link('https://rec.example/recordings/x.mp3', ['https://rec.example/recordings'])).toContain(
+      '<https://rec.example/recordings/x.mp3|Listen to the recording>',
+    );
+    expect(
+      link('https://rec.example/recordings-evil/x.mp3', ['https://rec.example/recordings']),
+    ).not.toContain('Listen to the recording');
 
     for (const bad of [
       'javascript:alert(1)',
@@ -226,8 +250,20 @@ describe('buildSlackMessage', () => {
     ]) {
       const text = link(bad);
       expect(text, bad).not.toContain('Listen to the recording');
-      expect(text, bad).toContain('not a web link');
       expect(text.replace(OUR_TOKENS, '')).not.toMatch(/[<>]/);
+    }
+    expect(link('')).toContain('not a web link');
+  });
+
+  it('flattens CR/LF, other control characters and bidi overrides in caller fields to one line', () => {
+    for (const alert of allSampleAlerts()) {
+      const evil = 'Bob\r\n*URGENT*\tcall\u0000back\u2028now\u202Eevil';
+      const message = buildSlackMessage(withEveryString(alert, evil));
+      const text = allText(message);
+      for (const control of ['\r', '\t', '\u0000', '\u2028', '\u202E']) expect(text).not.toContain(control);
+      if (text.includes('*URGENT*')) expect(text).toContain('Bob *URGENT* call back now evil');
+      // Our own line breaks between parts of a block are untouched: no part starts with the forged line.
+      expect(text).not.toMatch(/\n\*URGENT\*/);
     }
   });
 });

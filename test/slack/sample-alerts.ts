@@ -34,7 +34,8 @@ export const sampleAlerts: { [T in AlertType]: Extract<Alert, { type: T }> } = {
     callSid: 'v3:call-3',
     from: '+13125550100',
     durationSeconds: 3720,
-    recordingUrl: 'https://s3.amazonaws.com/telnyx-recordings/rec.mp3?X-Amz-Signature=abc&X-Amz-Expires=600',
+    recordingUrl:
+      'https://s3.amazonaws.com/telephony-recorder-prod/rec.mp3?X-Amz-Signature=abc&X-Amz-Expires=600',
     at: AT,
   },
   completed: {

@@ -2,8 +2,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/records/call-record.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
-import { computeStats } from '../../src/stats/call-stats.js';
+import { computeStats, type DayStats } from '../../src/stats/call-stats.js';
 import { type StatsRoutesOptions, statsRoutes } from '../../src/stats/stats-routes.js';
+import { startServer, type TestServer } from '../helper.js';
 import { record } from '../records/call-record-store-suite.js';
 
 const settings = { serviceLevelSeconds: 20, shortAbandonSeconds: 5 };
@@ -119,5 +120,53 @@ describe('GET /api/stats', () => {
     const { store } = await seeded();
     await build(store);
     expect((await app.inject({ url: '/api/stats?date=2026-11-19' })).statusCode).toBe(401);
+  });
+});
+
+describe('GET /api/stats in the app: the zone asked for is the zone used', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('reads and computes the day in tz (UTC+14), and defaults to TZ (UTC−8), not UTC', async () => {
+    server = await startServer({
+      store: 'memory',
+      env: { API_TOKEN: TOKEN, TZ: 'America/Los_Angeles' },
+      deps: { now: () => Date.parse('2026-11-21T12:00:00Z') },
+    });
+    const store = server.app.services.records;
+    // Kiritimati is UTC+14: its 2026-11-19 runs from 2026-11-18T10:00Z to 2026-11-19T10:00Z.
+    await store.append(record('k-first', Date.parse('2026-11-18T10:30:00Z'))); // 00:30 there
+    await store.append(record('k-last', Date.parse('2026-11-19T09:59:00Z'))); // 23:59 there
+    await store.append(record('k-next', Date.parse('2026-11-19T10:00:00Z'))); // 20th there
+    const get = async (query: string) => {
+      const res = await fetch(`${server!.url}/api/stats?${query}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as DayStats;
+    };
+
+    const kiritimati = await get('date=2026-11-19&tz=Pacific/Kiritimati');
+    expect(kiritimati).toMatchObject({
+      timeZone: 'Pacific/Kiritimati',
+      from: '2026-11-18T10:00:00.000Z',
+      to: '2026-11-19T10:00:00.000Z',
+      offered: 2,
+    });
+    expect(kiritimati.hourly[0]).toBe(1);
+    expect(kiritimati.hourly[23]).toBe(1);
+
+    // Los Angeles (PST, UTC−8): 2026-11-18 runs from 08:00Z to 2026-11-19T08:00Z.
+    const la = await get('date=2026-11-18');
+    expect(la).toMatchObject({
+      timeZone: 'America/Los_Angeles',
+      from: '2026-11-18T08:00:00.000Z',
+      to: '2026-11-19T08:00:00.000Z',
+      offered: 1,
+    });
+    expect(la.hourly[2]).toBe(1); // 10:30Z is 02:30 in Los Angeles
   });
 });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type CallState, talkSeconds, waitSeconds } from '../../calls/call-state.js';
 import type { CallStore } from '../../calls/call-store.js';
 import { type ClickToCall, ClickToCallError } from '../../calls/click-to-call.js';
+import { OutboundLimited, OutboundRefused } from '../../calls/outbound-policy.js';
 import { Errors } from '../../errors.js';
 import { CallSummary, Leg, TimelineItem } from './schemas.js';
 
@@ -52,10 +53,19 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
           status: Type.Optional(Type.Literal('active', { default: 'active' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
         }),
-        response: { 200: Type.Object({ calls: Type.Array(CallSummary) }) },
+        response: { 200: Type.Object({ calls: Type.Array(CallSummary) }), 503: Type.Ref('ErrorReply') },
       },
     },
-    async (req) => ({ calls: (await opts.calls.active(req.query.limit ?? 200)).map(callSummary) }),
+    async (req) => {
+      let active: CallState[];
+      try {
+        active = await opts.calls.active(req.query.limit ?? 200);
+      } catch (err) {
+        req.log.error({ err }, 'call state unreadable');
+        throw new Errors.StoreUnavailable('call state is unreachable; try again');
+      }
+      return { calls: active.map(callSummary) };
+    },
   );
 
   api.get(
@@ -72,13 +82,21 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
             timeline: Type.Array(TimelineItem),
           }),
           404: Type.Ref('ErrorReply'),
+          503: Type.Ref('ErrorReply'),
         },
       },
     },
     async (req) => {
-      const state = await opts.calls.get(req.params.callSid);
+      let state: CallState | null;
+      let timeline: Awaited<ReturnType<CallStore['timeline']>>;
+      try {
+        state = await opts.calls.get(req.params.callSid);
+        timeline = state ? await opts.calls.timeline(req.params.callSid) : [];
+      } catch (err) {
+        req.log.error({ err }, 'call state unreadable');
+        throw new Errors.StoreUnavailable('call state is unreachable; try again');
+      }
       if (!state) throw new Errors.NotFound(`no call ${req.params.callSid}`);
-      const timeline = await opts.calls.timeline(req.params.callSid);
       return {
         call: callSummary(state),
         legs: Object.values(state.legs).map((l) => ({
@@ -115,6 +133,9 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
         response: {
           202: Type.Object({ callSid: Type.String(), agent: Type.String(), to: Type.String() }),
           404: Type.Ref('ErrorReply'),
+          422: Type.Ref('ErrorReply'),
+          429: Type.Ref('ErrorReply'),
+          500: Type.Ref('ErrorReply'),
           502: Type.Ref('ErrorReply'),
           503: Type.Ref('ErrorReply'),
         },
@@ -126,11 +147,25 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
         const res = await opts.clickToCall.start({ agent: req.body.agent, to: req.body.to, base });
         return reply.code(202).send({ callSid: res.callSid, agent: res.agent, to: req.body.to });
       } catch (err) {
+        if (err instanceof OutboundRefused) {
+          req.log.warn({ agent: req.body.agent, to: req.body.to, code: err.code }, 'outbound number refused');
+          if (err.code === 'destination') throw new Errors.OutboundDestination(err.message);
+          if (err.code === 'special-rate') throw new Errors.OutboundSpecialRate(err.message);
+          if (err.code === 'hotline') throw new Errors.OutboundHotline(err.message);
+          throw new Errors.OutboundInvalidNumber(err.message);
+        }
+        if (err instanceof OutboundLimited) {
+          req.log.warn({ agent: req.body.agent, code: err.code }, 'outbound call limited');
+          reply.header('retry-after', String(err.retryAfterSeconds));
+          if (err.code === 'agent-rate') throw new Errors.OutboundRateLimited(err.message);
+          throw new Errors.OutboundConcurrency(err.message);
+        }
         if (!(err instanceof ClickToCallError)) throw err;
         if (err.kind === 'unknown-agent') throw new Errors.NotFound(err.message);
         if (err.kind === 'telnyx') throw new Errors.Upstream(err.message);
         if (err.kind === 'not-configured') throw new Errors.NotConfigured(err.message);
-        throw new Errors.NotStored();
+        if (err.kind === 'not-recorded') throw new Errors.CallNotRecorded(err.message);
+        throw new Errors.StoreUnavailable('call state is unreachable; nothing was placed — retry later');
       }
     },
   );

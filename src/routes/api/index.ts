@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CallStore } from '../../calls/call-store.js';
 import type { ClickToCall } from '../../calls/click-to-call.js';
+import type { SlidingWindow } from '../../limits/sliding-window.js';
 import { bearerAuth } from './auth.js';
 import callRoutes from './calls.js';
 import { ErrorReply } from './schemas.js';
@@ -12,6 +13,8 @@ export interface AdminApiOptions {
   calls: CallStore;
   clickToCall: ClickToCall;
   publicUrl?: string;
+  /** Failed logins per client address (throttled past AUTH_FAILURES_PER_MINUTE). */
+  authFailures?: SlidingWindow;
   /** Further route plugins mounted under /api behind the same token (agents, stats). */
   extra?: Array<(api: FastifyInstance) => Promise<void>>;
 }
@@ -35,7 +38,7 @@ async function adminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<vo
 
   await app.register(
     async (api) => {
-      api.addHook('onRequest', bearerAuth(opts.token));
+      api.addHook('onRequest', bearerAuth(opts.token, opts.authFailures));
       api.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
       await api.register(callRoutes, {
         calls: opts.calls,
