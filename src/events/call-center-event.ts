@@ -9,9 +9,6 @@
  * data beyond call sids and agent ids.
  */
 
-/** Why a caller left the queue without an agent (the voicemail and Slack alerts follow from it). */
-export type QueueExitReason = 'connect' | 'abandon' | 'timeout' | 'closed' | 'callback' | 'voicemail';
-
 interface Base {
   /** When it happened, epoch ms (the clock of the replica that saw it). */
   at: number;
