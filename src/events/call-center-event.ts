@@ -103,7 +103,10 @@ export interface CallbackAttemptEvent extends Base {
   attempt: number;
 }
 
-/** The callback reached the caller; `wait` is from first joining to now. */
+/**
+ * The callback reached the caller; `wait` is from first joining to now. The agent is on the call
+ * from here: when it ends, `complete` (talk) follows, as after a `connect`.
+ */
 export interface CallbackConnectedEvent extends Base {
   type: 'callback-connected';
   queue: string;

@@ -65,9 +65,9 @@ export interface QueueKpis {
   serviceLevel: number | null;
   /** Mean wait of answered calls, whole seconds; null when none. */
   averageSpeedOfAnswer: number | null;
-  /** Mean talk time of completed calls, whole seconds; null when none. */
+  /** Mean talk time of completed calls (callbacks included), whole seconds; null when none. */
   averageTalkTime: number | null;
-  /** Mean talk + wrap-up of completed calls, whole seconds; null when none. */
+  /** Mean talk + wrap-up of completed calls (callbacks included), whole seconds; null when none. */
   averageHandleTime: number | null;
   /** Longest a caller waited in line: answered, abandoned, timed out, closed or asking for a callback. */
   longestWait: number;
@@ -79,9 +79,12 @@ export interface QueueDayStats extends QueueKpis {
 
 export interface AgentDayStats {
   agent: string;
-  /** Calls offered (rung). */
+  /** Calls offered (rung): queue offers and callback attempts. */
   offered: number;
+  /** Queue calls answered (`connect`). */
   answered: number;
+  /** Callbacks that reached the caller (`callback-connected`). */
+  callbacks: number;
   noAnswers: number;
   /** Talk of the calls this agent completed that day, seconds. */
   talkSeconds: number;
@@ -149,6 +152,7 @@ const newQueue = (): QueueAcc => ({
 interface AgentAcc {
   offered: number;
   answered: number;
+  callbacks: number;
   noAnswers: number;
   completes: Array<{ callSid: string; talk: number }>;
   /** Status changes in log order. */
@@ -166,6 +170,7 @@ interface AgentAcc {
 const newAgent = (): AgentAcc => ({
   offered: 0,
   answered: 0,
+  callbacks: 0,
   noAnswers: 0,
   completes: [],
   statuses: [],
@@ -272,9 +277,13 @@ export function computeQueueStats(
           q.longestWait = Math.max(q.longestWait, e.wait);
         }
         break;
-      case 'callback-connected':
+      case 'callback-connected': {
         for (const q of queueAccs(e.queue)) q.callbacks.connected.add(e.callSid);
+        const a = agentAcc(e.agent);
+        a.callbacks += 1;
+        a.connects.set(e.callSid, e.at);
         break;
+      }
       case 'callback-failed':
         for (const q of queueAccs(e.queue)) q.callbacks.failed.add(e.callSid);
         break;
@@ -297,6 +306,8 @@ export function computeQueueStats(
         break;
       }
       case 'callback-attempt':
+        // The agent is rung first (docs/interface.md §7): an offer like any other.
+        agentAcc(e.agent).offered += 1;
         break;
     }
   }
@@ -353,6 +364,7 @@ export function computeQueueStats(
         agent,
         offered: a.offered,
         answered: a.answered,
+        callbacks: a.callbacks,
         noAnswers: a.noAnswers,
         talkSeconds: talk,
         wrapUpSeconds: Math.round(measure(window(a.wrapUps)) / 1000),

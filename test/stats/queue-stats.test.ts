@@ -76,6 +76,7 @@ const day: CallCenterEvent[] = [
     attempt: 1,
     wait: 200,
   },
+  { type: 'complete', at: at('09:08:20'), queue: 'support', callSid: 'C5', agent: 'a1', talk: 120 },
   // C6: waits the full 600 s, then voicemail.
   { type: 'enter-queue', at: at('09:10:00'), queue: 'support', callSid: 'C6', position: 1 },
   { type: 'exit-timeout', at: at('09:20:00'), queue: 'support', callSid: 'C6', wait: 600, position: 1 },
@@ -121,8 +122,8 @@ describe('computeQueueStats', () => {
       noAnswers: 1,
       serviceLevel: 0.3333, // 1 within 20 s / (2 answered + 1 abandoned); the short abandon left out
       averageSpeedOfAnswer: 25, // (10 + 40) / 2
-      averageTalkTime: 210, // (300 + 120) / 2
-      averageHandleTime: 235, // (300 + 20 + 120 + 30) / 2
+      averageTalkTime: 180, // (300 + 120 + 120 for the callback) / 3
+      averageHandleTime: 197, // (300 + 20 + 120 + 30 + 120) / 3 = 196.67
       longestWait: 600,
     });
     expect(report.perQueue[0]).toMatchObject({
@@ -146,8 +147,8 @@ describe('computeQueueStats', () => {
       shortAbandoned: 1,
       serviceLevel: 0.25, // 1 / (3 + 1)
       averageSpeedOfAnswer: 25, // (10 + 40 + 25) / 3
-      averageTalkTime: 180, // (300 + 120 + 120) / 3
-      averageHandleTime: 197, // (320 + 150 + 120) / 3 = 196.67
+      averageTalkTime: 165, // (300 + 120 + 120 + 120) / 4
+      averageHandleTime: 178, // (320 + 150 + 120 + 120) / 4 = 177.5
       longestWait: 600,
       noAnswers: 1,
     });
@@ -157,20 +158,22 @@ describe('computeQueueStats', () => {
     expect(report.perAgent).toEqual([
       {
         agent: 'a1',
-        offered: 1,
+        offered: 2, // C1, and the callback attempt to C5
         answered: 1,
+        callbacks: 1,
         noAnswers: 0,
-        talkSeconds: 300,
+        talkSeconds: 420,
         wrapUpSeconds: 20,
-        averageHandleTime: 320,
+        averageHandleTime: 220, // (300 + 20 + 120) / 2
         loggedInSeconds: 6300, // available 08:00–09:45
-        busySeconds: 320,
-        occupancy: 0.0508, // 320 / 6300
+        busySeconds: 440, // 300 + 20 + 120 (the callback 09:06:20–09:08:20)
+        occupancy: 0.0698, // 440 / 6300
       },
       {
         agent: 'a2',
         offered: 2,
         answered: 1,
+        callbacks: 0,
         noAnswers: 1,
         talkSeconds: 120,
         wrapUpSeconds: 0,
@@ -183,6 +186,7 @@ describe('computeQueueStats', () => {
         agent: 'a3',
         offered: 1,
         answered: 1,
+        callbacks: 0,
         noAnswers: 0,
         talkSeconds: 120,
         wrapUpSeconds: 30,
