@@ -68,8 +68,13 @@ for i = 2, #KEYS do
   for _, m in ipairs(members) do
     local sid = string.sub(m, ${SID_AT})
     local raw = redis.call('HGET', KEYS[1], sid)
-    local e = raw and cjson.decode(raw)
-    if not e then
+    local ok, e = false, nil
+    if raw then
+      ok, e = pcall(cjson.decode, raw)
+    end
+    if not ok or type(e) ~= 'table' then
+      -- gone, or unreadable: drop it rather than block the line
+      redis.call('HDEL', KEYS[1], sid)
       redis.call('ZREM', KEYS[i], m)
     elseif e['firstJoinedAt'] <= cutoff then
       redis.call('ZREM', KEYS[i], m)

@@ -238,6 +238,15 @@ describeBackends('queue store', (backend) => {
       }
     });
 
+    it('an unreadable entry is dropped, not left blocking the line', async () => {
+      const store = backend.one(impl());
+      await join(store, 'C1', s(0));
+      await join(store, 'C2', s(1));
+      await backend.redis().hset('queues:{queues}:entries', 'C1', '{broken');
+      expect((await store.claimNext(['support'], 'a1', s(2)))?.callSid).toBe('C2');
+      expect((await store.list('support', s(3))).map((e) => e.callSid)).toEqual(['C2']);
+    });
+
     it('rejects queue names that would break the hash tag', async () => {
       const store = backend.one(impl());
       await expect(join(store, 'C1', s(0), 'a{b}')).rejects.toThrow(RangeError);
