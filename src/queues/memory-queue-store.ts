@@ -99,12 +99,19 @@ export class MemoryQueueStore implements QueueStore {
     return structuredClone(offered);
   }
 
-  async release(callSid: string, agentId?: string): Promise<boolean> {
+  async release(
+    callSid: string,
+    agentId?: string,
+    options: { rangOut?: boolean } = {},
+  ): Promise<QueueEntry | undefined> {
     const e = this.#entries.get(callSid);
-    if (!e || e.offeredTo === undefined) return false;
-    if (agentId !== undefined && e.offeredTo !== agentId) return false;
-    this.#entries.set(callSid, withoutOffer(e));
-    return true;
+    if (!e || e.offeredTo === undefined) return undefined;
+    if (agentId !== undefined && e.offeredTo !== agentId) return undefined;
+    const released = options.rangOut
+      ? { ...withoutOffer(e), ringOuts: (e.ringOuts ?? 0) + 1 }
+      : withoutOffer(e);
+    this.#entries.set(callSid, released);
+    return structuredClone(released);
   }
 
   async requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined> {

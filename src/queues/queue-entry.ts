@@ -32,6 +32,11 @@ export interface QueueEntry {
   accountSid?: string;
   /** Set once the caller asked for a callback and hung up: the entry stays in line. */
   callback?: CallbackRequest;
+  /**
+   * Offers to this caller that rang out unanswered (agents who were there but did not pick up);
+   * waiting while every agent is busy never counts (docs/interface.md §5.4).
+   */
+  ringOuts?: number;
   /** The agent this caller is being offered to right now (no one else is offered them meanwhile). */
   offeredTo?: string;
   offeredAt?: number;

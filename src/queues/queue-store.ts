@@ -31,9 +31,16 @@ export interface QueueStore {
   /**
    * The offer was not answered: the caller is claimable again, at the same place. With `agentId`,
    * only an offer to that agent is released (a late ring-out of an older offer changes nothing).
-   * True when an offer was released.
+   * With `rangOut` (the agent let it ring out, rather than: the offer was withdrawn), the entry's
+   * `ringOuts` goes up by one, so the flow can send the caller to voicemail after `DIAL_ATTEMPTS`
+   * (docs/interface.md §5.4). Returns the released entry, or undefined when no such offer was
+   * pending (a duplicate or stale event: count nothing).
    */
-  release(callSid: string, agentId?: string): Promise<boolean>;
+  release(
+    callSid: string,
+    agentId?: string,
+    options?: { rangOut?: boolean },
+  ): Promise<QueueEntry | undefined>;
   /** The caller asked to be called back at `number`; the entry keeps its place. Undefined if not queued. */
   requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined>;
   /**

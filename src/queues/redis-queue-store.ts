@@ -251,13 +251,17 @@ export class RedisQueueStore implements QueueStore {
     throw new Error(`queue entry ${callSid} changed concurrently too often`);
   }
 
-  async release(callSid: string, agentId?: string): Promise<boolean> {
+  async release(
+    callSid: string,
+    agentId?: string,
+    options: { rangOut?: boolean } = {},
+  ): Promise<QueueEntry | undefined> {
     const result = await this.#update(callSid, (e) => {
       if (e.offeredTo === undefined) return undefined;
       if (agentId !== undefined && e.offeredTo !== agentId) return undefined;
-      return withoutOffer(e);
+      return options.rangOut ? { ...withoutOffer(e), ringOuts: (e.ringOuts ?? 0) + 1 } : withoutOffer(e);
     });
-    return result?.after !== undefined;
+    return result?.after;
   }
 
   async requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined> {

@@ -98,12 +98,17 @@ describeBackends('queue store', (backend) => {
     await join(store, 'C2', s(1));
     expect((await store.claimNext(['support'], 'a1', s(2)))?.callSid).toBe('C1');
     expect((await store.claimNext(['support'], 'a2', s(2)))?.callSid).toBe('C2');
-    expect(await store.release('C1', 'a2')).toBe(false); // not a2's offer: a stale ring-out
-    expect(await store.release('C1', 'a1')).toBe(true);
-    expect(await store.release('C1', 'a1')).toBe(false); // duplicate
+    expect(await store.release('C1', 'a2', { rangOut: true })).toBeUndefined(); // not a2's offer: stale
+    expect(await store.release('C1', 'a1', { rangOut: true })).toMatchObject({ callSid: 'C1', ringOuts: 1 });
+    expect(await store.release('C1', 'a1', { rangOut: true })).toBeUndefined(); // duplicate: counts nothing
     expect(await store.get('C1')).not.toHaveProperty('offeredTo');
+    expect((await store.get('C1'))?.ringOuts).toBe(1);
     await join(store, 'C3', s(3));
     expect((await store.claimNext(['support'], 'a3', s(4)))?.callSid).toBe('C1');
+    // Withdrawn (the caller was given to someone else, ring-all lost the race): no ring-out.
+    const withdrawn = await store.release('C1', 'a3');
+    expect(withdrawn?.ringOuts).toBe(1);
+    expect(withdrawn).not.toHaveProperty('offeredTo');
   });
 
   it('an offer nobody released lapses after offerTimeoutSeconds', async () => {
