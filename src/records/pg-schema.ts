@@ -31,6 +31,30 @@ CREATE INDEX IF NOT EXISTS call_records_started_at_idx ON call_records (started_
 CREATE INDEX IF NOT EXISTS call_records_agent_started_at_idx ON call_records (agent, started_at);
 `,
   },
+  {
+    // The call-center event log (docs/interface.md §7), copied from the Redis stream by
+    // src/events/pg-event-writer.ts. The stream id is the unique key: a batch written twice is
+    // skipped the second time. (id_ms, id_seq) is the log order.
+    id: '002-call-center-events',
+    sql: `
+CREATE TABLE IF NOT EXISTS call_center_events (
+  stream_id   text PRIMARY KEY,
+  id_ms       bigint NOT NULL,
+  id_seq      bigint NOT NULL,
+  at          timestamptz NOT NULL,
+  type        text NOT NULL,
+  queue       text,
+  call_sid    text,
+  agent       text,
+  data        jsonb NOT NULL,
+  inserted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS call_center_events_order_idx ON call_center_events (id_ms, id_seq);
+CREATE INDEX IF NOT EXISTS call_center_events_at_idx ON call_center_events (at);
+CREATE INDEX IF NOT EXISTS call_center_events_queue_at_idx ON call_center_events (queue, at);
+CREATE INDEX IF NOT EXISTS call_center_events_agent_at_idx ON call_center_events (agent, at);
+`,
+  },
 ];
 
 /** Any constant: the advisory lock that serializes migrations across replicas. */

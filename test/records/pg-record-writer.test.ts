@@ -56,7 +56,10 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
     const b = new PgRecordWriter({ pool: pool(db.url), feed, logger });
     await Promise.all([a.migrate(), b.migrate()]);
     await a.migrate();
-    expect(await db.query('SELECT id FROM switchboard_migrations')).toEqual([{ id: '001-call-records' }]);
+    expect(await db.query('SELECT id FROM switchboard_migrations ORDER BY id')).toEqual([
+      { id: '001-call-records' },
+      { id: '002-call-center-events' },
+    ]);
     const indexes = await db.query<{ indexname: string }>(
       'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname',
       [db.schema, 'call_records'],

@@ -1,0 +1,93 @@
+import type { QueueSummary } from './queue-store.js';
+
+/**
+ * One caller's place in a queue, and the pure rules for the order of the line
+ * (docs/interface.md §7). Both queue stores use these, so memory and Redis order callers alike.
+ */
+
+/** A caller who asked to be called back (docs/interface.md §7 "Callback instead of waiting"). */
+export interface CallbackRequest {
+  /** The number to call back (E.164); never a withheld one. */
+  number: string;
+  requestedAt: number;
+  /** Attempts that failed so far. */
+  attempts: number;
+  /** Not offered again before this instant (epoch ms): `callbackRetrySeconds` after a failed attempt. */
+  nextAttemptAt: number;
+}
+
+export interface QueueEntry {
+  /** The caller's inbound call sid: the entry's identity, in every queue event. */
+  callSid: string;
+  queue: string;
+  /**
+   * When the caller FIRST joined (epoch ms): the line's order. A caller who returns after an
+   * offer that was not answered, or after a redirect, keeps it and so keeps their place.
+   */
+  firstJoinedAt: number;
+  /** Tie-breaker among callers who joined in the same millisecond: the order they were enqueued. */
+  seq: number;
+  /** The caller's number (for the console and the callback), as Telnyx sent it. */
+  caller: string;
+  accountSid?: string;
+  /** Set once the caller asked for a callback and hung up: the entry stays in line. */
+  callback?: CallbackRequest;
+  /**
+   * Offers to this caller that rang out unanswered (agents who were there but did not pick up);
+   * waiting while every agent is busy never counts (docs/interface.md §5.4).
+   */
+  ringOuts?: number;
+  /** The agent this caller is being offered to right now (no one else is offered them meanwhile). */
+  offeredTo?: string;
+  offeredAt?: number;
+}
+
+/** An entry as listed for `GET /api/queues`: with its place and how long it has waited. */
+export interface QueuedCaller extends QueueEntry {
+  /** 1-based, counting everyone ahead in this queue (callbacks and callers being offered included). */
+  position: number;
+  waitSeconds: number;
+}
+
+/** Line order: first join time, then enqueue order. */
+export function compareEntries(a: QueueEntry, b: QueueEntry): number {
+  return a.firstJoinedAt - b.firstJoinedAt || a.seq - b.seq;
+}
+
+/**
+ * True when the entry may be offered to a free agent now: not being offered (or its offer has
+ * lapsed: its replica died before releasing it), and, for a callback, its retry time has come.
+ */
+export function isClaimable(entry: QueueEntry, now: number, offerTimeoutMs: number): boolean {
+  if (entry.offeredTo !== undefined && (entry.offeredAt ?? 0) > now - offerTimeoutMs) return false;
+  if (entry.callback && entry.callback.nextAttemptAt > now) return false;
+  return true;
+}
+
+/** Whole seconds the caller has waited since first joining. */
+export const waitSeconds = (entry: QueueEntry, now: number): number =>
+  Math.max(0, Math.floor((now - entry.firstJoinedAt) / 1000));
+
+/** The entry without its offer (back in line at the same place). */
+export function withoutOffer(entry: QueueEntry): QueueEntry {
+  const { offeredTo: _a, offeredAt: _b, ...rest } = entry;
+  return rest;
+}
+
+/** One queue's summary from its line (in order). */
+export function summarize(
+  queue: string,
+  line: readonly QueueEntry[],
+  now: number,
+  offerTimeoutMs: number,
+): QueueSummary {
+  const first = line[0];
+  return {
+    queue,
+    waiting: line.length,
+    callbacks: line.filter((e) => e.callback).length,
+    offered: line.filter((e) => e.offeredTo !== undefined && (e.offeredAt ?? 0) > now - offerTimeoutMs)
+      .length,
+    longestWaitSeconds: first ? waitSeconds(first, now) : 0,
+  };
+}
