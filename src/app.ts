@@ -6,6 +6,7 @@ import type { Roster } from './agents/agent.js';
 import { LiveRoster } from './agents/live-roster.js';
 import { MemoryRosterStore } from './agents/memory-roster-store.js';
 import { RedisRosterStore } from './agents/redis-roster-store.js';
+import { rosterSummary } from './agents/roster-summary.js';
 import { StaticRoster } from './agents/static-roster.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
@@ -157,6 +158,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         refreshMs: deps.rosterRefreshMs,
       })
     : new StaticRoster(config.agents.static);
+  log.info(rosterSummary(config.agents, telnyx !== undefined));
   const routing: RoutingStore = redis
     ? createRedisRoutingStore(redis, { now })
     : createMemoryRoutingStore({ now });
