@@ -31,7 +31,7 @@ import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
 import { PgRecordWriter } from './records/pg-record-writer.js';
 import { RedisCallRecordStore } from './records/redis-call-record-store.js';
-import { createRedis } from './redis.js';
+import { createRedis, redisProblem } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
@@ -266,6 +266,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     // Our own errors (SB_*) carry messages written for the client; any other 5xx stays in the log.
     const ours = typeof err.code === 'string' && err.code.startsWith('SB_');
+    const redisDown = status >= 500 && !ours && redis ? redisProblem(redis) : undefined;
+    if (redisDown) {
+      // The outage is logged once by createRedis; a request failing for it is not a new error.
+      req.log.warn({ reason: redisDown }, 'request failed: Redis unavailable');
+      return reply.code(503).send({
+        statusCode: 503,
+        code: 'SB_UNAVAILABLE',
+        error: 'Service Unavailable',
+        message: `call state unavailable: ${redisDown}`,
+      });
+    }
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({
@@ -292,7 +303,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // First: fastify-metrics learns which routes to measure as they are added.
   await app.register(metricsPlugin, { metrics });
-  await app.register(healthRoutes, { ping: redis ? () => calls.ping() : undefined });
+  await app.register(healthRoutes, {
+    ping: redis
+      ? async () => {
+          const problem = redisProblem(redis);
+          if (problem) throw new Error(problem);
+          await calls.ping();
+        }
+      : undefined,
+  });
   await app.register(audioRoutes, { audioDir: config.audioDir });
   if (config.apiToken) {
     await app.register(adminApi, {
@@ -309,6 +328,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     });
   } else {
     log.info('API_TOKEN is not set: the admin API (/api) is off');
+    const apiOff = async (_req: unknown, reply: FastifyReply) =>
+      reply.code(404).send({
+        statusCode: 404,
+        code: 'SB_API_OFF',
+        error: 'Not Found',
+        message: 'the admin API is off: set API_TOKEN to enable the admin API',
+      });
+    app.all('/api', apiOff);
+    app.all('/api/*', apiOff);
   }
   await app.register(texmlRoutes, {
     flow,
@@ -319,7 +347,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.
   let finalizing = false;
   const finalizer = setInterval(() => {
-    if (finalizing) return;
+    // Redis not connected: nothing can be decided; an outage is already logged once.
+    if (finalizing || (redis && redis.status !== 'ready')) return;
     finalizing = true;
     flow
       .finalizeDue()
