@@ -37,6 +37,7 @@ import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
+import { schemaErrorFormatter } from './routes/validation-message.js';
 import { createMemoryRoutingStore } from './routing/memory-routing-store.js';
 import { createRedisRoutingStore } from './routing/redis-routing-store.js';
 import { createRouter } from './routing/router.js';
@@ -105,6 +106,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: true,
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
+    // A value outside a fixed set names the allowed values.
+    schemaErrorFormatter,
     // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
     routerOptions: { maxParamLength: 256 },
     // Errors the router raises itself (bad URL encoding, a too-long parameter) in our error shape.
