@@ -186,13 +186,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timezone: config.stats.timeZone,
     now,
   });
-  const metrics = createMetrics({
-    activeCalls: async () => (await calls.active(10_000)).length,
-    agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
-    outboxDepth: () => outbox.depth(),
-    slackFailures: () => outbox.counters().failed,
-    jobs: () => scheduler.health(),
-  });
+  const metrics = createMetrics(
+    {
+      activeCalls: async () => (await calls.active(10_000)).length,
+      agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
+      outboxDepth: () => outbox.depth(),
+      slackFailures: () => outbox.counters().failed,
+      jobs: () => scheduler.health(),
+    },
+    { shortAbandonSeconds: config.stats.shortAbandonSeconds },
+  );
 
   const picker: AgentPicker = {
     async pick({ caller, round, alreadyRung }) {

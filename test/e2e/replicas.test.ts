@@ -177,7 +177,7 @@ const PLANS: Plan[] = [
     alerts: ['incoming', 'voicemail'],
   },
   { name: 'missed', script: { voicemailSeconds: 0 }, outcome: 'missed', alerts: ['incoming', 'missed'] },
-  { name: 'abandoned', script: { hangUpAfter: 7 }, outcome: 'abandoned', alerts: ['incoming', 'missed'] },
+  { name: 'abandoned', script: { hangUpAfter: 7 }, outcome: 'abandoned', alerts: ['incoming', 'abandoned'] },
 ];
 
 interface Played {
@@ -337,7 +337,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
         .map((m) => slackKind(m.text));
       expect(mine, why(` ${p.plan.name} ${p.callSid}`)).toEqual(p.plan.alerts);
     }
-    const account = accepted.filter((m) => !/^(📞|✅|❌|📩|☎️)/.test(m.text)).map((m) => m.text);
+    const account = accepted.filter((m) => !/^(📞|✅|❌|📵|📩|☎️)/.test(m.text)).map((m) => m.text);
     expect(account.map(slackKind).sort(), why(`\n${account.join('\n')}`)).toEqual([
       'low-balance',
       'roster-changed',
