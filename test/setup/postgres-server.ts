@@ -75,8 +75,10 @@ export interface PostgresServer {
  * Starts a throw-away PostgreSQL cluster (`initdb` into a temp dir, trust auth, loopback on a free
  * port, no fsync); `stopPostgresServer` kills it and removes the directory.
  */
-export async function startPostgresServer(): Promise<PostgresServer> {
-  const bin = findPostgresBin();
+export async function startPostgresServer(
+  where: { path?: string; libDir?: string } = {},
+): Promise<PostgresServer> {
+  const bin = findPostgresBin(where.path, where.libDir);
   if (!bin) throw new Error(INSTALL_HINT);
   const user = unprivilegedUser();
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-pg-'));
