@@ -56,7 +56,7 @@ describe('first run of the server process', () => {
     );
     await eventually(
       async () => expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200),
-      15_000,
+      45_000,
     );
     const lines = out()
       .trim()
@@ -64,15 +64,15 @@ describe('first run of the server process', () => {
       .map((l) => JSON.parse(l) as { msg: string });
     expect(lines.map((l) => l.msg)).toContain('2 agents: Alice, Bob — calls ring them');
     expect(lines.map((l) => l.msg)).toContain('settings read from .env (the environment wins)');
-  });
+  }, 60_000);
 
   it('with no agents at all, says every call goes to voicemail', async () => {
     const port = await freePort();
     const { out } = start('', { HOST: '127.0.0.1', PORT: String(port) });
     await eventually(
       async () => expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200),
-      15_000,
+      45_000,
     );
     expect(out()).toContain('no agents: every call goes to voicemail; set AGENTS or TELNYX_API_KEY');
-  });
+  }, 60_000);
 });

@@ -99,5 +99,5 @@ describe('npm run simulate against a server', () => {
       /■ call v3:\S+: missed: nobody answered in \d ring rounds? and no message was left/,
     );
     expect(caller1).toMatch(/^\+131255501\d\d$/);
-  }, 60_000);
+  }, 120_000);
 });
