@@ -6,6 +6,7 @@ import type { Roster } from './agents/agent.js';
 import { LiveRoster } from './agents/live-roster.js';
 import { MemoryRosterStore } from './agents/memory-roster-store.js';
 import { RedisRosterStore } from './agents/redis-roster-store.js';
+import { rosterSummary } from './agents/roster-summary.js';
 import { StaticRoster } from './agents/static-roster.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
@@ -34,13 +35,14 @@ import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
 import { PgRecordWriter } from './records/pg-record-writer.js';
 import { RedisCallRecordStore } from './records/redis-call-record-store.js';
-import { createRedis } from './redis.js';
+import { createRedis, redisProblem } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
+import { schemaErrorFormatter } from './routes/validation-message.js';
 import { createMemoryRoutingStore } from './routing/memory-routing-store.js';
 import { createRedisRoutingStore } from './routing/redis-routing-store.js';
 import { createRouter } from './routing/router.js';
@@ -117,6 +119,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: false,
     // Reject unknown body properties instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false } },
+    // A value outside a fixed set names the allowed values.
+    schemaErrorFormatter,
     // CallSids of up to 128 characters are accepted on /texml/*, so /api/calls/:callSid takes them.
     routerOptions: { maxParamLength: 256 },
     // Errors the router raises itself (bad URL encoding, a too-long parameter) in our error shape.
@@ -179,6 +183,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         refreshMs: deps.rosterRefreshMs,
       })
     : new StaticRoster(config.agents.static);
+  log.info(rosterSummary(config.agents, telnyx !== undefined));
   const routing: RoutingStore = redis
     ? createRedisRoutingStore(redis, { now })
     : createMemoryRoutingStore({ now });
@@ -205,13 +210,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timezone: config.stats.timeZone,
     now,
   });
-  const metrics = createMetrics({
-    activeCalls: async () => (await calls.active(10_000)).length,
-    agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
-    outboxDepth: () => outbox.depth(),
-    slackFailures: () => outbox.counters().failed,
-    jobs: () => scheduler.health(),
-  });
+  const metrics = createMetrics(
+    {
+      activeCalls: async () => (await calls.active(10_000)).length,
+      agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
+      outboxDepth: () => outbox.depth(),
+      slackFailures: () => outbox.counters().failed,
+      jobs: () => scheduler.health(),
+    },
+    { shortAbandonSeconds: config.stats.shortAbandonSeconds },
+  );
 
   const picker: AgentPicker = {
     async pick({ caller, round, alreadyRung }) {
@@ -319,6 +327,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     // Our own errors (SB_*) carry messages written for the client; any other 5xx stays in the log.
     const ours = typeof err.code === 'string' && err.code.startsWith('SB_');
+    const redisDown = status >= 500 && !ours && redis ? redisProblem(redis) : undefined;
+    if (redisDown) {
+      // The outage is logged once by createRedis; a request failing for it is not a new error.
+      req.log.warn({ reason: redisDown }, 'request failed: Redis unavailable');
+      return reply.code(503).send({
+        statusCode: 503,
+        code: 'SB_UNAVAILABLE',
+        error: 'Service Unavailable',
+        message: `call state unavailable: ${redisDown}`,
+      });
+    }
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({
@@ -351,7 +370,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // First: fastify-metrics learns which routes to measure as they are added.
   await app.register(metricsPlugin, { metrics });
   await app.register(healthRoutes, {
-    ping: redis ? () => calls.ping() : undefined,
+    ping: redis
+      ? async () => {
+          const problem = redisProblem(redis);
+          if (problem) throw new Error(problem);
+          await calls.ping();
+        }
+      : undefined,
     draining: () => lifecycle.draining,
     warnings: () => warnings,
   });
@@ -372,6 +397,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     });
   } else {
     log.info('API_TOKEN is not set: the admin API (/api) is off');
+    const apiOff = async (_req: unknown, reply: FastifyReply) =>
+      reply.code(404).send({
+        statusCode: 404,
+        code: 'SB_API_OFF',
+        error: 'Not Found',
+        message: 'the admin API is off: set API_TOKEN to enable the admin API',
+      });
+    app.all('/api', apiOff);
+    app.all('/api/*', apiOff);
   }
   await app.register(texmlRoutes, {
     flow,
@@ -382,7 +416,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.
   let finalizing = false;
   const finalizer = setInterval(() => {
-    if (finalizing) return;
+    // Redis not connected: nothing can be decided; an outage is already logged once.
+    if (finalizing || (redis && redis.status !== 'ready')) return;
     finalizing = true;
     flow
       .finalizeDue()

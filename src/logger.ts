@@ -1,4 +1,4 @@
-import type { LoggerOptions } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
 /** Keeps personal data and secrets out of logs: phone numbers masked, tokens and keys redacted. */
 export function maskPhone(value: string | undefined): string {
@@ -38,4 +38,34 @@ export function loggerOptions(level: string): LoggerOptions {
       }),
     },
   };
+}
+
+/**
+ * The server process's logger: readable lines on a terminal (pino-pretty, a dev dependency, when it
+ * is installed), one JSON object per line otherwise (pipes, containers, log collectors).
+ */
+export async function processLogger(
+  level: string,
+  stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
+): Promise<Logger> {
+  const options = loggerOptions(level);
+  if (stream.isTTY) {
+    try {
+      const { default: pretty } = await import('pino-pretty');
+      return pino(
+        options,
+        pretty({
+          destination: stream,
+          colorize: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        }),
+      );
+    } catch (err) {
+      // Installed without dev dependencies (npm ci --omit=dev): JSON it is.
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    }
+  }
+  // process.stdout: pino's own fast destination on fd 1.
+  return stream === process.stdout ? pino(options) : pino(options, stream);
 }

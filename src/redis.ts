@@ -4,10 +4,45 @@ import type { Logger } from 'pino';
 /** Every key Switchboard writes starts with this, so it can share a Redis with other apps. */
 export const KEY_PREFIX = 'sb:';
 
+/** Where the client connects, for messages (never the password). */
+export function redisAddress(redis: Pick<Redis, 'options'>): string {
+  const o = redis.options;
+  return o.path ? o.path : `${o.host ?? 'localhost'}:${o.port ?? 6379}`;
+}
+
+/**
+ * A connection error in one line a person can act on: "cannot reach Redis at host:port
+ * (ECONNREFUSED)" for network errors (refused, unknown host, timeout, reset), else what the
+ * server said ("Redis at host:port: WRONGPASS invalid username-password pair").
+ */
+export function describeRedisError(err: Error & { code?: unknown }, address: string): string {
+  const code = typeof err.code === 'string' && /^E[A-Z0-9_]+$/.test(err.code) ? err.code : undefined;
+  if (code) return `cannot reach Redis at ${address} (${code})`;
+  return `Redis at ${address}: ${err.message.split('\n')[0]?.slice(0, 200)}`;
+}
+
+const problems = new WeakMap<Redis, string>();
+
+/**
+ * Why the app's Redis cannot be used right now, or undefined when it is connected. Callers that
+ * would fail against a disconnected client use this to say so plainly instead of passing on
+ * ioredis's "Stream isn't writeable" errors.
+ */
+export function redisProblem(redis: Redis): string | undefined {
+  if (redis.status === 'ready') return undefined;
+  const known = problems.get(redis);
+  if (known) return known;
+  // Still making its first connection: not (yet) a problem.
+  if (redis.status === 'wait' || redis.status === 'connecting' || redis.status === 'connect')
+    return undefined;
+  return `cannot reach Redis at ${redisAddress(redis)} (${redis.status})`;
+}
+
 /**
  * The app's Redis connection. Commands fail fast while Redis is unreachable (no offline queue,
  * a command timeout) so the TeXML routes fall back instead of hanging; the client keeps
- * reconnecting in the background and the state resumes when Redis returns.
+ * reconnecting in the background and the state resumes when Redis returns. An outage is logged
+ * once when it starts ("cannot reach Redis at host:port (ECONNREFUSED)") and once when it ends.
  */
 export function createRedis(url: string, log: Logger): Redis {
   const redis = new Redis(url, {
@@ -18,14 +53,17 @@ export function createRedis(url: string, log: Logger): Redis {
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
+  const address = redisAddress(redis);
   let down = false;
-  redis.on('error', (err) => {
-    if (!down)
-      log.error({ err: { message: err.message } }, 'redis unreachable; falling back until it returns');
+  redis.on('error', (err: Error & { code?: unknown }) => {
+    const problem = describeRedisError(err, address);
+    problems.set(redis, problem);
+    if (!down) log.error(`${problem}; calls are served without it until it returns`);
     down = true;
   });
   redis.on('ready', () => {
-    if (down) log.info('redis reachable again');
+    if (down) log.info(`Redis at ${address} reachable again`);
+    problems.delete(redis);
     down = false;
   });
   return redis;

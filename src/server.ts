@@ -1,6 +1,8 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { loadEnvFile } from './env-file.js';
+import { processLogger } from './logger.js';
 
 /**
  * The process: configuration, listening, graceful shutdown. Everything else is built by
@@ -8,7 +10,10 @@ import { ConfigError, loadConfig } from './config.js';
  */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
+  let fromFile: string[] | undefined;
   try {
+    // .env in the working directory, if any; variables set in the real environment win.
+    fromFile = loadEnvFile('.env');
     config = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -18,7 +23,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const app = await buildApp(config);
+  const logger = await processLogger(config.logLevel);
+  if (fromFile) logger.info({ variables: fromFile.length }, 'settings read from .env (the environment wins)');
+  const app = await buildApp(config, { logger });
 
   // On SIGTERM: first fail readiness while still serving for SHUTDOWN_DELAY_SECONDS — Kubernetes
   // removes the pod from the Service endpoints concurrently with SIGTERM, so requests keep

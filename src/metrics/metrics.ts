@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from '../records/call-record.js';
+import { isShortAbandon } from '../stats/call-stats.js';
 
 /** A value read at scrape time; may be async (Redis), may fail (then the last value stays). */
 type Source<T> = () => T | Promise<T>;
@@ -23,6 +24,11 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** Longest a scrape waits on one source before reporting its last value (default 1 s). */
   sourceTimeoutMs?: number;
+  /**
+   * SHORT_ABANDON_SECONDS (default 5): abandoned calls that waited less are counted under
+   * `outcome="short_abandoned"`, apart from `abandoned`, as `/api/stats` reports them.
+   */
+  shortAbandonSeconds?: number;
 }
 
 export interface Metrics {
@@ -67,6 +73,7 @@ async function read<T>(source: Source<T>, timeoutMs: number): Promise<T> {
 export function createMetrics(sources: MetricsSources = {}, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const timeoutMs = options.sourceTimeoutMs ?? 1_000;
+  const shortAbandonSeconds = options.shortAbandonSeconds ?? 5;
 
   const gaugeFrom = (name: string, help: string, source: Source<number> | undefined): Gauge =>
     new Gauge({
@@ -86,7 +93,7 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
 
   const calls = new Counter({
     name: 'switchboard_calls_total',
-    help: 'Finished calls by direction and outcome (answered, missed, abandoned, voicemail, failed)',
+    help: 'Finished calls by direction and outcome (answered, missed, abandoned, short_abandoned, voicemail, failed)',
     labelNames: ['direction', 'outcome'] as const,
     registers: [registry],
   });
@@ -159,9 +166,11 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     slackFailures,
     jobLastSuccess,
     observeCall(record) {
-      calls.inc({ direction: record.direction, outcome: record.outcome });
+      // Same words as /api/stats: a short abandon is not an abandoned call.
+      const outcome = isShortAbandon(record, shortAbandonSeconds) ? 'short_abandoned' : record.outcome;
+      calls.inc({ direction: record.direction, outcome });
       if (record.direction === 'inbound' && record.outcome !== 'failed') {
-        waitSeconds.observe({ outcome: record.outcome }, record.waitSeconds);
+        waitSeconds.observe({ outcome }, record.waitSeconds);
       }
       if (record.outcome === 'answered')
         talkSeconds.observe({ direction: record.direction }, record.talkSeconds);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FakeTelnyxApi } from './fake-telnyx-api.js';
 import { playInbound, playOutbound, SCENARIOS } from './scenarios.js';
+import { describeInbound, randomCaller, type ServerView } from './summary.js';
 import { type Exchange, generateSigningKeys, loadPrivateKey, TelnyxPlayer } from './telnyx-player.js';
 
 /**
@@ -10,7 +11,8 @@ import { type Exchange, generateSigningKeys, loadPrivateKey, TelnyxPlayer } from
  * request, each TeXML reply and each Slack message the call caused.
  *
  * Slack messages reach the simulator when the server's SLACK_WEBHOOK_URL points at the catcher
- * it starts (default http://127.0.0.1:9999/slack); otherwise the server writes them to its log.
+ * it starts (default http://127.0.0.1:9999/slack); otherwise the server writes them to its log,
+ * and the simulator says how to point it here once the run is over.
  * With TELNYX_PUBLIC_KEY set on the server, give the simulator the matching private key
  * (`npm run simulate -- keys` prints a pair).
  */
@@ -31,7 +33,7 @@ and give this tool the same API_TOKEN.
 
 options:
   --url URL          server to play against (default http://127.0.0.1:8080, or SIMULATOR_URL)
-  --from NUMBER      caller number (default +13125550100)
+  --from NUMBER      caller number (default: a new +1312555-01xx number each run)
   --slack-port N     port of the Slack catcher (default 9999; 0 = none)
   --wait S           seconds to wait for Slack messages after the call (default 3)
   --agent NAME       outbound: the agent placing the call (default: the first in the roster)
@@ -39,6 +41,8 @@ options:
   --telnyx-port N    outbound: port of the simulated Telnyx API (default 9998)
   SIMULATOR_PRIVATE_KEY (env): PEM private key to sign requests with
 `;
+
+const OUTBOUND_TALK_SECONDS = 42;
 
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -60,12 +64,20 @@ const indent = (s: string) =>
     .map((l) => `    ${l}`)
     .join('\n');
 
-async function startSlackCatcher(port: number): Promise<Server | null> {
+interface SlackCatcher {
+  server: Server;
+  url: string;
+  received(): number;
+}
+
+async function startSlackCatcher(port: number): Promise<SlackCatcher | null> {
   if (!port) return null;
+  let received = 0;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      received++;
       try {
         const msg = JSON.parse(body) as { text?: string };
         console.log(`${bold('💬 Slack')} ${msg.text ?? body}`);
@@ -80,8 +92,29 @@ async function startSlackCatcher(port: number): Promise<Server | null> {
       console.log(dim(`(Slack catcher not started: port ${port} is busy)`));
       resolve(null);
     });
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        server,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack`,
+        received: () => received,
+      }),
+    );
   });
+}
+
+/** The server's view of a call, when the admin API is reachable with the token we have. */
+async function serverView(baseUrl: string, callSid: string): Promise<ServerView | undefined> {
+  const token = process.env.SIMULATOR_API_TOKEN ?? process.env.API_TOKEN;
+  if (!token) return undefined;
+  try {
+    const res = await fetch(`${baseUrl}/api/calls/${encodeURIComponent(callSid)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) return undefined;
+    return ((await res.json()) as { call: ServerView }).call;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {
@@ -122,31 +155,36 @@ async function main(): Promise<number> {
   }
   const slackPort = Number(values['slack-port'] ?? 9999);
   const catcher = await startSlackCatcher(slackPort);
-  if (catcher) {
-    const port = (catcher.address() as AddressInfo).port;
-    console.log(
-      dim(
-        `Slack catcher on http://127.0.0.1:${port}/slack — start the server with SLACK_WEBHOOK_URL pointing there to see messages here.`,
-      ),
-    );
-  }
   const key = process.env.SIMULATOR_PRIVATE_KEY;
   const player = new TelnyxPlayer({
     baseUrl,
     privateKey: key ? loadPrivateKey(key.replace(/\\n/g, '\n')) : undefined,
     onExchange: printExchange,
   });
+  const from = values.from ?? randomCaller();
   const result = scenario
     ? await (async () => {
-        console.log(bold(`\n▶ ${name}: ${scenario.describe}\n`));
-        return playInbound(player, { ...scenario.script, from: values.from ?? scenario.script.from });
+        console.log(bold(`\n▶ ${name}: ${scenario.describe} (caller ${from})\n`));
+        return playInbound(player, { ...scenario.script, from });
       })()
     : await runOutbound(player, baseUrl, values);
   if (!result) return 1;
-  console.log(bold(`\n■ call ${result.callSid}: ${result.rounds.length} ring round(s)`));
   if (catcher) {
     await new Promise((r) => setTimeout(r, Number(values.wait ?? 3) * 1000));
-    await new Promise((r) => catcher.close(r));
+    await new Promise((r) => catcher.server.close(r));
+  }
+  const view = await serverView(baseUrl, result.callSid);
+  const outcome = scenario
+    ? describeInbound(result, scenario.script, view)
+    : `outbound: ${view?.outcome ?? 'answered'} (talked ${view?.talkSeconds ?? OUTBOUND_TALK_SECONDS} s)`;
+  console.log(bold(`\n■ call ${result.callSid}: ${outcome}`));
+  if (catcher && catcher.received() === 0) {
+    console.log(
+      dim(
+        `No Slack message reached ${catcher.url}: the server posts elsewhere or writes them to its log. ` +
+          `Start it with SLACK_WEBHOOK_URL=${catcher.url} to see them here.`,
+      ),
+    );
   }
   return 0;
 }
@@ -198,7 +236,7 @@ async function runOutbound(
       agentSip: String(created.body.To),
       url: String(created.body.Url),
       hotline: String(created.body.From),
-      talkSeconds: 42,
+      talkSeconds: OUTBOUND_TALK_SECONDS,
     });
   } finally {
     await telnyx.close();

@@ -151,10 +151,14 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       callContext(a),
     ],
   },
+  // One event, two words as the README defines them: a caller who hung up while agents rang
+  // *abandoned* the call; one nobody answered (and who left no voicemail) is *missed*.
   missed: {
-    title: () => '❌ Missed call',
+    title: (a) => (a.reason === 'caller-hung-up' ? '📵 Abandoned call' : '❌ Missed call'),
     summary: (a, v) =>
-      `❌ Missed call from ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)} (${MISSED_REASON[a.reason]})`,
+      a.reason === 'caller-hung-up'
+        ? `📵 Abandoned call from ${v.phone(a.from)} — hung up after ${formatDuration(a.waitSeconds)} waiting`
+        : `❌ Missed call from ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)} (${MISSED_REASON[a.reason]})`,
     body: (a) => [
       fields([
         ['Caller', v.phone(a.from)],

@@ -18,6 +18,18 @@ export interface StatsOptions {
   shortAbandonSeconds: number;
 }
 
+/**
+ * A caller who hung up while agents rang, sooner than `shortAbandonSeconds`: a *short abandon*,
+ * counted in offered only, never as abandoned (README "Call records and KPIs"). The one rule the
+ * KPIs, the Prometheus metrics and the Slack wording share.
+ */
+export function isShortAbandon(
+  r: Pick<CallRecord, 'outcome' | 'waitSeconds'>,
+  shortAbandonSeconds: number,
+): boolean {
+  return r.outcome === 'abandoned' && r.waitSeconds < shortAbandonSeconds;
+}
+
 export interface AgentStats {
   agent: string;
   /** Inbound calls of the day that rang this agent (in any round). */
@@ -189,7 +201,7 @@ export function computeStats(records: readonly CallRecord[], options: StatsOptio
         break;
       }
       case 'abandoned':
-        if (r.waitSeconds < shortAbandon) stats.shortAbandoned += 1;
+        if (isShortAbandon(r, shortAbandon)) stats.shortAbandoned += 1;
         else stats.abandoned += 1;
         break;
       case 'missed':

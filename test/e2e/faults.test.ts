@@ -61,7 +61,7 @@ describe('fault drills', () => {
         alerts: ['incoming', 'answered', 'completed'],
       },
       { script: { voicemailSeconds: 9 }, alerts: ['incoming', 'voicemail'] },
-      { script: { hangUpAfter: 4 }, alerts: ['incoming', 'missed'] },
+      { script: { hangUpAfter: 4 }, alerts: ['incoming', 'abandoned'] },
       {
         script: { answerInRound: 2, answerAfter: 3, talkSeconds: 12, chaos: true },
         alerts: ['incoming', 'answered', 'completed'],

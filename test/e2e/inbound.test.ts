@@ -92,12 +92,12 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     expect(slack.accepted().map((m) => slackKind(m.text))).toEqual(['incoming', 'missed']);
   });
 
-  it('caller hangs up while agents ring: abandoned, one missed alert', async () => {
+  it('caller hangs up while agents ring: abandoned, one alert that says abandoned', async () => {
     await start();
     const r = await playInbound(server.player, { hangUpAfter: 9 });
     expect((await state(r.callSid)).outcome).toBe('abandoned');
     await slack.waitForAccepted(2);
-    expect(slack.accepted()[1]?.text).toMatch(/Missed call .* after 9s/);
+    expect(slack.accepted()[1]?.text).toMatch(/^📵 Abandoned call from .* — hung up after 9s waiting$/u);
   });
 
   it('no agent configured: voicemail at once', async () => {

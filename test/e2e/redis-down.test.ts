@@ -8,6 +8,9 @@ import { startRedisServer, stopRedisServer } from '../setup/redis-server.js';
  * docs/interface.md §3 "Never drop a caller": with Redis frozen or gone, the two replies a caller waits
  * on still answer valid TeXML in bounded time; callbacks that cannot be stored get 503 so Telnyx
  * retries them; and the state resumes once Redis is back.
+ *
+ * This is the one test that starts its own redis-server even when REDIS_URL is set: it freezes
+ * (SIGSTOP) and kills that process, which it must never do to a shared Redis.
  */
 describe('Redis fails mid-call', () => {
   let redis: Awaited<ReturnType<typeof startRedisServer>>;

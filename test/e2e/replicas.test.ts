@@ -9,13 +9,14 @@ import { type InboundScript, playInbound } from '../../src/simulator/scenarios.j
 import { type Exchange, newCallSid, readTexml, TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { AGENTS, eventually } from '../helper.js';
-import { freePort, startRedisServer, stopRedisServer } from '../setup/redis-server.js';
+import { redisUrl } from '../setup/redis.js';
+import { freePort } from '../setup/redis-server.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { slackKind } from '../support/slack-kind.js';
 
 /**
  * The issue's "several replicas" proof (docs/interface.md §3 "Duplicates and disorder", §4, §5): three
- * real server processes on one private Redis. Every request of every call goes to a random
+ * real server processes on one Redis (a database of the test Redis of their own). Every request of every call goes to a random
  * replica; the callbacks between two TeXML requests are repeated at random and delivered shuffled
  * and concurrently, the way Telnyx's webhooks may arrive. Afterwards each call must have its
  * scripted final state, each Slack message must have arrived exactly once (in order per call),
@@ -176,7 +177,7 @@ const PLANS: Plan[] = [
     alerts: ['incoming', 'voicemail'],
   },
   { name: 'missed', script: { voicemailSeconds: 0 }, outcome: 'missed', alerts: ['incoming', 'missed'] },
-  { name: 'abandoned', script: { hangUpAfter: 7 }, outcome: 'abandoned', alerts: ['incoming', 'missed'] },
+  { name: 'abandoned', script: { hangUpAfter: 7 }, outcome: 'abandoned', alerts: ['incoming', 'abandoned'] },
 ];
 
 interface Played {
@@ -187,17 +188,38 @@ interface Played {
   agent?: string;
 }
 
+const REPLICAS_DB = 10;
+
+async function deleteProcessKeys(url: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
 describe('three replicas on one Redis, callbacks scattered, repeated and reordered', () => {
   const seed = Number(process.env.REPLICAS_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const rng = seededRandom(seed);
-  let redisServer: Awaited<ReturnType<typeof startRedisServer>>;
+  // The replicas write under the fixed `sb:` prefix, so they get a database of the test Redis to
+  // themselves (sigterm.test.ts uses 9), emptied of `sb:` keys before and after.
+  let dbUrl: string;
   let slack: FakeSlack;
   let telnyx: FakeTelnyxApi;
   let replicas: Replica[] = [];
   const apiLog: Array<{ path: string; at: number }> = [];
 
   beforeAll(async () => {
-    redisServer = await startRedisServer();
+    const url = new URL(redisUrl());
+    url.pathname = `/${REPLICAS_DB}`;
+    dbUrl = url.toString();
+    await deleteProcessKeys(dbUrl);
     slack = await startFakeSlack();
     telnyx = await FakeTelnyxApi.start();
     // One synced agent, offline: the first sync announces it once; it is never rung.
@@ -205,7 +227,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     telnyx.setBalance({ available_credit: '12.50', currency: 'USD' });
     telnyx.onRequest = (r) => apiLog.push({ path: r.path, at: Date.now() });
     const env = {
-      REDIS_URL: redisServer.url,
+      REDIS_URL: dbUrl,
       AGENTS,
       API_TOKEN: TOKEN,
       SLACK_WEBHOOK_URL: slack.url,
@@ -231,7 +253,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     await Promise.all(replicas.map(stopReplica));
     await slack?.close();
     await telnyx?.close();
-    if (redisServer) await stopRedisServer(redisServer);
+    if (dbUrl) await deleteProcessKeys(dbUrl).catch(() => undefined);
   });
 
   const api = async (path: string) => {
@@ -315,7 +337,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
         .map((m) => slackKind(m.text));
       expect(mine, why(` ${p.plan.name} ${p.callSid}`)).toEqual(p.plan.alerts);
     }
-    const account = accepted.filter((m) => !/^(📞|✅|❌|📩|☎️)/.test(m.text)).map((m) => m.text);
+    const account = accepted.filter((m) => !/^(📞|✅|❌|📵|📩|☎️)/.test(m.text)).map((m) => m.text);
     expect(account.map(slackKind).sort(), why(`\n${account.join('\n')}`)).toEqual([
       'low-balance',
       'roster-changed',
@@ -324,7 +346,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     expect(accepted, why()).toHaveLength(expected);
 
     // History: one count per answered call, per caller and agent (static agents' id is their name).
-    const redis = new Redis(redisServer.url, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
+    const redis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
     try {
       const routing = createRedisRoutingStore(redis);
       for (const caller of callers) {
@@ -410,7 +432,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     await new Promise((r) => setTimeout(r, 300)); // a late answered alert would be here by now
     expect.soft(mine().map(slackKind), mine().join('\n')).toEqual(['incoming', 'answered', 'completed']);
     expect.soft(mine().at(-1)).toContain(agent);
-    const redis = new Redis(redisServer.url, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
+    const redis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
     try {
       const { history } = await createRedisRoutingStore(redis).load(from);
       expect.soft({ ...history }, 'history count of the answered call').toEqual({ [agent]: 1 });

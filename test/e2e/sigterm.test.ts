@@ -372,7 +372,7 @@ describe('SIGTERM under load (the real server process)', () => {
     for (const s of sent) {
       if (!isOk(s.outcome)) continue;
       expected.push(
-        `${s.route === 'inbound' ? '📞 Incoming call' : '❌ Missed call'} from ${caller(s.call)}`,
+        `${s.route === 'inbound' ? '📞 Incoming call' : '📵 Abandoned call'} from ${caller(s.call)}`,
       );
     }
     const postedByProcess = slack.accepted().length;
@@ -394,7 +394,7 @@ describe('SIGTERM under load (the real server process)', () => {
     }
     const delivered = slack
       .accepted()
-      .map((m) => /^(📞 Incoming call|❌ Missed call) from \+\d+/u.exec(m.text)?.[0]);
+      .map((m) => /^(📞 Incoming call|📵 Abandoned call) from \+\d+/u.exec(m.text)?.[0]);
     expect(delivered.sort()).toEqual(expected.sort());
     expect(slack.requests.every((r) => r.status === 200)).toBe(true);
     expect(postedByProcess).toBeLessThan(expected.length); // the outbox really carried messages over

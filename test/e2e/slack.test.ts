@@ -53,7 +53,7 @@ describe('Slack alerts across replicas', () => {
     await slack.waitForAccepted(2, 10_000);
     const texts = slack.accepted().map((m) => m.text);
     expect(texts[0]).toMatch(/^📞 Incoming call/);
-    expect(texts[1]).toMatch(/^❌ Missed call .* after 6s/);
+    expect(texts[1]).toMatch(/^📵 Abandoned call .* hung up after 6s waiting/u);
     await eventually(async () => expect(await second.app.services.outbox.depth()).toBe(0));
     expect(call.callSid).toBeTruthy();
   });

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type MetricsSources } from '../../src/metrics/metrics.js';
 import metricsPlugin from '../../src/metrics/metrics-plugin.js';
+import { computeStats } from '../../src/stats/call-stats.js';
 import { record } from '../records/call-record-store-suite.js';
 
 const T = Date.parse('2026-11-19T09:00:00Z');
@@ -64,6 +65,32 @@ describe('metrics', () => {
     expect(text).toContain('switchboard_call_talk_seconds_bucket{le="120",direction="inbound"} 1');
     expect(text).toContain('switchboard_call_talk_seconds_sum{direction="inbound"} 361');
     expect(text).toContain('switchboard_call_talk_seconds_count{direction="outbound"} 1');
+  });
+
+  it('counts short abandons apart from abandoned, exactly as /api/stats does', async () => {
+    const metrics = createMetrics({}, { shortAbandonSeconds: 5 });
+    const records = [
+      record('a1', T, { outcome: 'abandoned', waitSeconds: 3, talkSeconds: 0 }),
+      record('a2', T, { outcome: 'abandoned', waitSeconds: 5, talkSeconds: 0 }),
+      record('a3', T, { outcome: 'abandoned', waitSeconds: 33, talkSeconds: 0 }),
+    ];
+    for (const r of records) metrics.observeCall(r);
+    const text = await metrics.registry.metrics();
+    expect(samples(text, 'switchboard_calls_total').sort()).toEqual([
+      'switchboard_calls_total{direction="inbound",outcome="abandoned"} 2',
+      'switchboard_calls_total{direction="inbound",outcome="short_abandoned"} 1',
+    ]);
+    expect(text).toContain('switchboard_call_wait_seconds_count{outcome="short_abandoned"} 1');
+    const stats = computeStats(records, {
+      date: '2026-11-19',
+      timeZone: 'UTC',
+      serviceLevelSeconds: 20,
+      shortAbandonSeconds: 5,
+    });
+    expect({ abandoned: stats.abandoned, shortAbandoned: stats.shortAbandoned }).toEqual({
+      abandoned: 2,
+      shortAbandoned: 1,
+    });
   });
 
   it('reads gauges from their sources at scrape time', async () => {

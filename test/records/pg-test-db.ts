@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { Client } from 'pg';
+import { inject } from 'vitest';
 
 /**
- * The PostgreSQL the tests use: `TEST_DATABASE_URL`, else the local server CI starts
- * (`postgres://postgres@127.0.0.1:5432/test`). Unreachable = the tests fail, saying why.
+ * The PostgreSQL the tests use: `TEST_DATABASE_URL`, else the private server the global setup
+ * starts (test/setup/postgres-server.ts). Unreachable = the tests fail, saying why.
  */
-export const testDatabaseUrl = (): string =>
-  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const testDatabaseUrl = (): string => inject('databaseUrl');
 
 /** The URL with the password hidden, for messages. */
 const shown = (url: string): string => {
@@ -52,8 +52,8 @@ export async function createTestSchema(): Promise<TestSchema> {
   } catch (err) {
     await admin.end().catch(() => undefined);
     throw new Error(
-      `The PostgreSQL tests need a server at ${shown(base)} (set TEST_DATABASE_URL, or install and start ` +
-        `PostgreSQL: apt-get install -y postgresql, see .ci/run): ${(err as Error).message}`,
+      `The PostgreSQL tests cannot reach ${shown(base)} (TEST_DATABASE_URL, or unset it to let the ` +
+        `suite start its own server; Debian: apt-get install -y postgresql): ${(err as Error).message}`,
     );
   }
   const schema = `sb_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;

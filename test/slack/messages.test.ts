@@ -273,6 +273,9 @@ describe('alertLogLine', () => {
     expect(alertLogLine(sampleAlerts.missed)).toBe(
       '[slack] ❌ Missed call from +•••••••0100 after 25s (no agent answered)',
     );
+    expect(alertLogLine({ ...sampleAlerts.missed, reason: 'caller-hung-up', waitSeconds: 12 })).toBe(
+      '[slack] 📵 Abandoned call from +•••••••0100 — hung up after 12s waiting',
+    );
     expect(alertLogLine(sampleAlerts.answered)).toBe('[slack] ✅ Alice answered +•••••••0100 after 45s');
     expect(alertLogLine(sampleAlerts['balance-recovered'])).toBe(
       '[slack] 💰 Telnyx balance recovered: 120.00 USD available, above the 80 USD threshold',

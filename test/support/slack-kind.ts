@@ -4,6 +4,7 @@ export function slackKind(text: string): string {
     ['📞', 'incoming'],
     ['✅', 'answered'],
     ['❌', 'missed'],
+    ['📵', 'abandoned'], // the `missed` event of a caller who hung up while agents rang
     ['📩', 'voicemail'],
     ['☎️', 'completed'],
     ['👥', 'roster-changed'],
