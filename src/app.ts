@@ -327,13 +327,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     // Our own errors (SB_*) carry messages written for the client; any other 5xx stays in the log.
     const ours = typeof err.code === 'string' && err.code.startsWith('SB_');
-    const redisDown = status >= 500 && !ours && redis ? redisProblem(redis) : undefined;
+    const storeFailure = !ours || err.code === 'SB_STORE_UNAVAILABLE';
+    const redisDown = status >= 500 && storeFailure && redis ? redisProblem(redis) : undefined;
     if (redisDown) {
       // The outage is logged once by createRedis; a request failing for it is not a new error.
       req.log.warn({ reason: redisDown }, 'request failed: Redis unavailable');
       return reply.code(503).send({
         statusCode: 503,
-        code: 'SB_UNAVAILABLE',
+        code: 'SB_STORE_UNAVAILABLE',
         error: 'Service Unavailable',
         message: `call state unavailable: ${redisDown}`,
       });

@@ -59,7 +59,7 @@ describe('Redis unreachable: readable, once per outage', () => {
     });
     expect(calls.statusCode).toBe(503);
     expect(calls.json()).toMatchObject({
-      code: 'SB_UNAVAILABLE',
+      code: 'SB_STORE_UNAVAILABLE',
       message: `call state unavailable: cannot reach Redis at 127.0.0.1:${port} (ECONNREFUSED)`,
     });
     const loud = lines(logger).filter((l) => l.level >= 40);

@@ -31,9 +31,9 @@ export type { AgentStatus } from '../events/call-center-event.js';
 
 export type AgentActivity = 'idle' | 'offered' | 'on-call' | 'wrap-up';
 
-/** Default `WRAP_UP_SECONDS` (docs/interface.md §5.5). */
+/** Default `WRAP_UP_SECONDS` (docs/interface.md §5.2). */
 export const DEFAULT_WRAP_UP_SECONDS = 30;
-/** Default `MAX_NO_ANSWER` (docs/interface.md §5.4). */
+/** Default `MAX_NO_ANSWER` (docs/interface.md §5.2). */
 export const DEFAULT_MAX_NO_ANSWER = 3;
 /** The break reason the system sets after `MAX_NO_ANSWER` ring-outs in a row. */
 export const NO_ANSWER_REASON = 'no-answer';

@@ -31,7 +31,7 @@ export interface OfferEvent extends Base {
   agent: string;
 }
 
-/** An offer rang out without an answer: counts against the agent (docs/interface.md §5.4). */
+/** An offer rang out without an answer: counts against the agent (docs/interface.md §5.2). */
 export interface NoAnswerEvent extends Base {
   type: 'no-answer';
   queue?: string;

@@ -34,7 +34,7 @@ export interface QueueEntry {
   callback?: CallbackRequest;
   /**
    * Offers to this caller that rang out unanswered (agents who were there but did not pick up);
-   * waiting while every agent is busy never counts (docs/interface.md §5.4).
+   * waiting while every agent is busy never counts (docs/interface.md §5.2).
    */
   ringOuts?: number;
   /** The agent this caller is being offered to right now (no one else is offered them meanwhile). */

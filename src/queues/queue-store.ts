@@ -33,7 +33,7 @@ export interface QueueStore {
    * only an offer to that agent is released (a late ring-out of an older offer changes nothing).
    * With `rangOut` (the agent let it ring out, rather than: the offer was withdrawn), the entry's
    * `ringOuts` goes up by one, so the flow can send the caller to voicemail after `DIAL_ATTEMPTS`
-   * (docs/interface.md §5.4). Returns the released entry, or undefined when no such offer was
+   * (docs/interface.md §5.2). Returns the released entry, or undefined when no such offer was
    * pending (a duplicate or stale event: count nothing).
    */
   release(
