@@ -339,7 +339,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         message: `call state unavailable: ${redisDown}`,
       });
     }
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (status >= 500) req.log.error({ err, cause: err.cause }, 'request failed');
     else req.log.info({ code: err.code, reason: err.message }, 'request rejected');
     return reply.code(status).send({
       statusCode: status,

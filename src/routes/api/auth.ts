@@ -26,7 +26,8 @@ export function bearerAuth(
     const address = String(req.ip).slice(0, 64);
     if (failures) {
       const state = await failures.check(address).catch((err) => {
-        req.log.warn({ err }, 'failed-login counter unreachable; checking the token only');
+        // The store's outage is logged once where it starts (src/redis.ts); not again per request.
+        req.log.debug({ err }, 'failed-login counter unreachable; checking the token only');
         return { ok: true as const, count: 0 };
       });
       if (!state.ok) {

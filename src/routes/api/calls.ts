@@ -61,8 +61,10 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
       try {
         active = await opts.calls.active(req.query.limit ?? 200);
       } catch (err) {
-        req.log.error({ err }, 'call state unreadable');
-        throw new Errors.StoreUnavailable('call state is unreachable; try again');
+        // Logged by the error handler: once per outage when Redis is down, with the cause otherwise.
+        throw Object.assign(new Errors.StoreUnavailable('call state is unreachable; try again'), {
+          cause: err,
+        });
       }
       return { calls: active.map(callSummary) };
     },
@@ -93,8 +95,10 @@ export default async function callRoutes(app: FastifyInstance, opts: CallRoutesO
         state = await opts.calls.get(req.params.callSid);
         timeline = state ? await opts.calls.timeline(req.params.callSid) : [];
       } catch (err) {
-        req.log.error({ err }, 'call state unreadable');
-        throw new Errors.StoreUnavailable('call state is unreachable; try again');
+        // Logged by the error handler: once per outage when Redis is down, with the cause otherwise.
+        throw Object.assign(new Errors.StoreUnavailable('call state is unreachable; try again'), {
+          cause: err,
+        });
       }
       if (!state) throw new Errors.NotFound(`no call ${req.params.callSid}`);
       return {
