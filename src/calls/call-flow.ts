@@ -265,13 +265,14 @@ export class CallFlow {
 
   /**
    * `POST /texml/recording`: the recording status callback (`in-progress` or `completed`, the
-   * statuses Telnyx documents for TeXML recordings). A `completed` recording of 0 s is no
-   * message; `absent`/`failed` are accepted too in case Telnyx sends them (UNCONFIRMED).
+   * statuses Telnyx documents for TeXML recordings). A `completed` recording of 0 s or without
+   * an http(s) URL is no message; `absent`/`failed` are accepted too in case Telnyx sends them (UNCONFIRMED).
    */
   async recording(p: TexmlParams): Promise<void> {
     const status = (p.RecordingStatus ?? '').trim().toLowerCase();
     let kind: 'completed' | 'absent' | null = null;
-    if (status === 'completed') kind = hasMessage(p) ? 'completed' : emptyRecording(p) ? 'absent' : null;
+    // A completed recording of 0 s, or without a URL we could link, is no message.
+    if (status === 'completed') kind = hasMessage(p) ? 'completed' : 'absent';
     else if (status === 'absent' || status === 'failed') kind = 'absent';
     if (!kind) return;
     await this.applyOrFail(p.CallSid as string, this.recordingEvent(p, kind));

@@ -187,7 +187,7 @@ describe('admin API', () => {
       await p.status('/texml/status', customerLeg, 'in-progress');
       p.clock.advance(42);
       await p.status('/texml/status', customerLeg, 'completed');
-      const end = await p.post('/texml/dial-result?outbound=true', {
+      const end = await p.post('/texml/dial-result', {
         ...p.base(callSid, HOTLINE, 'sip:alice@sip.telnyx.com'),
         DialCallStatus: 'completed',
         DialCallSid: 'v3:cust',
