@@ -70,13 +70,29 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
     round++;
     const dial = plan.dial;
     result.rounds.push(dial.targets.map((t) => t.uri));
-    const legs = dial.targets.map((t) => ({
+    const all = dial.targets.map((t) => ({
       sid: newCallSid(),
       from,
       to: t.uri,
       parent: sid,
       cb: t.statusCallback ?? STATUS,
     }));
+    // Telnyx refuses a leg to a SIP URI it will not connect (e.g. SIP URI calling disabled on
+    // the agent's connection): the leg fails at once and never rings.
+    const legs = all.filter((leg) => p.canDial(leg.to));
+    for (const leg of all.filter((l) => !legs.includes(l))) {
+      await send(() => p.status(leg.cb, leg, 'initiated'));
+      await send(() =>
+        p.status(leg.cb, leg, 'failed', { HangupCause: 'call_rejected', SipHangupCause: '403' }),
+      );
+    }
+    if (legs.length === 0) {
+      const res = await p.post(dial.action as string, action({ DialCallStatus: 'failed' }));
+      if (res.status !== 200) throw new Error(`dial-result answered ${res.status}: ${res.body}`);
+      plan = readTexml(res.body);
+      result.replies.push(plan);
+      continue;
+    }
     for (const leg of legs) {
       await send(() => p.status(leg.cb, leg, 'initiated'));
       await send(() => p.status(leg.cb, leg, 'ringing'));

@@ -23,6 +23,11 @@ export interface PlayerOptions {
    * webhook URL" (texml-calls.yml, every webhook); the failover URL is taken to be the same server.
    */
   redeliveries?: number;
+  /**
+   * Whether Telnyx would connect a <Dial> leg to this SIP URI or number (default: always), e.g.
+   * `FakeTelnyxApi.acceptsSipUriCall`, which refuses agents whose SIP URI calling is disabled.
+   */
+  canDial?: (uri: string) => boolean;
 }
 
 export interface Exchange {
@@ -177,6 +182,11 @@ export class TelnyxPlayer {
     this.o.onExchange?.(x);
     if (x.status !== 200) this.failedDeliveries.push(x);
     return x;
+  }
+
+  /** Whether Telnyx would connect a leg to `uri` (see `PlayerOptions.canDial`). */
+  canDial(uri: string): boolean {
+    return this.o.canDial?.(uri) ?? true;
   }
 
   /** The fields every TeXML request carries (reference/telnyx.md §1.2). */

@@ -201,7 +201,11 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     slack = await startFakeSlack();
     telnyx = await FakeTelnyxApi.start();
     // One synced agent, offline: the first sync announces it once; it is never rung.
-    telnyx.addConnection({ connection_name: 'agent-dave', user_name: 'dave1234' });
+    telnyx.addConnection({
+      connection_name: 'agent-dave',
+      user_name: 'dave1234',
+      sip_uri_calling_preference: 'internal',
+    });
     telnyx.setBalance({ available_credit: '12.50', currency: 'USD' });
     telnyx.onRequest = (r) => apiLog.push({ path: r.path, at: Date.now() });
     const env = {

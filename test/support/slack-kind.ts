@@ -7,6 +7,7 @@ export function slackKind(text: string): string {
     ['📩', 'voicemail'],
     ['☎️', 'completed'],
     ['👥', 'roster-changed'],
+    ['🚫', 'roster-unreachable'],
     ['🚨', 'job-failing'],
     ['🟢', 'job-recovered'],
     ['⚠️', 'low-balance'],
