@@ -202,3 +202,76 @@ describe('call state machine', () => {
     expect(r.state.outcome).toBe('answered');
   });
 });
+
+describe('one clock for durations', () => {
+  const SKEW = 10 * 60_000; // Telnyx's Timestamps are 10 minutes ahead of this server
+  const server = (sec: number) => s(sec) - SKEW;
+
+  it('a Dial action without Timestamp does not end the call, and talk time is the leg’s own', () => {
+    const { state, alerts } = play([
+      { ...inbound, at: server(0), local: true, receivedAt: server(0) },
+      { ...round1, at: server(0), local: true, receivedAt: server(0) },
+      {
+        kind: 'status',
+        legSid: 'C',
+        status: 'in-progress',
+        seq: 1,
+        at: s(1),
+        initiatedAt: s(0),
+        receivedAt: server(1),
+      },
+      legEvt('LA', alice.sip, 'ringing', 3, 1),
+      legEvt('LA', alice.sip, 'in-progress', 15, 2),
+      legEvt('LA', alice.sip, 'completed', 110, 3),
+      // The action arrives late and without Timestamp: placed at the latest Telnyx time, not ours.
+      {
+        kind: 'dial-ended',
+        dialStatus: 'completed',
+        dialLeg: 'LA',
+        dialDuration: 95,
+        attempt: 1,
+        at: server(400),
+        local: true,
+        receivedAt: server(400),
+      },
+    ]);
+    expect(state.phase).not.toBe('ended');
+    expect(state.outcome).toBeUndefined();
+    const done = play([callerEnd(111)], state);
+    expect(done.state.outcome).toBe('answered');
+    expect(done.alerts.find((a) => a.type === 'completed')).toMatchObject({
+      talkSeconds: 95,
+      waitSeconds: 15,
+    });
+    expect(alerts.find((a) => a.type === 'answered')).toMatchObject({ waitSeconds: 15 });
+  });
+
+  it('with the leg callbacks lost, DialCallDuration is the talk time', () => {
+    const { state } = play([
+      inbound,
+      round1,
+      { kind: 'dial-ended', dialStatus: 'completed', dialLeg: 'LX', dialDuration: 42, attempt: 1, at: s(60) },
+      callerEnd(61),
+    ]);
+    expect(state.outcome).toBe('answered');
+    expect(state.dialDuration).toBe(42);
+  });
+
+  it('the voicemail grace timer runs on the server clock, whatever the Telnyx Timestamp', () => {
+    const { state } = play([
+      inbound,
+      { kind: 'voicemail-started', reason: 'no-agents', at: s(1) },
+      { kind: 'status', legSid: 'C', status: 'completed', seq: 3, at: s(20), receivedAt: server(20) },
+    ]);
+    expect(state.finalizeAt).toBe(server(20) + VOICEMAIL_GRACE_MS);
+    const early = applyEvent(state, {
+      kind: 'finalize',
+      at: server(30),
+      local: true,
+      receivedAt: server(30),
+    });
+    expect(early).toBeNull();
+    const due = play([{ kind: 'finalize', at: server(81), local: true, receivedAt: server(81) }], state);
+    expect(due.state.outcome).toBe('missed');
+  });
+});
