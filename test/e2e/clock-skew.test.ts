@@ -58,7 +58,7 @@ describe('Telnyx clock far from the server clock', () => {
     const api = async (path: string) =>
       (await (
         await fetch(`${server!.url}/api${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })
-      ).json()) as Record<string, any>;
+      ).json()) as Record<string, Record<string, unknown> & { answered?: number }>;
     const one = await api(`/calls/${encodeURIComponent(r.callSid)}`);
     expect(one.call).toMatchObject({ outcome: 'answered', waitSeconds: 12, talkSeconds: 95 });
 

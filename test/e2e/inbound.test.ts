@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallState } from '../../src/calls/call-state.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
-import { eventually, postRaw, startServer, type TestServer } from '../helper.js';
+import { postRaw, startServer, type TestServer } from '../helper.js';
 import { slackKind } from '../support/slack-kind.js';
 
 describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)', (store) => {
