@@ -157,8 +157,8 @@ export type Effect =
  * What a route or callback tells the state machine. Times are epoch milliseconds on Telnyx's
  * clock (its `Timestamp`). An event whose request carried no `Timestamp` says `local: true`: its
  * `at` is this server's receive time, and it is placed at the latest Telnyx time the call has
- * seen instead, so no duration is ever a difference between Telnyx's clock and ours
- * (docs/architecture.md). `receivedAt` is always this server's clock (for timers).
+ * seen instead, so no duration is ever a difference between Telnyx's clock and ours.
+ * `receivedAt` is always this server's clock (for timers).
  */
 export type CallEvent = CallEventBody & {
   /** The request carried no Telnyx `Timestamp`: `at` is this server's clock. */
@@ -463,7 +463,9 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         }
       }
       // The bridge is over and we answer <Hangup/>, but the caller's call ends with its own
-      // `completed` callback (on Telnyx's clock), not with this request.
+      // `completed` callback (on Telnyx's clock), not with this request. Should that callback
+      // never come, the finalizer closes the call after the grace time (server clock).
+      if (answered) s.finalizeAt ??= (e.receivedAt ?? e.at) + VOICEMAIL_GRACE_MS;
       return true;
     }
 
@@ -497,6 +499,11 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       // `at` and `finalizeAt` are both this server's clock.
       if (!current || current.finalizeAt === undefined || current.outcome) return false;
       if ((e.receivedAt ?? e.at) < current.finalizeAt) return false;
+      if (current.answeredAt !== undefined && current.endedAt === undefined) {
+        // An answered call whose `completed` never came: it ended by the latest Telnyx time seen.
+        out.state.endedAt = Math.max(current.telnyxAt ?? current.answeredAt, current.answeredAt);
+        out.state.phase = 'ended';
+      }
       out.decide = true; // settleOutcome decides
       return true;
     }

@@ -275,3 +275,29 @@ describe('one clock for durations', () => {
     expect(due.state.outcome).toBe('missed');
   });
 });
+
+describe('an answered call whose caller `completed` never comes', () => {
+  it('is closed by the finalizer after the grace time, with the leg’s talk time', () => {
+    const { state } = play([
+      inbound,
+      round1,
+      legEvt('LA', alice.sip, 'in-progress', 10, 2),
+      legEvt('LA', alice.sip, 'completed', 70, 3),
+      {
+        kind: 'dial-ended',
+        dialStatus: 'completed',
+        dialLeg: 'LA',
+        dialDuration: 60,
+        attempt: 1,
+        at: s(70),
+        receivedAt: s(70),
+      },
+    ]);
+    expect(state.outcome).toBeUndefined();
+    expect(state.finalizeAt).toBe(s(70) + VOICEMAIL_GRACE_MS);
+    const closed = play([{ kind: 'finalize', at: s(131), local: true, receivedAt: s(131) }], state);
+    expect(closed.state).toMatchObject({ outcome: 'answered', phase: 'ended', endedAt: s(70) });
+    expect(closed.state.finalizeAt).toBeUndefined();
+    expect(closed.alerts.find((a) => a.type === 'completed')).toMatchObject({ talkSeconds: 60 });
+  });
+});
