@@ -719,6 +719,7 @@ function settleOutcome(out: Transition): void {
       talkSeconds: talkSeconds(s),
       at: iso(at),
     });
+    s.finalizeAt = undefined;
     out.effects.push({ id: 'finished', kind: 'finished' });
     return;
   }

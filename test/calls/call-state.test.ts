@@ -301,3 +301,36 @@ describe('an answered call whose caller `completed` never comes', () => {
     expect(closed.alerts.find((a) => a.type === 'completed')).toMatchObject({ talkSeconds: 60 });
   });
 });
+
+describe('click-to-call and the finalizer', () => {
+  it('an outbound call that ends leaves no pending finalize behind', () => {
+    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+    const { state } = play([
+      { kind: 'outbound-created', sid: 'O', from: '+18005550199', agent, customer: '+14155550123', at: s(0) },
+      { kind: 'status', legSid: 'O', status: 'in-progress', seq: 1, at: s(4) },
+      { kind: 'customer-dial-started', at: s(5) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'in-progress',
+        seq: 1,
+        at: s(10),
+      },
+      // The Dial action overtakes the customer leg's own completed.
+      { kind: 'dial-ended', dialStatus: 'completed', dialLeg: 'OC', dialDuration: 30, attempt: 1, at: s(40) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'completed',
+        seq: 2,
+        at: s(40),
+      },
+    ]);
+    expect(state.outcome).toBe('answered');
+    expect(state.finalizeAt).toBeUndefined();
+  });
+});
