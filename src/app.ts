@@ -412,6 +412,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     flow,
     verifier: config.telnyx.publicKey ? new SignatureVerifier(config.telnyx.publicKey) : undefined,
     publicUrl: config.publicUrl,
+    allowUnsignedInbound: config.telnyx.allowUnsignedInbound,
+    onUnsignedInbound: () => metrics.unsignedInbound.inc(),
   });
 
   // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.

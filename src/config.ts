@@ -169,6 +169,8 @@ const schema = z.object({
     .default('https://api.telnyx.com/v2'),
   TELNYX_PUBLIC_KEY: publicKey.optional(),
   TELNYX_CONNECTION_ID: z.string().trim().min(1).optional(),
+  /** `allow`: accept a /texml/inbound that carries no signature at all (docs/telnyx.md). */
+  TELNYX_UNSIGNED_INBOUND: z.enum(['allow', 'refuse']).default('refuse'),
   HOTLINE_NUMBER: e164.optional(),
   AGENTS: agents.default([]),
   AGENT_CONNECTION_FILTER: z
@@ -177,6 +179,8 @@ const schema = z.object({
     .min(3, 'must be at least 3 characters (Telnyx requires it for a contains filter)')
     .optional(),
   AGENT_OUTBOUND_PROFILE_ID: z.string().trim().min(1).optional(),
+  /** `enable`: set `sip_uri_calling_preference` to `internal` on agent connections that refuse SIP URI calls. */
+  AGENT_SIP_URI_CALLING: z.enum(['enable', 'report']).default('report'),
   AGENT_SYNC_CRON: cron.default('0 * * * *'),
   AGENT_PRESENCE_CRON: cron.default('* * * * *'),
   BALANCE_CHECK_CRON: cron.default('0 */6 * * *'),
@@ -226,6 +230,8 @@ export interface Config {
     baseUrl: string;
     publicKey?: string;
     connectionId?: string;
+    /** Accept a /texml/inbound without any signature header (TELNYX_UNSIGNED_INBOUND=allow). */
+    allowUnsignedInbound: boolean;
   };
   hotlineNumber?: string;
   agents: {
@@ -234,6 +240,8 @@ export interface Config {
     outboundProfileId?: string;
     syncCron: string;
     presenceCron: string;
+    /** Fix `sip_uri_calling_preference` through the API (AGENT_SIP_URI_CALLING=enable). */
+    enableSipUriCalling: boolean;
   };
   balance: { cron: string; threshold: string };
   slackWebhookUrl?: string;
@@ -314,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       baseUrl: e.TELNYX_API_BASE_URL,
       publicKey: e.TELNYX_PUBLIC_KEY,
       connectionId: e.TELNYX_CONNECTION_ID,
+      allowUnsignedInbound: e.TELNYX_UNSIGNED_INBOUND === 'allow',
     },
     hotlineNumber: e.HOTLINE_NUMBER,
     agents: {
@@ -322,6 +331,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       outboundProfileId: e.AGENT_OUTBOUND_PROFILE_ID,
       syncCron: e.AGENT_SYNC_CRON,
       presenceCron: e.AGENT_PRESENCE_CRON,
+      enableSipUriCalling: e.AGENT_SIP_URI_CALLING === 'enable',
     },
     balance: { cron: e.BALANCE_CHECK_CRON, threshold: e.BALANCE_ALERT_THRESHOLD },
     slackWebhookUrl: e.SLACK_WEBHOOK_URL,

@@ -13,6 +13,11 @@ export const Errors = {
     415,
   ),
   BadSignature: createError<[string]>('SB_BAD_SIGNATURE', 'invalid Telnyx signature: %s', 403),
+  SignedPostOnly: createError(
+    'SB_SIGNED_POST_ONLY',
+    'GET is refused while TELNYX_PUBLIC_KEY is set: its query string is not covered by the Telnyx signature; configure the TeXML application with POST',
+    405,
+  ),
   NotStored: createError('SB_NOT_STORED', 'the callback could not be stored; retry later', 503),
   Unauthorized: createError('SB_UNAUTHORIZED', 'missing or invalid bearer token', 401),
   NotFound: createError<[string]>('SB_NOT_FOUND', '%s', 404),

@@ -22,6 +22,17 @@ export interface ListAgentConnectionsOptions {
 /** Telnyx `user_name`: 4–32 letters and digits (docs/telnyx.md §4.1). */
 const USER_NAME = /^[A-Za-z0-9]{4,32}$/;
 
+/**
+ * Telnyx connects a call to `sip:<user_name>@sip.telnyx.com` only when the connection's
+ * `sip_uri_calling_preference` is `internal` (calls from this account's connections) or
+ * `unrestricted`; its default, `disabled`, refuses them (spec3.yml
+ * `CredentialConnection.sip_uri_calling_preference`). A connection without the field (an older
+ * API answer) is taken as reachable: UNCONFIRMED that Telnyx always sends it.
+ */
+export function refusesSipUriCalls(conn: CredentialConnection): boolean {
+  return conn.sip_uri_calling_preference === 'disabled';
+}
+
 /** Why a connection cannot be an agent, or undefined when it can. */
 export function connectionProblem(conn: CredentialConnection): string | undefined {
   if (typeof conn.id !== 'string' || conn.id.trim() === '') return 'missing id';
@@ -125,6 +136,7 @@ async function listOnce(
         id,
         name: (conn.connection_name as string).trim(),
         sip: telnyxSipUri(conn.user_name as string),
+        ...(refusesSipUriCalls(conn) && { unreachable: 'sip-uri-calling-disabled' as const }),
       });
     }
     // Without meta, a full page may have a successor; an empty page never does.

@@ -12,6 +12,8 @@ export interface Agent {
   /** Online = registered at the last presence check; static agents are always online. */
   online: boolean;
   source: 'static' | 'telnyx';
+  /** Telnyx will not connect a call to `sip` (e.g. `sip-uri-calling-disabled`): never rung. */
+  unreachable?: string;
 }
 
 /** The roster as one immutable, versioned value: flows render from whatever snapshot is current. */

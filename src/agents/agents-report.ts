@@ -40,6 +40,7 @@ export async function agentsReport(sources: AgentsReportSources): Promise<Agents
       sip: a.sip,
       online: a.online,
       source: a.source,
+      ...(a.unreachable && { unreachable: a.unreachable }),
     })),
     ...(jobs && { jobs }),
   };

@@ -29,8 +29,10 @@ export function composeSnapshot(stored: StoredRoster, statics: readonly Agent[])
         id: entry.id,
         name: entry.name,
         sip: entry.sip,
-        online: stored.presence[entry.id] ?? false,
+        // A phone Telnyx will not connect a call to is never rung, registered or not.
+        online: (stored.presence[entry.id] ?? false) && entry.unreachable === undefined,
         source: 'telnyx' as const,
+        ...(entry.unreachable && { unreachable: entry.unreachable }),
       }),
     );
   }

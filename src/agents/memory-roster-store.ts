@@ -27,7 +27,12 @@ export class MemoryRosterStore implements RosterStore {
     syncedAt: string,
   ): Promise<number | null> {
     if (this.#version !== expectedVersion) return null;
-    this.#agents = agents.map((a) => ({ id: a.id, name: a.name, sip: a.sip }));
+    this.#agents = agents.map((a) => ({
+      id: a.id,
+      name: a.name,
+      sip: a.sip,
+      ...(a.unreachable && { unreachable: a.unreachable }),
+    }));
     const ids = new Set(agents.map((a) => a.id));
     for (const id of [...this.#presence.keys()]) if (!ids.has(id)) this.#presence.delete(id);
     this.#version += 1;

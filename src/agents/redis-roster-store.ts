@@ -75,7 +75,14 @@ export class RedisRosterStore implements RosterStore {
     agents: readonly RosterEntry[],
     syncedAt: string,
   ): Promise<number | null> {
-    const json = JSON.stringify(agents.map((a) => ({ id: a.id, name: a.name, sip: a.sip })));
+    const json = JSON.stringify(
+      agents.map((a) => ({
+        id: a.id,
+        name: a.name,
+        sip: a.sip,
+        ...(a.unreachable && { unreachable: a.unreachable }),
+      })),
+    );
     const result = await this.redis.eval(
       REPLACE_AGENTS,
       2,
@@ -104,12 +111,19 @@ function parseAgents(json: string | undefined): RosterEntry[] {
   if (!json) return [];
   const parsed: unknown = JSON.parse(json);
   if (!Array.isArray(parsed)) throw new Error('stored roster is not a list');
-  return parsed.filter(
-    (a): a is RosterEntry =>
-      typeof a === 'object' &&
-      a !== null &&
-      typeof a.id === 'string' &&
-      typeof a.name === 'string' &&
-      typeof a.sip === 'string',
-  );
+  return parsed
+    .filter(
+      (a): a is RosterEntry =>
+        typeof a === 'object' &&
+        a !== null &&
+        typeof a.id === 'string' &&
+        typeof a.name === 'string' &&
+        typeof a.sip === 'string',
+    )
+    .map((a) => ({
+      id: a.id,
+      name: a.name,
+      sip: a.sip,
+      ...(a.unreachable === 'sip-uri-calling-disabled' && { unreachable: a.unreachable }),
+    }));
 }

@@ -15,6 +15,8 @@ export interface RosterChanges {
   renamed: RosterRename[];
   /** Names of agents whose SIP URI changed (same id and name). */
   resipped: string[];
+  /** Names of agents that became reachable or unreachable (same id). */
+  reachability: string[];
   changed: boolean;
 }
 
@@ -32,6 +34,7 @@ export function diffRoster(previous: readonly RosterEntry[], next: readonly Rost
   const removed: string[] = [];
   const renamed: RosterRename[] = [];
   const resipped: string[] = [];
+  const reachability: string[] = [];
   for (const [id, agent] of after) {
     const old = before.get(id);
     if (!old) {
@@ -40,17 +43,20 @@ export function diffRoster(previous: readonly RosterEntry[], next: readonly Rost
     }
     if (old.name !== agent.name) renamed.push({ id, from: old.name, to: agent.name });
     else if (old.sip !== agent.sip) resipped.push(agent.name);
+    if (old.unreachable !== agent.unreachable) reachability.push(agent.name);
   }
   for (const [id, agent] of before) if (!after.has(id)) removed.push(agent.name);
   added.sort(byName);
   removed.sort(byName);
   resipped.sort(byName);
+  reachability.sort(byName);
   renamed.sort((a, b) => byName(a.to, b.to));
   return {
     added,
     removed,
     renamed,
     resipped,
-    changed: added.length + removed.length + renamed.length + resipped.length > 0,
+    reachability,
+    changed: added.length + removed.length + renamed.length + resipped.length + reachability.length > 0,
   };
 }

@@ -12,7 +12,16 @@ export interface RosterEntry {
   name: string;
   /** `sip:<user_name>@sip.telnyx.com` */
   sip: string;
+  /** Why Telnyx will not connect a call to `sip` (listed, never rung); absent = reachable. */
+  unreachable?: Unreachable;
 }
+
+/**
+ * `sip-uri-calling-disabled`: the connection's `sip_uri_calling_preference` is `disabled`
+ * (Telnyx's default), so Telnyx refuses calls to `sip:<user_name>@sip.telnyx.com`; it must be
+ * `internal` or `unrestricted` (spec3.yml `CredentialConnection.sip_uri_calling_preference`).
+ */
+export type Unreachable = 'sip-uri-calling-disabled';
 
 export interface StoredRoster {
   /**

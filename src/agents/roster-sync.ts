@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Notifier } from '../slack/alert.js';
-import type { TelnyxClient } from '../telnyx/client.js';
+import { describeTelnyxError, type TelnyxClient } from '../telnyx/client.js';
 import { type AgentFilter, listAgentConnections } from './agent-connections.js';
 import { diffRoster, type RosterRename } from './roster-diff.js';
 import type { RosterEntry, RosterStore } from './roster-store.js';
@@ -17,6 +17,12 @@ export interface RosterSyncOptions {
   maxPages?: number;
   /** Called after the store was written, e.g. `() => liveRoster.refresh()`; its errors are ignored. */
   onStored?: () => unknown;
+  /**
+   * `AGENT_SIP_URI_CALLING=enable`: set `sip_uri_calling_preference` to `internal` on agent
+   * connections that refuse SIP URI calls (PATCH /v2/credential_connections/{id}, spec3.yml
+   * `UpdateCredentialConnection`). Off: they are only reported.
+   */
+  enableSipUriCalling?: boolean;
 }
 
 /** What `POST /api/agents/sync` answers. */
@@ -32,6 +38,10 @@ export interface RosterSyncResult {
   syncedAt: string;
   /** Number of synced Telnyx agents now in the roster. */
   agents: number;
+  /** Agents Telnyx will not connect calls to (listed, never rung), by name. */
+  unreachable: string[];
+  /** Agents whose connection Switchboard just set to `sip_uri_calling_preference: internal`. */
+  sipUriCallingEnabled: string[];
 }
 
 /** Lost compare-and-set races before giving up; each loss means another writer just wrote. */
@@ -59,7 +69,16 @@ export async function syncRoster(options: RosterSyncOptions): Promise<RosterSync
       maxPages: options.maxPages,
     }),
   );
+  const sipUriCallingEnabled = options.enableSipUriCalling ? await enableSipUriCalling(options, agents) : [];
+  const unreachable = agents.filter((a) => a.unreachable).map((a) => a.name);
+  if (unreachable.length) {
+    logger.warn(
+      { agents: unreachable },
+      'agents not rung: their credential connection refuses SIP URI calls (sip_uri_calling_preference=disabled)',
+    );
+  }
   const syncedAt = new Date(now()).toISOString();
+  const extra = { unreachable, sipUriCallingEnabled };
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await store.load();
@@ -67,7 +86,7 @@ export async function syncRoster(options: RosterSyncOptions): Promise<RosterSync
     if (!diff.changed) {
       await store.markSynced(syncedAt);
       await notifyStored(options);
-      return { ...diff, version: stored.version, syncedAt, agents: agents.length };
+      return { ...diff, ...extra, version: stored.version, syncedAt, agents: agents.length };
     }
     const version = await store.replaceAgents(stored.version, agents, syncedAt);
     if (version === null) continue;
@@ -98,7 +117,23 @@ export async function syncRoster(options: RosterSyncOptions): Promise<RosterSync
         logger.error({ err, version }, 'roster-changed alert could not be queued');
       }
     }
-    return { ...diff, version, syncedAt, agents: agents.length };
+    // One roster warning per version that changed who cannot be rung (or that fixed someone).
+    const before = new Set(stored.agents.filter((a) => a.unreachable).map((a) => a.id));
+    const after = new Set(agents.filter((a) => a.unreachable).map((a) => a.id));
+    const newlyUnreachable = [...after].some((id) => !before.has(id));
+    if (newlyUnreachable || sipUriCallingEnabled.length) {
+      try {
+        await options.notifier.enqueue(`roster-unreachable:${version}`, {
+          type: 'roster-unreachable',
+          agents: unreachable,
+          enabled: sipUriCallingEnabled,
+          at: syncedAt,
+        });
+      } catch (err) {
+        logger.error({ err, version }, 'roster-unreachable alert could not be queued');
+      }
+    }
+    return { ...diff, ...extra, version, syncedAt, agents: agents.length };
   }
   throw new Error(`roster sync: the roster kept changing underneath (${MAX_ATTEMPTS} attempts)`);
 }
@@ -109,4 +144,38 @@ async function notifyStored(options: RosterSyncOptions): Promise<void> {
   } catch {
     // The background refresh will catch up.
   }
+}
+
+/**
+ * Sets `sip_uri_calling_preference: internal` on each agent connection that refuses SIP URI
+ * calls, one PATCH per connection (`internal` admits calls from this account's own connections,
+ * the narrowest setting that lets Switchboard ring the agent). A connection that cannot be
+ * updated stays unreachable and is logged; the sync goes on. Returns the names fixed.
+ */
+async function enableSipUriCalling(options: RosterSyncOptions, agents: RosterEntry[]): Promise<string[]> {
+  const enabled: string[] = [];
+  for (const agent of agents) {
+    if (!agent.unreachable) continue;
+    try {
+      const res = await options.client.credentialConnections.update(agent.id, {
+        sip_uri_calling_preference: 'internal',
+      });
+      const now = res.data?.sip_uri_calling_preference;
+      if (now !== undefined && now !== 'internal' && now !== 'unrestricted') {
+        throw new Error(`Telnyx answered sip_uri_calling_preference=${now}`);
+      }
+      delete agent.unreachable;
+      enabled.push(agent.name);
+      options.logger.warn(
+        { connectionId: agent.id, agent: agent.name },
+        'set sip_uri_calling_preference=internal on the credential connection (AGENT_SIP_URI_CALLING=enable)',
+      );
+    } catch (err) {
+      options.logger.error(
+        { connectionId: agent.id, agent: agent.name, error: describeTelnyxError(err) },
+        'could not enable SIP URI calling on the credential connection; the agent stays unreachable',
+      );
+    }
+  }
+  return enabled;
 }

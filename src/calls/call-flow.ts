@@ -3,7 +3,6 @@ import type { Agent, Roster } from '../agents/agent.js';
 import type { Notifier } from '../slack/alert.js';
 import {
   callerText,
-  eventTime,
   parseCallStatus,
   parseCount,
   parseTelnyxTime,
@@ -65,6 +64,16 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A recording with a usable URL and a duration that is not 0 (absent duration: trust the URL). */
+function hasMessage(p: TexmlParams): boolean {
+  const url = p.RecordingUrl?.trim();
+  if (!url || !/^https?:\/\//i.test(url)) return false;
+  return parseCount(p.RecordingDuration) !== 0;
+}
+
+/** Telnyx says the recording is 0 s long: the caller left no message. */
+const emptyRecording = (p: TexmlParams): boolean => parseCount(p.RecordingDuration) === 0;
+
 const toRef = (a: Agent): AgentRef => ({ id: a.id, name: a.name, sip: a.sip });
 
 /**
@@ -85,7 +94,7 @@ export class CallFlow {
   /** `POST /texml/inbound`: greeting and the first ring round, or voicemail when nobody is online. */
   async inbound(p: TexmlParams, base: string): Promise<string> {
     const sid = p.CallSid as string;
-    const at = eventTime(p, this.now());
+    const at = this.when(p);
     const from = callerText(p.From);
     const round = await this.nextRound(sid, from, 1, []);
     const events: CallEvent[] = [
@@ -95,11 +104,11 @@ export class CallFlow {
         from,
         to: callerText(p.To),
         callerName: callerText(p.CallerId) || undefined,
-        at,
+        ...at,
       },
       round
-        ? { kind: 'dial-started', attempt: 1, targets: round.agents.map(toRef), at }
-        : { kind: 'voicemail-started', reason: 'no-agents', at },
+        ? { kind: 'dial-started', attempt: 1, targets: round.agents.map(toRef), ...at }
+        : { kind: 'voicemail-started', reason: 'no-agents', ...at },
     ];
     await this.recordForReply(sid, events);
     return round
@@ -123,24 +132,8 @@ export class CallFlow {
       this.o.log.warn({ callSid: sid }, 'no click-to-call is bound to this call; hanging up');
       return this.o.flows.answered({ base });
     }
-    await this.recordForReply(sid, [{ kind: 'customer-dial-started', at: this.now() }]);
+    await this.recordForReply(sid, [{ kind: 'customer-dial-started', ...this.when(p) }]);
     return this.o.flows.outbound({ base, to: state.customer, callerId: this.o.hotlineNumber });
-  }
-
-  /** The customer leg of a click-to-call ended: the call ends with it. */
-  async outboundDialResult(p: TexmlParams, base: string): Promise<string> {
-    const dialStatus = (p.DialCallStatus ?? '').trim().toLowerCase();
-    await this.recordForReply(p.CallSid as string, [
-      {
-        kind: 'dial-ended',
-        dialStatus,
-        dialLeg: p.DialCallSid || undefined,
-        dialDuration: parseCount(p.DialCallDuration),
-        attempt: 1,
-        at: eventTime(p, this.now()),
-      },
-    ]);
-    return this.o.flows.answered({ base });
   }
 
   /**
@@ -151,21 +144,40 @@ export class CallFlow {
     await this.apply(event.sid, event);
   }
 
-  /** `POST /texml/dial-result`: the <Dial> ended — hang up, ring the next round, or voicemail. */
-  async dialResult(p: TexmlParams, attemptHint: number | undefined, base: string): Promise<string> {
+  /**
+   * `POST /texml/dial-result`: the <Dial> ended — hang up, ring the next round, or voicemail.
+   * Whether this is a click-to-call and which round ended come from the store under the CallSid,
+   * never from the request URL (its query string is not covered by Telnyx's signature). When the
+   * store cannot be read the round is unknown, so the caller goes to voicemail rather than being
+   * rung round after round.
+   */
+  async dialResult(p: TexmlParams, base: string): Promise<string> {
     const sid = p.CallSid as string;
-    const at = eventTime(p, this.now());
+    const at = this.when(p);
     const dialStatus = (p.DialCallStatus ?? '').trim().toLowerCase();
     let state: CallState | null = null;
+    let unknown = false;
     try {
       state = await within(this.o.store.get(sid), this.budget);
     } catch (err) {
-      this.o.log.warn(
-        { err, callSid: sid },
-        'call state unavailable for dial-result; deciding from the request',
-      );
+      unknown = true;
+      this.o.log.warn({ err, callSid: sid }, 'call state unavailable for dial-result; no further ring round');
     }
-    const attempt = attemptHint ?? state?.attempts ?? 1;
+    if (state?.direction === 'outbound') {
+      // The customer leg of a click-to-call ended: the call ends with it.
+      await this.recordForReply(sid, [
+        {
+          kind: 'dial-ended',
+          dialStatus,
+          dialLeg: p.DialCallSid || undefined,
+          dialDuration: parseCount(p.DialCallDuration),
+          attempt: 1,
+          ...at,
+        },
+      ]);
+      return this.o.flows.answered({ base });
+    }
+    const attempt = unknown ? this.o.dialAttempts : (state?.attempts ?? 1);
     const answered =
       dialStatus === 'completed' || dialStatus === 'answered' || state?.answeredAt !== undefined;
     const ended: CallEvent = {
@@ -174,7 +186,7 @@ export class CallFlow {
       dialLeg: p.DialCallSid || undefined,
       dialDuration: parseCount(p.DialCallDuration),
       attempt,
-      at,
+      ...at,
     };
     if (answered) {
       await this.recordForReply(sid, [ended]);
@@ -197,21 +209,29 @@ export class CallFlow {
       if (round) {
         await this.recordForReply(sid, [
           ended,
-          { kind: 'dial-started', attempt: attempt + 1, targets: round.agents.map(toRef), at },
+          { kind: 'dial-started', attempt: attempt + 1, targets: round.agents.map(toRef), ...at },
         ]);
         return this.o.flows.nextRound({ base, round: round.dial });
       }
     }
     const reason = attempt < this.o.dialAttempts ? 'no-agents' : 'no-answer';
-    await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, at }]);
+    await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, ...at }]);
     return this.o.flows.voicemail({ base, reason });
   }
 
-  /** `POST /texml/voicemail`: the <Record> ended. Some action requests carry the recording (UNCONFIRMED). */
+  /**
+   * `POST /texml/voicemail`: the <Record> ended. Its parameters tell whether a message was left:
+   * a `RecordingUrl` with a `RecordingDuration` above 0 is a voicemail; a duration of 0 means the
+   * caller left none (documented <Record action> parameters,
+   * https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/record). Which of
+   * them Telnyx sends is UNCONFIRMED, so the recording callback, the caller's `completed` status
+   * and, last, the grace timer decide too — whichever comes first.
+   */
   async voicemailEnded(p: TexmlParams, base: string): Promise<string> {
-    if (p.RecordingUrl) {
+    const event = this.recordActionEvent(p);
+    if (event) {
       try {
-        await within(this.apply(p.CallSid as string, this.recordingEvent(p, 'completed')), this.budget);
+        await within(this.apply(p.CallSid as string, event), this.budget);
       } catch (err) {
         this.o.log.warn({ err, callSid: p.CallSid }, 'could not store the voicemail from the record action');
       }
@@ -235,7 +255,7 @@ export class CallFlow {
       seq: parseCount(p.SequenceNumber),
       from: callerText(p.From) || undefined,
       to: p.To?.trim() || undefined,
-      at: eventTime(p, this.now()),
+      ...this.when(p),
       answeredAt: parseTelnyxTime(p.AnsweredTime),
       initiatedAt: parent ? undefined : parseTelnyxTime(p.CallInitiatedAt),
       agent: agent && toRef(agent),
@@ -243,11 +263,17 @@ export class CallFlow {
     await this.applyOrFail(callSid, event);
   }
 
-  /** `POST /texml/recording`: the recording status callback. */
+  /**
+   * `POST /texml/recording`: the recording status callback (`in-progress` or `completed`, the
+   * statuses Telnyx documents for TeXML recordings). A `completed` recording of 0 s or without
+   * an http(s) URL is no message; `absent`/`failed` are accepted too in case Telnyx sends them (UNCONFIRMED).
+   */
   async recording(p: TexmlParams): Promise<void> {
     const status = (p.RecordingStatus ?? '').trim().toLowerCase();
-    const kind =
-      status === 'completed' ? 'completed' : status === 'absent' || status === 'failed' ? 'absent' : null;
+    let kind: 'completed' | 'absent' | null = null;
+    // A completed recording of 0 s, or without a URL we could link, is no message.
+    if (status === 'completed') kind = hasMessage(p) ? 'completed' : 'absent';
+    else if (status === 'absent' || status === 'failed') kind = 'absent';
     if (!kind) return;
     await this.applyOrFail(p.CallSid as string, this.recordingEvent(p, kind));
   }
@@ -256,13 +282,21 @@ export class CallFlow {
   async finalizeDue(): Promise<number> {
     const now = this.now();
     const due = await this.o.store.dueForFinalize(now);
-    for (const sid of due) await this.apply(sid, { kind: 'finalize', at: now });
+    for (const sid of due) await this.apply(sid, { kind: 'finalize', at: now, local: true, receivedAt: now });
     return due.length;
   }
 
   /** Waits for effects still running in the background (shutdown). */
   async drain(): Promise<void> {
     while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** What a <Record> action request says about the message, or null when it says nothing. */
+  private recordActionEvent(p: TexmlParams): CallEvent | null {
+    if (hasMessage(p)) return this.recordingEvent(p, 'completed');
+    // Only an explicit `RecordingDuration=0` is proof of no message: an action without recording
+    // parameters says nothing (the recording callback may still bring the URL).
+    return emptyRecording(p) ? this.recordingEvent(p, 'absent') : null;
   }
 
   private recordingEvent(p: TexmlParams, status: 'completed' | 'absent'): CallEvent {
@@ -272,8 +306,18 @@ export class CallFlow {
       status,
       url: url && /^https?:\/\//i.test(url) ? url.slice(0, 2048) : undefined,
       duration: parseCount(p.RecordingDuration),
-      at: eventTime(p, this.now()),
+      ...this.when(p),
     };
+  }
+
+  /**
+   * When a request happened: Telnyx's `Timestamp` when it carries one; otherwise our receive time,
+   * marked `local` so the state machine never subtracts it from a Telnyx time.
+   */
+  private when(p: TexmlParams): { at: number; local?: true; receivedAt: number } {
+    const receivedAt = this.now();
+    const telnyx = parseTelnyxTime(p.Timestamp);
+    return telnyx === undefined ? { at: receivedAt, local: true, receivedAt } : { at: telnyx, receivedAt };
   }
 
   /** Chooses the agents of a ring round; null when nobody can be rung. */

@@ -89,8 +89,19 @@ export interface CallState {
   status: LegStatus;
   seq: number;
   phase: CallPhase;
-  /** Epoch milliseconds. */
+  /** Epoch milliseconds, on Telnyx's clock once a callback brought `CallInitiatedAt`. */
   startedAt: number;
+  /**
+   * Where `startedAt` comes from when not from Telnyx's `CallInitiatedAt`: `local` = this server's
+   * receive time (nothing on Telnyx's clock seen yet); `estimate` = the first Telnyx time seen
+   * minus the time that passed on our clock since the call arrived. Either is replaced by
+   * `CallInitiatedAt` when a callback brings it.
+   */
+  startedAtSource?: 'local' | 'estimate';
+  /** Latest Telnyx `Timestamp` seen for this call: where an event without one is placed. */
+  telnyxAt?: number;
+  /** `DialCallDuration` of the bridged <Dial>: Telnyx's own talk time, in seconds. */
+  dialDuration?: number;
   answeredAt?: number;
   endedAt?: number;
   /** The answer was credited to an agent (answered alert, history): once per call. */
@@ -112,7 +123,10 @@ export interface CallState {
   /** Telnyx reported that no recording was made. */
   recordingAbsent?: boolean;
   outcome?: CallOutcome;
-  /** Caller hung up during the voicemail flow: decide voicemail vs missed when the recording reports, or at this time. */
+  /**
+   * Caller hung up during the voicemail flow: decide voicemail vs missed when the recording
+   * reports, or at this time. This server's clock (the finalizer compares it with its own now).
+   */
   finalizeAt?: number;
   updatedAt: number;
 }
@@ -139,8 +153,21 @@ export type Effect =
   | { id: string; kind: 'agent-idle'; agentId: string; leg: string; at: number }
   | { id: string; kind: 'finished' };
 
-/** What a route or callback tells the state machine. Times are epoch milliseconds. */
-export type CallEvent =
+/**
+ * What a route or callback tells the state machine. Times are epoch milliseconds on Telnyx's
+ * clock (its `Timestamp`). An event whose request carried no `Timestamp` says `local: true`: its
+ * `at` is this server's receive time, and it is placed at the latest Telnyx time the call has
+ * seen instead, so no duration is ever a difference between Telnyx's clock and ours.
+ * `receivedAt` is always this server's clock (for timers).
+ */
+export type CallEvent = CallEventBody & {
+  /** The request carried no Telnyx `Timestamp`: `at` is this server's clock. */
+  local?: boolean;
+  /** When this server received it (its own clock); defaults to `at`. */
+  receivedAt?: number;
+};
+
+type CallEventBody =
   | {
       kind: 'inbound';
       sid: string;
@@ -199,6 +226,8 @@ export interface Transition {
   state: CallState;
   timeline: TimelineEntry[];
   effects: Effect[];
+  /** The voicemail-or-missed decision is due in this transition (not a stored field). */
+  decide?: boolean;
 }
 
 /** How long to wait for a recording report after a caller hung up in the voicemail flow. */
@@ -232,12 +261,17 @@ function newCall(sid: string, at: number, init: Partial<CallState>): CallState {
 export const waitSeconds = (s: CallState): number =>
   s.direction === 'outbound' ? 0 : seconds(s.startedAt, s.answeredAt ?? s.voicemailAt ?? s.endedAt);
 
-/** Talk time of an answered call: agent answer until the first of the two legs ended. */
+/**
+ * Talk time of an answered call, from one clock only: the answering leg's own answered and ended
+ * times (both Telnyx `Timestamp`s of that leg's callbacks), else Telnyx's `DialCallDuration`, else
+ * the answer until the caller's own end (both Telnyx times).
+ */
 export const talkSeconds = (s: CallState): number => {
   if (s.answeredAt === undefined) return 0;
   const leg = s.answeredLeg ? s.legs[s.answeredLeg] : undefined;
-  const ends = [s.endedAt, leg?.endedAt].filter((t): t is number => t !== undefined);
-  return ends.length ? seconds(s.answeredAt, Math.min(...ends)) : 0;
+  if (leg?.answeredAt !== undefined && leg.endedAt !== undefined) return seconds(leg.answeredAt, leg.endedAt);
+  if (s.dialDuration !== undefined) return s.dialDuration;
+  return s.endedAt !== undefined ? seconds(s.answeredAt, s.endedAt) : 0;
 };
 
 /**
@@ -245,17 +279,36 @@ export const talkSeconds = (s: CallState): number => {
  * timeline entries and owed effects, or null when the event changes nothing (a duplicate, or a
  * status that would move backwards).
  */
-export function applyEvent(current: CallState | null, event: CallEvent): Transition | null {
+export function applyEvent(current: CallState | null, incoming: CallEvent): Transition | null {
+  const event = onTelnyxClock(current, incoming);
   const out: Transition = {
     state: current ? structuredClone(current) : (null as never),
     timeline: [],
     effects: [],
   };
+  if (current?.startedAtSource === 'local' && !event.local && event.receivedAt !== undefined) {
+    // First Telnyx time for a call that started on our clock: anchor the start on Telnyx's
+    // clock by the time that passed on ours (one clock per difference).
+    out.state.startedAt = event.at - Math.max(0, event.receivedAt - current.startedAt);
+    out.state.startedAtSource = 'estimate';
+  }
   const changed = reduce(current, event, out);
   if (!changed) return null;
   out.state.updatedAt = Math.max(out.state.updatedAt, event.at);
+  if (!event.local) out.state.telnyxAt = Math.max(out.state.telnyxAt ?? event.at, event.at);
   settleOutcome(out);
   return out;
+}
+
+/**
+ * An event without a Telnyx `Timestamp` is placed at the latest Telnyx time this call has seen
+ * (never later than it really happened), so durations never mix Telnyx's clock with ours. With no
+ * Telnyx time yet (the very first request) it keeps its own.
+ */
+function onTelnyxClock(current: CallState | null, e: CallEvent): CallEvent {
+  const receivedAt = e.receivedAt ?? e.at;
+  if (!e.local || current?.telnyxAt === undefined) return { ...e, receivedAt };
+  return { ...e, at: current.telnyxAt, receivedAt };
 }
 
 /**
@@ -297,6 +350,7 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         to: e.to,
         callerName: e.callerName,
         status: 'ringing',
+        ...(e.local && { startedAtSource: 'local' as const }),
       });
       out.timeline.push({ at: e.at, type: 'call-received', detail: { from: e.from, to: e.to } });
       return true;
@@ -392,10 +446,12 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         type: 'dial-ended',
         detail: { status: e.dialStatus, attempt },
       });
+      if (answered && e.dialDuration !== undefined) s.dialDuration ??= e.dialDuration;
       if (s.endedAt !== undefined || s.outcome) return true; // a late action request changes no ended call
       if (answered && s.answeredAt === undefined) {
-        // The leg's own callbacks were lost or are late: the Dial result is proof enough.
-        const at = e.dialDuration !== undefined ? e.at - e.dialDuration * 1000 : e.at;
+        // The leg's own callbacks were lost or are late: the Dial result is proof enough. Its
+        // time is when the bridge ended, so the answer was DialCallDuration before it.
+        const at = Math.max(s.startedAt, e.dialDuration !== undefined ? e.at - e.dialDuration * 1000 : e.at);
         const leg = e.dialLeg ? s.legs[e.dialLeg] : undefined;
         if (leg) {
           leg.answeredAt ??= at;
@@ -406,11 +462,10 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
           s.answeredLeg = e.dialLeg;
         }
       }
-      if (answered && s.endedAt === undefined) {
-        // The bridge is over and we answer <Hangup/>: the call ends now.
-        s.endedAt = e.at;
-        s.phase = 'ended';
-      }
+      // The bridge is over and we answer <Hangup/>, but the caller's call ends with its own
+      // `completed` callback (on Telnyx's clock), not with this request. Should that callback
+      // never come, the finalizer closes the call after the grace time (server clock).
+      if (answered) s.finalizeAt ??= (e.receivedAt ?? e.at) + VOICEMAIL_GRACE_MS;
       return true;
     }
 
@@ -436,14 +491,21 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       if (s.recordingAbsent) return false;
       s.recordingAbsent = true;
       out.timeline.push({ at: e.at, type: 'voicemail-absent' });
-      if (s.endedAt !== undefined) s.finalizeAt = e.at; // the caller is gone and left no message: decide now
+      if (s.endedAt !== undefined) out.decide = true; // the caller is gone and left no message: decide now
       return true;
     }
 
     case 'finalize': {
+      // `at` and `finalizeAt` are both this server's clock.
       if (!current || current.finalizeAt === undefined || current.outcome) return false;
-      if (e.at < current.finalizeAt) return false;
-      return true; // settleOutcome decides
+      if ((e.receivedAt ?? e.at) < current.finalizeAt) return false;
+      if (current.answeredAt !== undefined && current.endedAt === undefined) {
+        // An answered call whose `completed` never came: it ended by the latest Telnyx time seen.
+        out.state.endedAt = Math.max(current.telnyxAt ?? current.answeredAt, current.answeredAt);
+        out.state.phase = 'ended';
+      }
+      out.decide = true; // settleOutcome decides
+      return true;
     }
   }
 }
@@ -469,7 +531,11 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     }
     s.status = e.status;
     if (e.seq !== undefined) s.seq = Math.max(s.seq, e.seq);
-    if (e.initiatedAt !== undefined && e.initiatedAt < s.startedAt) s.startedAt = e.initiatedAt;
+    if (e.initiatedAt !== undefined && (s.startedAtSource || e.initiatedAt < s.startedAt)) {
+      // Telnyx's own start time replaces our receive time: the wait is then on one clock.
+      s.startedAt = e.initiatedAt;
+      s.startedAtSource = undefined;
+    }
     if (e.from && !s.from) s.from = e.from;
     if (e.to && !s.to) s.to = e.to;
     out.timeline.push({ at: e.at, type: `caller-${e.status}` });
@@ -478,7 +544,8 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
       s.endedAt = e.at;
       s.phase = 'ended';
       if (s.voicemailAt !== undefined && !s.recordingUrl && s.answeredAt === undefined) {
-        s.finalizeAt = s.recordingAbsent ? e.at : e.at + VOICEMAIL_GRACE_MS;
+        if (s.recordingAbsent) out.decide = true;
+        else s.finalizeAt = (e.receivedAt ?? e.at) + VOICEMAIL_GRACE_MS;
       }
     }
     return true;
@@ -652,6 +719,7 @@ function settleOutcome(out: Transition): void {
       talkSeconds: talkSeconds(s),
       at: iso(at),
     });
+    s.finalizeAt = undefined;
     out.effects.push({ id: 'finished', kind: 'finished' });
     return;
   }
@@ -673,7 +741,7 @@ function settleOutcome(out: Transition): void {
     s.outcome = 'voicemail';
   } else if (s.voicemailAt !== undefined) {
     // Hung up in the voicemail flow: wait for the recording report (or its grace time).
-    if (s.finalizeAt === undefined || s.updatedAt < s.finalizeAt) return;
+    if (!out.decide) return;
     s.outcome = 'missed';
     pushMissed(out, s.voicemailReason === 'no-agents' ? 'no-agents' : 'no-answer', at);
   } else if (isFailure(s.status) && s.attempts === 0) {

@@ -23,7 +23,8 @@ export interface TelnyxJobsOptions {
   balanceStore: BalanceStateStore;
   notifier: Notifier;
   logger: Logger;
-  agents: Pick<Config['agents'], 'connectionFilter' | 'outboundProfileId' | 'syncCron' | 'presenceCron'>;
+  agents: Pick<Config['agents'], 'connectionFilter' | 'outboundProfileId' | 'syncCron' | 'presenceCron'> &
+    Partial<Pick<Config['agents'], 'enableSipUriCalling'>>;
   balance: Config['balance'];
   /** Refreshed after each sync / presence check so this replica routes on the result at once. */
   roster?: { refresh(): Promise<unknown> };
@@ -55,6 +56,7 @@ export function registerTelnyxJobs(options: TelnyxJobsOptions): void {
         },
         now,
         onStored,
+        enableSipUriCalling: options.agents.enableSipUriCalling,
       }),
   });
   scheduler.register({

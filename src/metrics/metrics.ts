@@ -44,6 +44,8 @@ export interface Metrics {
   slackOutboxDepth: Gauge;
   slackFailures: Counter;
   jobLastSuccess: Gauge<'job_name'>;
+  /** Unsigned /texml/inbound requests accepted under TELNYX_UNSIGNED_INBOUND=allow. */
+  unsignedInbound: Counter;
 }
 
 /** Ring rounds are 20 s by default; the buckets put the service-level target (20 s) on an edge. */
@@ -155,8 +157,15 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     },
   });
 
+  const unsignedInbound = new Counter({
+    name: 'switchboard_texml_unsigned_inbound_total',
+    help: 'Unsigned /texml/inbound requests accepted because TELNYX_UNSIGNED_INBOUND=allow',
+    registers: [registry],
+  });
+
   return {
     registry,
+    unsignedInbound,
     calls,
     waitSeconds,
     talkSeconds,

@@ -10,6 +10,15 @@ export interface TexmlRoutesOptions {
   flow: CallFlow;
   verifier?: SignatureVerifier;
   publicUrl?: string;
+  /**
+   * `TELNYX_UNSIGNED_INBOUND=allow`: a `POST /texml/inbound` that carries neither signature header
+   * is accepted (in case Telnyx does not sign the voice-URL fetch, docs/telnyx.md "Is the
+   * voice-URL fetch signed?"). A present but invalid signature is still refused, and no other
+   * route is affected.
+   */
+  allowUnsignedInbound?: boolean;
+  /** Called for each unsigned inbound request accepted that way (a Prometheus counter). */
+  onUnsignedInbound?: () => void;
 }
 
 declare module 'fastify' {
@@ -34,18 +43,27 @@ function formParams(body: string): TexmlParams {
 
 /**
  * The routes Telnyx calls (docs/interface.md §3). They parse and check the request, hand it to the
- * call flow, and reply: TeXML documents as application/xml, callbacks as an empty 204.
+ * call flow, and reply: TeXML documents as application/xml, callbacks as an empty 200 — Telnyx
+ * treats anything else, 204 included, as a failed delivery: "The server must return an HTTP 200,
+ * otherwise we will reattempt delivery at the failover webhook URL" (texml-calls.yml webhooks).
  */
 export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoutesOptions): Promise<void> {
   const { flow, verifier } = opts;
+  const inboundPath = '/texml/inbound';
 
   app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
     req.rawBody = body as string;
     done(null, formParams(body as string));
   });
 
-  app.addHook('preHandler', async (req: FastifyRequest) => {
+  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
     let params: TexmlParams;
+    if (req.method === 'GET' && verifier) {
+      reply.header('allow', 'POST');
+      // Telnyx signs `timestamp|body`; a GET has no body, so its query string (every parameter)
+      // would not be covered and one captured signature would pass with any parameters for 300 s.
+      throw new Errors.SignedPostOnly();
+    }
     if (req.method === 'GET') {
       const q = req.url.indexOf('?');
       params = formParams(q >= 0 ? req.url.slice(q + 1) : '');
@@ -56,13 +74,17 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
       params = (req.body as TexmlParams | undefined) ?? formParams('');
     }
     if (verifier) {
-      // Telnyx signs `timestamp|raw body`; a GET has no body, so only POST is fully covered.
-      const reason = verifier.check(
-        req.rawBody ?? '',
-        header(req, 'telnyx-signature-ed25519'),
-        header(req, 'telnyx-timestamp'),
-      );
-      if (reason) throw new Errors.BadSignature(reason);
+      const signature = header(req, 'telnyx-signature-ed25519');
+      const timestamp = header(req, 'telnyx-timestamp');
+      const unsigned = signature === undefined && timestamp === undefined;
+      if (unsigned && opts.allowUnsignedInbound && routePath(req) === inboundPath) {
+        // Opt-in only, and only for a request with no signature at all: a forged one still fails.
+        opts.onUnsignedInbound?.();
+        req.log.warn('unsigned /texml/inbound accepted (TELNYX_UNSIGNED_INBOUND=allow)');
+      } else {
+        const reason = verifier.check(req.rawBody ?? '', signature, timestamp);
+        if (reason) throw new Errors.BadSignature(reason);
+      }
     }
     const sid = params.CallSid?.trim();
     if (!sid) throw new Errors.MissingCallSid();
@@ -85,7 +107,7 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
       }
       throw err;
     }
-    return reply.code(204).send();
+    return reply.code(200).send();
   };
 
   const route = (path: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
@@ -105,15 +127,13 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
     }
   };
 
-  route('/texml/inbound', (req, reply) => neverDrop(req, reply, () => flow.inbound(req.texml!, base(req))));
+  route(inboundPath, (req, reply) => neverDrop(req, reply, () => flow.inbound(req.texml!, base(req))));
 
-  route('/texml/dial-result', async (req, reply) => {
-    const query = req.query as Record<string, string>;
-    if (query.outbound === 'true') return xml(reply, await flow.outboundDialResult(req.texml!, base(req)));
-    const attempt = Number(query.attempt);
-    const hint = Number.isInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : undefined;
-    return neverDrop(req, reply, () => flow.dialResult(req.texml!, hint, base(req)));
-  });
+  // Which call this is (inbound or click-to-call) and which ring round ended come from the store
+  // under the CallSid, never from the URL: a query string is not covered by Telnyx's signature.
+  route('/texml/dial-result', async (req, reply) =>
+    neverDrop(req, reply, () => flow.dialResult(req.texml!, base(req))),
+  );
 
   route('/texml/outbound', async (req, reply) =>
     xml(reply, await flow.outboundAnswered(req.texml!, base(req))),
@@ -126,6 +146,12 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
   route('/texml/status', async (req, reply) => ack(reply, flow.status(req.texml!)));
 
   route('/texml/recording', async (req, reply) => ack(reply, flow.recording(req.texml!)));
+}
+
+/** The request path without its query string. */
+function routePath(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  return q >= 0 ? req.url.slice(0, q) : req.url;
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {

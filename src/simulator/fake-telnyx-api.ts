@@ -28,7 +28,15 @@ export interface FakeConnection {
   created_at?: string;
   /** What `check_registration_status` reports (default `Not Registered`). */
   registration?: RegistrationStatus;
+  /**
+   * Telnyx's default is `disabled`: calls to `sip:<user_name>@sip.telnyx.com` are refused unless
+   * this is `internal` or `unrestricted` (spec3.yml `CredentialConnection.sip_uri_calling_preference`).
+   */
+  sip_uri_calling_preference?: SipUriCallingPreference;
 }
+
+export type SipUriCallingPreference = 'disabled' | 'unrestricted' | 'internal';
+const SIP_URI_PREFERENCES: readonly string[] = ['disabled', 'unrestricted', 'internal'];
 
 export interface FakeBalance {
   balance: string;
@@ -172,6 +180,23 @@ export class FakeTelnyxApi {
 
   removeConnection(id: string): void {
     this.#connections = this.#connections.filter((c) => c.id !== id);
+  }
+
+  /**
+   * Whether Telnyx would connect a call from this account to `sip` (`sip:<user>@sip.telnyx.com`):
+   * only to an active connection with that user name whose SIP URI calling is `internal` or
+   * `unrestricted`. The simulator fails a <Dial> leg to anything else, as Telnyx does.
+   * A SIP URI on another host is not Telnyx's to refuse here: true.
+   */
+  acceptsSipUriCall(sip: string): boolean {
+    const m = /^sips?:([^@;]+)@sip\.telnyx\.com(?:[;:?].*)?$/i.exec(sip.trim());
+    if (!m) return true;
+    const user = m[1]!.toLowerCase();
+    const conn = this.#connections.find(
+      (c) => (c.user_name ?? '').toLowerCase() === user && c.active !== false,
+    );
+    const pref = conn?.sip_uri_calling_preference ?? 'disabled';
+    return conn !== undefined && (pref === 'internal' || pref === 'unrestricted');
   }
 
   setRegistration(id: string, status: RegistrationStatus): void {
@@ -338,6 +363,8 @@ export class FakeTelnyxApi {
     if (r.method === 'GET' && p === '/v2/credential_connections') return this.listConnections(r.query);
     let m = /^\/v2\/credential_connections\/([^/]+)\/actions\/check_registration_status$/.exec(p);
     if (m && r.method === 'POST') return this.registration(decodeURIComponent(m[1]!));
+    m = /^\/v2\/credential_connections\/([^/]+)$/.exec(p);
+    if (m && r.method === 'PATCH') return this.updateCredentialConnection(decodeURIComponent(m[1]!), r.body);
     if (r.method === 'GET' && p === '/v2/balance')
       return { data: { ...this.#balance, record_type: 'balance' } };
     m = /^\/v2\/texml\/Accounts\/([^/]+)\/Calls$/.exec(p);
@@ -396,6 +423,35 @@ export class FakeTelnyxApi {
     };
   }
 
+  /**
+   * `PATCH /v2/credential_connections/{id}` (spec3.yml `UpdateCredentialConnection`): a JSON
+   * `UpdateCredentialConnectionRequest`; answers `{ data: CredentialConnection }`, 404 for an
+   * unknown id, 422 for a value outside an enum. Only the fields Switchboard sends are applied.
+   */
+  private updateCredentialConnection(id: string, body: unknown): unknown {
+    const c = this.#connections.find((x) => x.id === id);
+    if (!c) throw notFound();
+    const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+    if ('sip_uri_calling_preference' in b) {
+      const v = b.sip_uri_calling_preference;
+      if (typeof v !== 'string' || !SIP_URI_PREFERENCES.includes(v)) {
+        throw new HttpError(422, [
+          error(
+            '10015',
+            'Invalid parameter',
+            'sip_uri_calling_preference must be one of disabled, unrestricted, internal',
+            {
+              pointer: '/sip_uri_calling_preference',
+            },
+          ),
+        ]);
+      }
+      c.sip_uri_calling_preference = v as SipUriCallingPreference;
+    }
+    if (typeof b.active === 'boolean') c.active = b.active;
+    return { data: toApiConnection(c) };
+  }
+
   private registration(id: string): unknown {
     const c = this.#connections.find((x) => x.id === id);
     if (!c) throw notFound();
@@ -449,7 +505,7 @@ function toApiConnection(c: FakeConnection & { created_at: string }): Record<str
     record_type: 'credential_connection',
     created_at: c.created_at,
     updated_at: c.created_at,
-    sip_uri_calling_preference: 'disabled',
+    sip_uri_calling_preference: c.sip_uri_calling_preference ?? 'disabled',
     webhook_api_version: '1',
     tags: [],
   };

@@ -20,6 +20,17 @@ export interface InboundScript {
   hangUpAfter?: number;
   /** Send every callback twice, and the answered leg's callbacks out of order. */
   chaos?: boolean;
+  /**
+   * A caller who leaves no message (`voicemailSeconds: 0`): `record-action` (default) — the
+   * <Record> action still comes, with `RecordingDuration=0`; `nothing` — only the caller's
+   * `completed` status (Switchboard's grace timer decides).
+   */
+  silentHangUp?: 'record-action' | 'nothing';
+  /**
+   * Leave `Timestamp` out of the requests that are not status callbacks (the voice-URL fetch, the
+   * <Dial> and <Record> actions): only status callbacks are documented to require it.
+   */
+  omitActionTimestamps?: boolean;
 }
 
 export interface ScenarioResult {
@@ -41,12 +52,14 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
     await fn();
     if (script.chaos) await fn();
   };
+  /** Params of a request that is not a status callback, without `Timestamp` when scripted so. */
+  const action = (extra: Record<string, string>): Record<string, string> => {
+    const params: Record<string, string> = { ...p.base(sid, from, to), Timestamp: p.clock.iso(), ...extra };
+    if (script.omitActionTimestamps) delete params.Timestamp;
+    return params;
+  };
 
-  const first = await p.post('/texml/inbound', {
-    ...p.base(sid, from, to),
-    CallStatus: 'ringing',
-    Direction: 'inbound',
-  });
+  const first = await p.post('/texml/inbound', action({ CallStatus: 'ringing', Direction: 'inbound' }));
   if (first.status !== 200) throw new Error(`/texml/inbound answered ${first.status}: ${first.body}`);
   let plan = readTexml(first.body);
   result.replies.push(plan);
@@ -57,13 +70,29 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
     round++;
     const dial = plan.dial;
     result.rounds.push(dial.targets.map((t) => t.uri));
-    const legs = dial.targets.map((t) => ({
+    const all = dial.targets.map((t) => ({
       sid: newCallSid(),
       from,
       to: t.uri,
       parent: sid,
       cb: t.statusCallback ?? STATUS,
     }));
+    // Telnyx refuses a leg to a SIP URI it will not connect (e.g. SIP URI calling disabled on
+    // the agent's connection): the leg fails at once and never rings.
+    const legs = all.filter((leg) => p.canDial(leg.to));
+    for (const leg of all.filter((l) => !legs.includes(l))) {
+      await send(() => p.status(leg.cb, leg, 'initiated'));
+      await send(() =>
+        p.status(leg.cb, leg, 'failed', { HangupCause: 'call_rejected', SipHangupCause: '403' }),
+      );
+    }
+    if (legs.length === 0) {
+      const res = await p.post(dial.action as string, action({ DialCallStatus: 'failed' }));
+      if (res.status !== 200) throw new Error(`dial-result answered ${res.status}: ${res.body}`);
+      plan = readTexml(res.body);
+      result.replies.push(plan);
+      continue;
+    }
     for (const leg of legs) {
       await send(() => p.status(leg.cb, leg, 'initiated'));
       await send(() => p.status(leg.cb, leg, 'ringing'));
@@ -73,13 +102,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       p.clock.advance(script.hangUpAfter);
       await send(() => p.status(STATUS, caller, 'completed', { CallDuration: String(script.hangUpAfter) }));
       for (const leg of legs) await send(() => p.status(leg.cb, leg, 'canceled'));
-      if (dial.action) {
-        await p.post(dial.action, {
-          ...p.base(sid, from, to),
-          DialCallStatus: 'canceled',
-          Timestamp: p.clock.iso(),
-        });
-      }
+      if (dial.action) await p.post(dial.action, action({ DialCallStatus: 'canceled' }));
       return result;
     }
 
@@ -106,13 +129,14 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         await answered();
         await completed();
       }
-      const res = await p.post(dial.action as string, {
-        ...p.base(sid, from, to),
-        DialCallStatus: 'completed',
-        DialCallSid: winner.sid,
-        DialCallDuration: String(script.talkSeconds ?? 60),
-        Timestamp: p.clock.iso(),
-      });
+      const res = await p.post(
+        dial.action as string,
+        action({
+          DialCallStatus: 'completed',
+          DialCallSid: winner.sid,
+          DialCallDuration: String(script.talkSeconds ?? 60),
+        }),
+      );
       plan = readTexml(res.body);
       result.replies.push(plan);
       await send(() => p.status(STATUS, caller, 'completed'));
@@ -121,11 +145,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
 
     p.clock.advance(dial.timeout ?? 20);
     for (const leg of legs) await send(() => p.status(leg.cb, leg, 'no-answer'));
-    const res = await p.post(dial.action as string, {
-      ...p.base(sid, from, to),
-      DialCallStatus: 'no-answer',
-      Timestamp: p.clock.iso(),
-    });
+    const res = await p.post(dial.action as string, action({ DialCallStatus: 'no-answer' }));
     if (res.status !== 200) throw new Error(`dial-result answered ${res.status}: ${res.body}`);
     plan = readTexml(res.body);
     result.replies.push(plan);
@@ -137,23 +157,24 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
     if (seconds > 0) {
       p.clock.advance(seconds);
       const recordingUrl = `https://api.telnyx.com/v2/recordings/${newCallSid().slice(3)}.mp3`;
-      const rec = {
-        ...p.base(sid, from, to),
+      const rec = action({
         RecordingUrl: recordingUrl,
         RecordingDuration: String(seconds),
         RecordingSid: newCallSid().slice(3),
-        Timestamp: p.clock.iso(),
-      };
+      });
       if (plan.record.action) {
         const res = await p.post(plan.record.action, rec);
         result.replies.push(readTexml(res.body));
       }
       await send(() => p.status(STATUS, caller, 'completed'));
       if (plan.record.recordingStatusCallback) {
+        // `completed` is the recording status Telnyx sends by default; <Record> has no attribute
+        // choosing others (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/record).
         const cb = plan.record.recordingStatusCallback;
         await send(() =>
           p.post(cb, {
             ...rec,
+            Timestamp: p.clock.iso(),
             RecordingStatus: 'completed',
             RecordingChannels: '1',
             RecordingSource: 'RecordVerb',
@@ -161,11 +182,11 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         );
       }
     } else {
-      await send(() => p.status(STATUS, caller, 'completed'));
-      if (plan.record.recordingStatusCallback) {
-        const cb = plan.record.recordingStatusCallback;
-        await send(() => p.post(cb, { ...p.base(sid, from, to), RecordingStatus: 'absent' }));
+      // The caller hangs up at the beep without a word: no recording, so no recording callback.
+      if (plan.record.action && (script.silentHangUp ?? 'record-action') === 'record-action') {
+        await p.post(plan.record.action, action({ RecordingDuration: '0' }));
       }
+      await send(() => p.status(STATUS, caller, 'completed'));
     }
   } else {
     await send(() => p.status(STATUS, caller, 'completed'));

@@ -17,6 +17,17 @@ export interface PlayerOptions {
   onExchange?: (x: Exchange) => void;
   /** Clock for callback `Timestamp`s; scenarios advance it instead of sleeping. */
   clock?: SimClock;
+  /**
+   * How many times a request answered with anything but 200 is sent again (default 1). Telnyx:
+   * "The server must return an HTTP 200, otherwise we will reattempt delivery at the failover
+   * webhook URL" (texml-calls.yml, every webhook); the failover URL is taken to be the same server.
+   */
+  redeliveries?: number;
+  /**
+   * Whether Telnyx would connect a <Dial> leg to this SIP URI or number (default: always), e.g.
+   * `FakeTelnyxApi.acceptsSipUriCall`, which refuses agents whose SIP URI calling is disabled.
+   */
+  canDial?: (uri: string) => boolean;
 }
 
 export interface Exchange {
@@ -124,6 +135,8 @@ export class TelnyxPlayer {
   private readonly seq = new Map<string, number>();
   private readonly initiated = new Map<string, string>();
   private turn = 0;
+  /** Every request the server answered with a status other than 200 (each attempt, in order). */
+  readonly failedDeliveries: Exchange[] = [];
 
   constructor(private readonly o: PlayerOptions) {
     this.clock = o.clock ?? new SimClock();
@@ -135,6 +148,15 @@ export class TelnyxPlayer {
    * ingress bring Telnyx's request for PUBLIC_URL to this server.
    */
   async post(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
+    let x = await this.deliver(pathOrUrl, params);
+    for (let again = this.o.redeliveries ?? 1; x.status !== 200 && again > 0; again--) {
+      x = await this.deliver(pathOrUrl, params);
+    }
+    return x;
+  }
+
+  /** One delivery attempt; a non-200 answer is a failed delivery, as Telnyx counts it. */
+  private async deliver(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
     const target = /^https?:\/\//i.test(pathOrUrl) ? new URL(pathOrUrl) : null;
     const replicas = this.o.replicas;
     const base = replicas?.length ? (replicas[this.turn++ % replicas.length] as string) : this.o.baseUrl;
@@ -158,7 +180,13 @@ export class TelnyxPlayer {
       body: await res.text(),
     };
     this.o.onExchange?.(x);
+    if (x.status !== 200) this.failedDeliveries.push(x);
     return x;
+  }
+
+  /** Whether Telnyx would connect a leg to `uri` (see `PlayerOptions.canDial`). */
+  canDial(uri: string): boolean {
+    return this.o.canDial?.(uri) ?? true;
   }
 
   /** The fields every TeXML request carries (docs/telnyx.md §1.2). */

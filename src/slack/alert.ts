@@ -47,6 +47,14 @@ export type Alert =
     }
   | { type: 'roster-changed'; added: string[]; removed: string[]; at: string }
   | {
+      type: 'roster-unreachable';
+      /** Agents Telnyx will not connect calls to (SIP URI calling disabled on their connection). */
+      agents: string[];
+      /** Agents whose connection Switchboard set to `internal` (AGENT_SIP_URI_CALLING=enable). */
+      enabled: string[];
+      at: string;
+    }
+  | {
       type: 'low-balance';
       /** decimal strings exactly as Telnyx sent them */
       amount: string;

@@ -261,6 +261,25 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       context(a),
     ],
   },
+  'roster-unreachable': {
+    title: () => '🚫 Agents Telnyx will not ring',
+    summary: (a, v) =>
+      a.agents.length
+        ? `🚫 ${a.agents.length === 1 ? '1 agent' : `${a.agents.length} agents`} cannot be rung: ${v.list(a.agents)} (SIP URI calling is disabled on their Telnyx connection)`
+        : `🚫 SIP URI calling enabled for ${v.list(a.enabled)}: they can be rung again`,
+    body: (a) => [
+      fields([
+        ['Not rung', a.agents.length ? v.list(a.agents) : '_nobody_'],
+        ['Fixed by Switchboard', a.enabled.length ? v.list(a.enabled) : '_nobody_'],
+      ]),
+      section(
+        a.agents.length
+          ? 'Telnyx refuses calls to `sip:user_name@sip.telnyx.com` while a credential connection has SIP URI calling disabled (its default). Fix: in the Telnyx portal open each SIP connection → Inbound → SIP URI calling and allow calls from your connections (`internal`), or set `AGENT_SIP_URI_CALLING=enable` and Switchboard sets it.'
+          : 'Switchboard set `sip_uri_calling_preference` to `internal` on these connections (AGENT_SIP_URI_CALLING=enable).',
+      ),
+      context(a),
+    ],
+  },
   'low-balance': {
     title: (a) => (a.reminder ? '⚠️ Telnyx balance still low' : '⚠️ Low Telnyx balance'),
     summary: (a, v) =>

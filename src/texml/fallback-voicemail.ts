@@ -33,7 +33,7 @@ export function fallbackVoicemailTexml(base: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Response>
   <Say>${APOLOGY}</Say>
-  <Record action="${b}/texml/voicemail" method="POST" maxLength="120" playBeep="true" finishOnKey="#" channels="single" recordingStatusCallback="${b}/texml/recording" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>
+  <Record action="${b}/texml/voicemail" method="POST" maxLength="120" playBeep="true" finishOnKey="#" channels="single" recordingStatusCallback="${b}/texml/recording" recordingStatusCallbackMethod="POST"/>
   <Say>${GOODBYE}</Say>
   <Hangup/>
 </Response>

@@ -20,7 +20,7 @@ export interface DialTarget {
 
 /** One ring round: a `<Dial>` ringing `targets` at once for `timeoutSeconds`. */
 export interface DialRound {
-  /** 1 for the first round; sent back as `?attempt=N` on /texml/dial-result. */
+  /** 1 for the first round (the store keeps it under the CallSid; it is not in any URL). */
   attempt: number;
   targets: DialTarget[];
   /** Ring time; clamped to the 5–120 s Telnyx accepts. */

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BadRequestError, InternalServerError } from 'telnyx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { matchesAgentFilter } from '../../src/agents/agent-connections.js';
+import { composeSnapshot } from '../../src/agents/live-roster.js';
 import { RedisRosterStore } from '../../src/agents/redis-roster-store.js';
 import type { RosterStore } from '../../src/agents/roster-store.js';
 import { type RosterSyncOptions, syncRoster } from '../../src/agents/roster-sync.js';
@@ -38,6 +39,7 @@ const agent = (name: string, user: string, extra: Partial<FakeConnection> = {}):
   connection_name: name,
   user_name: user,
   active: true,
+  sip_uri_calling_preference: 'internal',
   ...extra,
 });
 
@@ -281,5 +283,92 @@ describe('syncRoster', () => {
   it('refuses a page size Telnyx would reject', async () => {
     api.setConnections([agent('Agent Ann', 'ann1234')]);
     await expect(syncRoster(options({ pageSize: 500 }))).rejects.toBeInstanceOf(BadRequestError);
+  });
+});
+
+describe('agents Telnyx will not ring (sip_uri_calling_preference)', () => {
+  it('lists an agent whose connection has SIP URI calling disabled as unreachable, never online, with one warning', async () => {
+    // Telnyx's default is `disabled` (spec3.yml): the fake serves it when the test sets nothing.
+    api.setConnections([
+      agent('Agent Ann', 'ann1234', { registration: 'Registered' }),
+      { connection_name: 'Agent Bob', user_name: 'bob1234', active: true, registration: 'Registered' },
+    ]);
+    const opts = options();
+    const result = await syncRoster(opts);
+    expect(result.unreachable).toEqual(['Agent Bob']);
+    expect(result.sipUriCallingEnabled).toEqual([]);
+    const stored = await opts.store.load();
+    expect(stored.agents.find((a) => a.name === 'Agent Bob')).toMatchObject({
+      unreachable: 'sip-uri-calling-disabled',
+    });
+    expect(stored.agents.find((a) => a.name === 'Agent Ann')?.unreachable).toBeUndefined();
+    // Registered or not, Telnyx would refuse the call: it is never rung.
+    const snapshot = composeSnapshot(
+      { ...stored, presence: { [stored.agents[1]!.id]: true, [stored.agents[0]!.id]: true } },
+      [],
+    );
+    expect(snapshot.agents.map((a) => [a.name, a.online, a.unreachable])).toEqual([
+      ['Agent Ann', true, undefined],
+      ['Agent Bob', false, 'sip-uri-calling-disabled'],
+    ]);
+    expect(notifier.of('roster-unreachable')).toEqual([
+      expect.objectContaining({ agents: ['Agent Bob'], enabled: [], key: 'roster-unreachable:1' }),
+    ]);
+    expect(api.requestsTo(/^\/v2\/credential_connections\/[^/]+$/, 'PATCH')).toEqual([]);
+
+    // The next sync with nothing new warns no more; fixing it in the portal makes Bob reachable.
+    await syncRoster(opts);
+    expect(notifier.of('roster-unreachable')).toHaveLength(1);
+    api.updateConnection(stored.agents[1]!.id, { sip_uri_calling_preference: 'internal' });
+    const fixed = await syncRoster(opts);
+    expect(fixed).toMatchObject({ changed: true, unreachable: [] });
+    expect((await opts.store.load()).agents.every((a) => a.unreachable === undefined)).toBe(true);
+    expect(notifier.of('roster-unreachable')).toHaveLength(1);
+  });
+
+  it('AGENT_SIP_URI_CALLING=enable sets internal through PATCH /credential_connections/{id}, logged and reported', async () => {
+    const bobId = api.addConnection({ connection_name: 'Agent Bob', user_name: 'bob1234', active: true });
+    api.addConnection(agent('Agent Ann', 'ann1234'));
+    const opts = options({ enableSipUriCalling: true });
+    const result = await syncRoster(opts);
+    const patches = api.requestsTo(`/v2/credential_connections/${bobId}`, 'PATCH');
+    expect(patches).toHaveLength(1);
+    expect(patches[0]!.body).toEqual({ sip_uri_calling_preference: 'internal' });
+    expect(patches[0]!.status).toBe(200);
+    expect(api.acceptsSipUriCall('sip:bob1234@sip.telnyx.com')).toBe(true);
+    expect(result).toMatchObject({ unreachable: [], sipUriCallingEnabled: ['Agent Bob'] });
+    expect((await opts.store.load()).agents.every((a) => a.unreachable === undefined)).toBe(true);
+    expect(notifier.of('roster-unreachable')).toEqual([
+      expect.objectContaining({ agents: [], enabled: ['Agent Bob'] }),
+    ]);
+    expect(logger.records.some((e) => /sip_uri_calling_preference=internal/.test(String(e.msg)))).toBe(true);
+  });
+
+  it('a PATCH Telnyx refuses leaves the agent unreachable and the sync goes on', async () => {
+    const bobId = api.addConnection({ connection_name: 'Agent Bob', user_name: 'bob1234', active: true });
+    api.failNext({ path: `/v2/credential_connections/${bobId}`, method: 'PATCH' }, 1, {
+      kind: 'server-error',
+      status: 403,
+      code: '10010',
+      title: 'Forbidden',
+    });
+    const result = await syncRoster(options({ enableSipUriCalling: true }));
+    expect(result).toMatchObject({
+      unreachable: ['Agent Bob'],
+      sipUriCallingEnabled: [],
+      added: ['Agent Bob'],
+    });
+    expect(api.acceptsSipUriCall('sip:bob1234@sip.telnyx.com')).toBe(false);
+    expect(notifier.of('roster-unreachable')).toEqual([expect.objectContaining({ agents: ['Agent Bob'] })]);
+  });
+
+  it('the fake refuses an unknown preference with 422, as the enum in spec3.yml says', async () => {
+    const id = api.addConnection(agent('Agent Ann', 'ann1234'));
+    const res = await fetch(`${api.baseUrl}/credential_connections/${id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sip_uri_calling_preference: 'everyone' }),
+    });
+    expect(res.status).toBe(422);
   });
 });

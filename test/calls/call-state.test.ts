@@ -202,3 +202,135 @@ describe('call state machine', () => {
     expect(r.state.outcome).toBe('answered');
   });
 });
+
+describe('one clock for durations', () => {
+  const SKEW = 10 * 60_000; // Telnyx's Timestamps are 10 minutes ahead of this server
+  const server = (sec: number) => s(sec) - SKEW;
+
+  it('a Dial action without Timestamp does not end the call, and talk time is the leg’s own', () => {
+    const { state, alerts } = play([
+      { ...inbound, at: server(0), local: true, receivedAt: server(0) },
+      { ...round1, at: server(0), local: true, receivedAt: server(0) },
+      {
+        kind: 'status',
+        legSid: 'C',
+        status: 'in-progress',
+        seq: 1,
+        at: s(1),
+        initiatedAt: s(0),
+        receivedAt: server(1),
+      },
+      legEvt('LA', alice.sip, 'ringing', 3, 1),
+      legEvt('LA', alice.sip, 'in-progress', 15, 2),
+      legEvt('LA', alice.sip, 'completed', 110, 3),
+      // The action arrives late and without Timestamp: placed at the latest Telnyx time, not ours.
+      {
+        kind: 'dial-ended',
+        dialStatus: 'completed',
+        dialLeg: 'LA',
+        dialDuration: 95,
+        attempt: 1,
+        at: server(400),
+        local: true,
+        receivedAt: server(400),
+      },
+    ]);
+    expect(state.phase).not.toBe('ended');
+    expect(state.outcome).toBeUndefined();
+    const done = play([callerEnd(111)], state);
+    expect(done.state.outcome).toBe('answered');
+    expect(done.alerts.find((a) => a.type === 'completed')).toMatchObject({
+      talkSeconds: 95,
+      waitSeconds: 15,
+    });
+    expect(alerts.find((a) => a.type === 'answered')).toMatchObject({ waitSeconds: 15 });
+  });
+
+  it('with the leg callbacks lost, DialCallDuration is the talk time', () => {
+    const { state } = play([
+      inbound,
+      round1,
+      { kind: 'dial-ended', dialStatus: 'completed', dialLeg: 'LX', dialDuration: 42, attempt: 1, at: s(60) },
+      callerEnd(61),
+    ]);
+    expect(state.outcome).toBe('answered');
+    expect(state.dialDuration).toBe(42);
+  });
+
+  it('the voicemail grace timer runs on the server clock, whatever the Telnyx Timestamp', () => {
+    const { state } = play([
+      inbound,
+      { kind: 'voicemail-started', reason: 'no-agents', at: s(1) },
+      { kind: 'status', legSid: 'C', status: 'completed', seq: 3, at: s(20), receivedAt: server(20) },
+    ]);
+    expect(state.finalizeAt).toBe(server(20) + VOICEMAIL_GRACE_MS);
+    const early = applyEvent(state, {
+      kind: 'finalize',
+      at: server(30),
+      local: true,
+      receivedAt: server(30),
+    });
+    expect(early).toBeNull();
+    const due = play([{ kind: 'finalize', at: server(81), local: true, receivedAt: server(81) }], state);
+    expect(due.state.outcome).toBe('missed');
+  });
+});
+
+describe('an answered call whose caller `completed` never comes', () => {
+  it('is closed by the finalizer after the grace time, with the leg’s talk time', () => {
+    const { state } = play([
+      inbound,
+      round1,
+      legEvt('LA', alice.sip, 'in-progress', 10, 2),
+      legEvt('LA', alice.sip, 'completed', 70, 3),
+      {
+        kind: 'dial-ended',
+        dialStatus: 'completed',
+        dialLeg: 'LA',
+        dialDuration: 60,
+        attempt: 1,
+        at: s(70),
+        receivedAt: s(70),
+      },
+    ]);
+    expect(state.outcome).toBeUndefined();
+    expect(state.finalizeAt).toBe(s(70) + VOICEMAIL_GRACE_MS);
+    const closed = play([{ kind: 'finalize', at: s(131), local: true, receivedAt: s(131) }], state);
+    expect(closed.state).toMatchObject({ outcome: 'answered', phase: 'ended', endedAt: s(70) });
+    expect(closed.state.finalizeAt).toBeUndefined();
+    expect(closed.alerts.find((a) => a.type === 'completed')).toMatchObject({ talkSeconds: 60 });
+  });
+});
+
+describe('click-to-call and the finalizer', () => {
+  it('an outbound call that ends leaves no pending finalize behind', () => {
+    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+    const { state } = play([
+      { kind: 'outbound-created', sid: 'O', from: '+18005550199', agent, customer: '+14155550123', at: s(0) },
+      { kind: 'status', legSid: 'O', status: 'in-progress', seq: 1, at: s(4) },
+      { kind: 'customer-dial-started', at: s(5) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'in-progress',
+        seq: 1,
+        at: s(10),
+      },
+      // The Dial action overtakes the customer leg's own completed.
+      { kind: 'dial-ended', dialStatus: 'completed', dialLeg: 'OC', dialDuration: 30, attempt: 1, at: s(40) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'completed',
+        seq: 2,
+        at: s(40),
+      },
+    ]);
+    expect(state.outcome).toBe('answered');
+    expect(state.finalizeAt).toBeUndefined();
+  });
+});

@@ -158,7 +158,7 @@ describe.each(factories)('call store ($name)', ({ make }) => {
     await store.update('co', [inbound('co'), round(1, [alice, bob], T0)]);
     await store.update('co', leg('LA', 'co', 'ringing', 1, T0 + 1000, alice));
     // The Dial action reports the bridge before the leg's own answer: answered, then completed.
-    const r = await store.update('co', {
+    await store.update('co', {
       kind: 'dial-ended',
       dialStatus: 'completed',
       dialLeg: 'LA',
@@ -166,6 +166,8 @@ describe.each(factories)('call store ($name)', ({ make }) => {
       attempt: 1,
       at: T0 + 70_000,
     });
+    // The caller's own `completed` ends the call (the Dial action does not).
+    const r = await store.update('co', caller('co', 'completed', 5, T0 + 70_500));
     expect(r.pending.map((p) => p.id)).toEqual([
       'alert:incoming',
       'alert:answered',

@@ -424,7 +424,9 @@ helmDescribe('chart: NOTES.txt', () => {
     if (!notes.ok) throw new Error(notes.error);
     expect(notes.text).toContain('Voice URL:        https://calls.example.com/texml/inbound');
     expect(notes.text).toContain('Status Callback:  https://calls.example.com/texml/status');
-    expect(notes.text).toContain('initiated, ringing, answered, completed');
+    // The TeXML application has a status callback URL and method, but no event choice (spec3.yml).
+    expect(notes.text).toContain('no per-event setting');
+    expect(notes.text).not.toContain('events: initiated');
     expect(notes.text).not.toContain('WARNING');
   });
 

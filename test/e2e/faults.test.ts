@@ -109,9 +109,15 @@ describe('fault drills', () => {
     telnyx.addConnection({
       connection_name: 'agent-alice',
       user_name: 'alice1234',
+      sip_uri_calling_preference: 'internal',
       registration: 'Registered',
     });
-    telnyx.addConnection({ connection_name: 'agent-bob', user_name: 'bob12345', registration: 'Registered' });
+    telnyx.addConnection({
+      connection_name: 'agent-bob',
+      user_name: 'bob12345',
+      sip_uri_calling_preference: 'internal',
+      registration: 'Registered',
+    });
     telnyx.setBalance({ available_credit: '400.00' });
     server = await startServer({
       env: {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallState } from '../../src/calls/call-state.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
-import { eventually, postRaw, startServer, type TestServer } from '../helper.js';
+import { postRaw, startServer, type TestServer } from '../helper.js';
 import { slackKind } from '../support/slack-kind.js';
 
 describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)', (store) => {
@@ -17,6 +17,8 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     });
   };
   afterEach(async () => {
+    // Telnyx re-sends anything not answered 200 (texml-calls.yml): nothing may have failed.
+    expect(server?.player.failedDeliveries ?? []).toEqual([]);
     await server?.close();
     await slack?.close();
   });
@@ -27,7 +29,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     const r = await playInbound(server.player, { answerInRound: 1, answerAfter: 12, talkSeconds: 95 });
     const first = r.replies[0]!;
     expect(first.plays).toEqual(['https://sb.example.com/audio/greeting.mp3']);
-    expect(first.dial?.action).toBe('https://sb.example.com/texml/dial-result?attempt=1');
+    expect(first.dial?.action).toBe('https://sb.example.com/texml/dial-result');
     expect(first.dial?.timeout).toBe(20);
     expect(r.rounds[0]).toEqual([
       'sip:alice@sip.telnyx.com',
@@ -68,7 +70,7 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     const r = await playInbound(server.player, { voicemailSeconds: 24 });
     expect(r.rounds).toHaveLength(3);
     expect(r.replies[1]?.plays).toEqual(['https://sb.example.com/audio/try-again.mp3']);
-    expect(r.replies[1]?.dial?.action).toBe('https://sb.example.com/texml/dial-result?attempt=2');
+    expect(r.replies[1]?.dial?.action).toBe('https://sb.example.com/texml/dial-result');
     expect(r.replies[1]?.dial?.timeout).toBe(15);
     const vm = r.replies[3]!;
     expect(vm.record).toEqual({
@@ -84,12 +86,27 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     expect(JSON.stringify(slack.accepted()[1]?.blocks)).toContain(s.recordingUrl);
   });
 
-  it('hang-up at the voicemail prompt is a missed call', async () => {
+  it('hang-up at the voicemail prompt is a missed call, decided from the <Record> action (RecordingDuration=0)', async () => {
     await start();
     const r = await playInbound(server.player, { voicemailSeconds: 0 });
-    await eventually(async () => expect((await state(r.callSid)).outcome).toBe('missed'));
+    // Decided at once: no undocumented `absent` recording callback is needed.
+    const s = await state(r.callSid);
+    expect(s.outcome).toBe('missed');
+    expect(s.recordingAbsent).toBe(true);
     await slack.waitForAccepted(2);
     expect(slack.accepted().map((m) => slackKind(m.text))).toEqual(['incoming', 'missed']);
+  });
+
+  it('hang-up at the prompt with nothing but the caller completed: the grace timer decides, on the server clock', async () => {
+    await start();
+    const r = await playInbound(server.player, { voicemailSeconds: 0, silentHangUp: 'nothing' });
+    const s = await state(r.callSid);
+    expect(s.outcome).toBeUndefined();
+    // The timer runs on this server's clock, however far Telnyx's Timestamps are.
+    expect(s.finalizeAt).toBeGreaterThan(Date.now() + 50_000);
+    expect(s.finalizeAt).toBeLessThanOrEqual(Date.now() + 60_000);
+    await server.app.services.flow.finalizeDue(); // not due yet
+    expect((await state(r.callSid)).outcome).toBeUndefined();
   });
 
   it('caller hangs up while agents ring: abandoned, one alert that says abandoned', async () => {

@@ -69,8 +69,17 @@ describe('registerTelnyxJobs: what the app wires up', () => {
   });
 
   it('syncs, checks presence and balance at start, and reports it all for GET /api/agents', async () => {
-    api.addConnection({ connection_name: 'Agent Ann', user_name: 'ann1234', registration: 'Registered' });
-    api.addConnection({ connection_name: 'Agent Bob', user_name: 'bob1234' });
+    api.addConnection({
+      connection_name: 'Agent Ann',
+      user_name: 'ann1234',
+      sip_uri_calling_preference: 'internal',
+      registration: 'Registered',
+    });
+    api.addConnection({
+      connection_name: 'Agent Bob',
+      user_name: 'bob1234',
+      sip_uri_calling_preference: 'internal',
+    });
     api.setBalance({ available_credit: '12.00' });
     await roster.start();
     await scheduler.start();
@@ -104,9 +113,17 @@ describe('registerTelnyxJobs: what the app wires up', () => {
   });
 
   it('POST /api/agents/sync: runNow returns the diff', async () => {
-    api.addConnection({ connection_name: 'Agent Ann', user_name: 'ann1234' });
+    api.addConnection({
+      connection_name: 'Agent Ann',
+      user_name: 'ann1234',
+      sip_uri_calling_preference: 'internal',
+    });
     await scheduler.start();
-    api.addConnection({ connection_name: 'Agent Cid', user_name: 'cid1234' });
+    api.addConnection({
+      connection_name: 'Agent Cid',
+      user_name: 'cid1234',
+      sip_uri_calling_preference: 'internal',
+    });
     const outcome = await scheduler.runNow<RosterSyncResult>(TELNYX_JOBS.rosterSync);
     expect(outcome).toMatchObject({
       status: 'ran',
@@ -116,7 +133,11 @@ describe('registerTelnyxJobs: what the app wires up', () => {
   });
 
   it('reports a failing sync in job health, keeps routing on the last roster, and alerts once', async () => {
-    api.addConnection({ connection_name: 'Agent Ann', user_name: 'ann1234' });
+    api.addConnection({
+      connection_name: 'Agent Ann',
+      user_name: 'ann1234',
+      sip_uri_calling_preference: 'internal',
+    });
     await scheduler.start();
     api.failNext({ path: '/v2/credential_connections' }, 10, { kind: 'server-error' });
     await expect(scheduler.runNow(TELNYX_JOBS.rosterSync)).rejects.toThrow();

@@ -187,7 +187,7 @@ describe('admin API', () => {
       await p.status('/texml/status', customerLeg, 'in-progress');
       p.clock.advance(42);
       await p.status('/texml/status', customerLeg, 'completed');
-      const end = await p.post('/texml/dial-result?outbound=true', {
+      const end = await p.post('/texml/dial-result', {
         ...p.base(callSid, HOTLINE, 'sip:alice@sip.telnyx.com'),
         DialCallStatus: 'completed',
         DialCallSid: 'v3:cust',
@@ -274,10 +274,19 @@ describe('admin API', () => {
       const alice = telnyx.addConnection({
         connection_name: 'agent-alice',
         user_name: 'alice1234',
+        sip_uri_calling_preference: 'internal',
         registration: 'Registered',
       });
-      telnyx.addConnection({ connection_name: 'agent-bob', user_name: 'bob12345' });
-      telnyx.addConnection({ connection_name: 'trunk-office', user_name: 'office123' });
+      telnyx.addConnection({
+        connection_name: 'agent-bob',
+        user_name: 'bob12345',
+        sip_uri_calling_preference: 'internal',
+      });
+      telnyx.addConnection({
+        connection_name: 'trunk-office',
+        user_name: 'office123',
+        sip_uri_calling_preference: 'internal',
+      });
       await startWithTelnyx({ AGENT_CONNECTION_FILTER: 'agent', AGENTS: '' });
       const report = await eventually(async () => {
         const r = (await (await api('/agents')).json()) as Record<string, any>;
@@ -301,7 +310,11 @@ describe('admin API', () => {
         expect.arrayContaining(['agent-presence', 'agent-sync', 'balance-check', 'daily-summary']),
       );
 
-      telnyx!.addConnection({ connection_name: 'agent-carol', user_name: 'carol123' });
+      telnyx!.addConnection({
+        connection_name: 'agent-carol',
+        user_name: 'carol123',
+        sip_uri_calling_preference: 'internal',
+      });
       const sync = await api('/agents/sync', { method: 'POST' });
       expect(sync.status).toBe(200);
       expect(await sync.json()).toMatchObject({ added: ['agent-carol'], removed: [], changed: true });
@@ -312,11 +325,13 @@ describe('admin API', () => {
       telnyx.addConnection({
         connection_name: 'agent-alice',
         user_name: 'alice1234',
+        sip_uri_calling_preference: 'internal',
         registration: 'Registered',
       });
       telnyx.addConnection({
         connection_name: 'agent-bob',
         user_name: 'bob12345',
+        sip_uri_calling_preference: 'internal',
         registration: 'Not Registered',
       });
       await startWithTelnyx({ AGENT_CONNECTION_FILTER: 'agent', AGENTS: '' });

@@ -51,8 +51,58 @@ describe('/texml/* request checks', () => {
       const cb = form({ CallSid: 'v3:sig', CallStatus: 'completed', SequenceNumber: '3' });
       expect((await postRaw(`${server.url}/texml/status`, cb, FORM)).status).toBe(403);
       expect((await calls.get('v3:sig'))?.status).not.toBe('completed');
-      expect((await postRaw(`${server.url}/texml/status`, cb, signed(cb))).status).toBe(204);
+      expect((await postRaw(`${server.url}/texml/status`, cb, signed(cb))).status).toBe(200);
       expect((await calls.get('v3:sig'))?.status).toBe('completed');
+    });
+
+    it('refuses GET while a public key is set: a query string is not covered by the signature', async () => {
+      server = await startServer({ env: { TELNYX_PUBLIC_KEY: keys.publicKeyBase64 } });
+      // One captured empty-body signature would otherwise pass with any parameters for 300 s.
+      for (const path of ['/texml/inbound', '/texml/status', '/texml/dial-result']) {
+        const query = form({ CallSid: 'v3:get', From: '+13125550100', CallStatus: 'completed' });
+        const res = await fetch(`${server.url}${path}?${query}`, { headers: signed('') });
+        expect(res.status, path).toBe(405);
+        expect(res.headers.get('allow')).toBe('POST');
+        expect(((await res.json()) as { message: string }).message).toMatch(
+          /query string is not covered by the Telnyx signature/,
+        );
+      }
+      expect(await server.app.services.calls.get('v3:get')).toBeNull();
+    });
+
+    it('TELNYX_UNSIGNED_INBOUND=allow accepts an unsigned /texml/inbound only, never a forged one, and counts it', async () => {
+      server = await startServer({
+        env: { TELNYX_PUBLIC_KEY: keys.publicKeyBase64, TELNYX_UNSIGNED_INBOUND: 'allow' },
+      });
+      const body = form({ CallSid: 'v3:uns', From: '+13125550100', To: '+18005550199' });
+      const ok = await postRaw(`${server.url}/texml/inbound`, body, FORM);
+      expect(ok.status).toBe(200);
+      expect(XMLValidator.validate(ok.body)).toBe(true);
+      // A present but invalid signature, or only one of the two headers, is still refused.
+      for (const headers of [
+        signed(body, other.privateKey),
+        { ...FORM, 'telnyx-timestamp': String(Math.floor(Date.now() / 1000)) },
+        { ...FORM, 'telnyx-signature-ed25519': 'AAAA' },
+      ]) {
+        const forged = await postRaw(`${server.url}/texml/inbound`, form({ CallSid: 'v3:forged' }), headers);
+        expect(forged.status).toBe(403);
+      }
+      expect(await server.app.services.calls.get('v3:forged')).toBeNull();
+      // Every other route still needs a signature.
+      const cb = form({ CallSid: 'v3:uns', CallStatus: 'completed', SequenceNumber: '3' });
+      expect((await postRaw(`${server.url}/texml/status`, cb, FORM)).status).toBe(403);
+      const dial = form({ CallSid: 'v3:uns', DialCallStatus: 'no-answer' });
+      expect((await postRaw(`${server.url}/texml/dial-result`, dial, FORM)).status).toBe(403);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchboard_texml_unsigned_inbound_total 1$/m);
+    });
+
+    it('without TELNYX_UNSIGNED_INBOUND an unsigned /texml/inbound is refused', async () => {
+      server = await startServer({ env: { TELNYX_PUBLIC_KEY: keys.publicKeyBase64 } });
+      const res = await postRaw(`${server.url}/texml/inbound`, form({ CallSid: 'v3:u2' }), FORM);
+      expect(res.status).toBe(403);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchboard_texml_unsigned_inbound_total 0$/m);
     });
 
     it('the simulator signs with the matching private key', async () => {
@@ -111,13 +161,14 @@ describe('/texml/* request checks', () => {
       expect(XMLValidator.validate(await res.text())).toBe(true);
     });
 
-    it('ignores callback statuses it does not track (dtmf) with 204', async () => {
+    it('ignores callback statuses it does not track (dtmf) with 200', async () => {
       server = await startServer();
       const res = await postRaw(
         `${server.url}/texml/status`,
         form({ CallSid: 'v3:d', CallStatus: 'dtmf', Digit: '1' }),
       );
-      expect(res.status).toBe(204);
+      // texml-calls.yml: "The server must return an HTTP 200, otherwise we will reattempt delivery".
+      expect(res.status).toBe(200);
       expect(await server.app.services.calls.get('v3:d')).toBeNull();
     });
   });
@@ -134,11 +185,66 @@ describe('never drop a caller', () => {
       throw new Error('boom');
     };
     const res = await postRaw(
-      `${server.url}/texml/dial-result?attempt=1`,
+      `${server.url}/texml/dial-result`,
       form({ CallSid: 'v3:boom', DialCallStatus: 'no-answer' }),
     );
     expect(res.status).toBe(200);
     expect(XMLValidator.validate(res.body)).toBe(true);
     expect(res.body).toContain('<Record');
+  });
+});
+
+describe('state comes from the store under the CallSid, not from our URLs', () => {
+  let server: TestServer;
+  afterEach(async () => server?.close());
+
+  it('?outbound=true on /texml/dial-result does not hang up an inbound caller', async () => {
+    server = await startServer({ env: { DIAL_ATTEMPTS: '3' } });
+    const body = form({ CallSid: 'v3:q1', From: '+13125550100', To: '+18005550199' });
+    expect((await postRaw(`${server.url}/texml/inbound`, body)).status).toBe(200);
+    const res = await postRaw(
+      `${server.url}/texml/dial-result?outbound=true`,
+      form({ CallSid: 'v3:q1', DialCallStatus: 'no-answer' }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('<Dial'); // round 2, not <Hangup/>
+    expect((await server.app.services.calls.get('v3:q1'))?.attempts).toBe(2);
+  });
+
+  it('?attempt= cannot skip the rounds left or restart them', async () => {
+    server = await startServer({ env: { DIAL_ATTEMPTS: '3' } });
+    const body = form({ CallSid: 'v3:q2', From: '+13125550100', To: '+18005550199' });
+    await postRaw(`${server.url}/texml/inbound`, body);
+    const skip = await postRaw(
+      `${server.url}/texml/dial-result?attempt=3`,
+      form({ CallSid: 'v3:q2', DialCallStatus: 'no-answer' }),
+    );
+    expect(skip.body).toContain('<Dial'); // round 2 of 3, not voicemail
+    await postRaw(`${server.url}/texml/dial-result`, form({ CallSid: 'v3:q2', DialCallStatus: 'no-answer' }));
+    const restart = await postRaw(
+      `${server.url}/texml/dial-result?attempt=1`,
+      form({ CallSid: 'v3:q2', DialCallStatus: 'no-answer' }),
+    );
+    expect(restart.body).toContain('<Record'); // the last round ended: voicemail, not round 2 again
+    expect((await server.app.services.calls.get('v3:q2'))?.attempts).toBe(3);
+  });
+
+  it('a click-to-call dial result ends the call without any query parameter', async () => {
+    server = await startServer();
+    const flow = server.app.services.flow;
+    await flow.outboundCreated({
+      kind: 'outbound-created',
+      sid: 'v3:q3',
+      from: '+18005550199',
+      agent: { id: 'a', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' },
+      customer: '+13125550123',
+      at: Date.now(),
+    });
+    const res = await postRaw(
+      `${server.url}/texml/dial-result`,
+      form({ CallSid: 'v3:q3', DialCallStatus: 'no-answer' }),
+    );
+    expect(res.body).toContain('<Hangup');
+    expect(res.body).not.toContain('<Dial');
   });
 });

@@ -71,6 +71,7 @@ export const sampleAlerts: { [T in AlertType]: Extract<Alert, { type: T }> } = {
     at: AT,
   },
   'roster-changed': { type: 'roster-changed', added: ['Carol', 'Dave'], removed: ['Eve'], at: AT },
+  'roster-unreachable': { type: 'roster-unreachable', agents: ['Carol'], enabled: ['Dave'], at: AT },
   'low-balance': {
     type: 'low-balance',
     amount: '12.50',

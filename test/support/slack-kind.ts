@@ -8,6 +8,7 @@ export function slackKind(text: string): string {
     ['📩', 'voicemail'],
     ['☎️', 'completed'],
     ['👥', 'roster-changed'],
+    ['🚫', 'roster-unreachable'],
     ['🚨', 'job-failing'],
     ['🟢', 'job-recovered'],
     ['⚠️', 'low-balance'],

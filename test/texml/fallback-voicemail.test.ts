@@ -18,7 +18,6 @@ describe('fallback voicemail', () => {
     expect(record.attrs).toMatchObject({
       action: 'https://sb.example.com/texml/voicemail',
       recordingStatusCallback: 'https://sb.example.com/texml/recording',
-      recordingStatusCallbackEvent: 'completed absent',
       channels: 'single',
     });
   });

@@ -45,6 +45,8 @@ export default async function agentRoutes(app: FastifyInstance, opts: AgentRoute
                 sip: Type.String(),
                 online: Type.Boolean(),
                 source: Type.String(),
+                /** Why Telnyx will not connect a call to this agent (never rung), e.g. `sip-uri-calling-disabled`. */
+                unreachable: Type.Optional(Type.String()),
               }),
             ),
             jobs: Type.Optional(Type.Array(JobHealth)),
@@ -69,6 +71,8 @@ export default async function agentRoutes(app: FastifyInstance, opts: AgentRoute
             changed: Type.Boolean(),
             version: Type.Integer(),
             syncedAt: Type.String(),
+            unreachable: Type.Array(Type.String()),
+            sipUriCallingEnabled: Type.Array(Type.String()),
           }),
           409: Type.Ref('ErrorReply'),
           502: Type.Ref('ErrorReply'),
@@ -94,6 +98,8 @@ export default async function agentRoutes(app: FastifyInstance, opts: AgentRoute
         changed: r.changed,
         version: r.version,
         syncedAt: r.syncedAt,
+        unreachable: r.unreachable,
+        sipUriCallingEnabled: r.sipUriCallingEnabled,
       };
     },
   );
