@@ -5,7 +5,7 @@ import type { CallRecord } from '../records/call-record.js';
 type Source<T> = () => T | Promise<T>;
 
 export interface MetricsSources {
-  /** Calls in progress (e.g. `(await calls.active(10_000)).length`). */
+  /** Calls in progress (`calls.activeCount()`: one count, not a read per call). */
   activeCalls?: Source<number>;
   /** Agents online at the last presence check. */
   agentsOnline?: Source<number>;
