@@ -173,7 +173,15 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     const outbox = makeHarness().open();
     outbox.recordRetry();
     outbox.recordRetry();
-    expect(outbox.counters()).toEqual({ enqueued: 0, duplicates: 0, delivered: 0, failed: 0, retries: 2 });
+    expect(outbox.counters()).toEqual({
+      enqueued: 0,
+      duplicates: 0,
+      delivered: 0,
+      failed: 0,
+      retries: 2,
+      superseded: {},
+      summarized: {},
+    });
   });
 });
 
@@ -196,9 +204,10 @@ describe('RedisOutbox specifics', () => {
       'outbox:{slack}:dead',
       'outbox:{slack}:lease',
       'outbox:{slack}:pause',
-      'outbox:{slack}:queue',
       'outbox:{slack}:seen:k2',
       'outbox:{slack}:seen:voicemail:v3:abc',
+      'outbox:{slack}:seq',
+      'outbox:{slack}:urgent',
     ]);
     const ttl = await raw.ttl(`${prefix}outbox:{slack}:seen:k2`);
     expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 10);
@@ -215,12 +224,34 @@ describe('RedisOutbox specifics', () => {
     const redis = testRedis();
     clients.push(redis);
     const outbox = new RedisOutbox(redis);
-    await redis.rpush('outbox:{slack}:queue', 'not json');
+    await redis.zadd('outbox:{slack}:urgent', 0, 'not json');
     await outbox.enqueue('k1', missed(1));
     const head = (await outbox.peek())!;
     expect(head.message).toBeUndefined();
     expect(await outbox.deadLetter(head, { reason: 'unreadable' })).toBe(true);
     expect((await outbox.peek())!.message!.key).toBe('k1');
+  });
+
+  it('moves the queue an earlier version left behind into the lanes, in order, urgent first', async () => {
+    const redis = testRedis();
+    clients.push(redis);
+    const outbox = new RedisOutbox(redis);
+    const legacy = (key: string, alert: object) =>
+      JSON.stringify({ id: key, key, alert, enqueuedAt: '2026-12-01T00:00:00.000Z' });
+    await redis.rpush(
+      'outbox:{slack}:queue',
+      legacy('a', sampleAlerts.incoming),
+      legacy('b', missed(1)),
+      legacy('c', sampleAlerts.completed),
+    );
+    expect(await outbox.depth()).toBe(3);
+    const keys: string[] = [];
+    for (let head = await outbox.peek(); head; head = await outbox.peek()) {
+      keys.push(head.message!.key);
+      await outbox.ack(head);
+    }
+    expect(keys).toEqual(['b', 'a', 'c']);
+    expect(await redis.exists('outbox:{slack}:queue')).toBe(0);
   });
 
   it('two outboxes with different names do not share queue or lease', async () => {
