@@ -1,13 +1,42 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/slack/alert.js';
 import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
-import type { Outbox, OutboxOptions } from '../../src/slack/outbox.js';
+import {
+  callSidOf,
+  eventsOf,
+  type Outbox,
+  type OutboxMessage,
+  type OutboxOptions,
+} from '../../src/slack/outbox.js';
 import { RedisOutbox } from '../../src/slack/redis-outbox.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 const missed = (n: number) => ({ ...sampleAlerts.missed, callSid: `v3:call-${n}` });
+
+/** A call alert of `type` for call `sid`. */
+const call = <T extends 'incoming' | 'answered' | 'completed' | 'missed'>(type: T, sid: string) =>
+  ({ ...sampleAlerts[type], callSid: sid }) as Alert;
+
+/** Delivers everything (as the worker would), returning the messages in delivery order. */
+async function drain(outbox: Outbox): Promise<OutboxMessage[]> {
+  const out: OutboxMessage[] = [];
+  for (let head = await outbox.peek(); head; head = await outbox.peek()) {
+    out.push(head.message!);
+    expect(await outbox.ack(head)).toBe(true);
+  }
+  return out;
+}
+
+const drainKeys = async (outbox: Outbox) => (await drain(outbox)).map((m) => m.key);
+
+function sumCounts(...all: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const counts of all) for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
 
 /** Opens outboxes that share one store (two Redis clients = two replicas; memory: one object). */
 interface Harness {
@@ -167,6 +196,100 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     unsubscribe();
     await outbox.enqueue('k2', missed(2));
     expect(calls).toBe(1);
+  });
+
+  it('delivers urgent alerts first, each lane oldest first', async () => {
+    const outbox = makeHarness().open();
+    await outbox.enqueue('i1', call('incoming', 'c1'));
+    await outbox.enqueue('roster', sampleAlerts['roster-changed']);
+    await outbox.enqueue('m2', call('missed', 'c2'));
+    await outbox.enqueue('low', sampleAlerts['low-balance']);
+    expect(await drainKeys(outbox)).toEqual(['m2', 'low', 'i1', 'roster']);
+  });
+
+  it('folds a call’s unsent routine alerts into the one that tells the rest of the story, on any replica', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    await a.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await a.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    await b.enqueue('call:c1:answered', call('answered', 'c1'));
+    await a.enqueue('call:c1:completed', call('completed', 'c1'));
+    await b.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await a.depth()).toBe(2);
+
+    const missedHead = (await a.peek())!;
+    expect(eventsOf(missedHead.message!).map((e) => `${e.type}:${callSidOf(e)}`)).toEqual([
+      'incoming:c2',
+      'missed:c2',
+    ]);
+    await a.ack(missedHead);
+    const completed = (await a.peek())!;
+    expect(completed.message!.key).toBe('call:c1:completed');
+    expect(completed.message!.alert).toEqual(call('completed', 'c1'));
+    expect(completed.message!.folded!.map((m) => m.key)).toEqual(['call:c1:answered']);
+    expect(eventsOf(completed.message!).map((e) => e.type)).toEqual(['incoming', 'answered', 'completed']);
+    await a.ack(completed);
+    expect(await a.depth()).toBe(0);
+    // Each replica counts what its own enqueues folded.
+    const superseded = [a, b].reduce<Record<string, number>>((sum, o) => {
+      for (const [k, n] of Object.entries(o.counters().superseded)) sum[k] = (sum[k] ?? 0) + n;
+      return sum;
+    }, {});
+    if (a !== b) expect(superseded).toEqual({ incoming: 2, answered: 1 });
+    else expect(a.counters().superseded).toEqual({ incoming: 2, answered: 1 });
+  });
+
+  it('never folds the message being posted', async () => {
+    const outbox = makeHarness().open();
+    await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    const head = (await outbox.peek())!;
+    await outbox.enqueue('call:c1:missed', call('missed', 'c1'));
+    expect(await outbox.ack(head)).toBe(true);
+    const next = (await outbox.peek())!;
+    expect(next.message!.alert.type).toBe('missed');
+    expect(next.message!.folded).toBeUndefined();
+  });
+
+  it('replaces queued chatter with one summary past the routine limit; urgent and other routine alerts stay', async () => {
+    const harness = makeHarness();
+    const a = harness.open({ routineLimit: 5 });
+    const b = harness.openPeer({ routineLimit: 5 });
+    await a.enqueue('roster', sampleAlerts['roster-changed']);
+    let events = 0;
+    for (let i = 0; i < 40; i++) {
+      const o = i % 2 ? a : b;
+      await o.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+      events += 1;
+      if (i % 3 === 0) {
+        await o.enqueue(`call:c${i}:missed`, call('missed', `c${i}`));
+        events += 1;
+      }
+      expect(await a.depth()).toBeLessThanOrEqual(5 + 1 + 14);
+    }
+    const delivered = await drain(a);
+    const urgent = delivered.filter((m) => m.alert.type === 'missed');
+    expect(urgent).toHaveLength(14);
+    expect(delivered.slice(0, 14)).toEqual(urgent);
+    expect(delivered.filter((m) => m.alert.type === 'roster-changed')).toHaveLength(1);
+    const summaries = delivered.filter((m) => m.alert.type === 'backlog');
+    expect(summaries.length).toBeGreaterThan(0);
+    // Every event reached Slack once: on its own, folded into another, or counted in a summary.
+    const counted = delivered.reduce((n, m) => {
+      if (m.alert.type === 'backlog') return n + Object.values(m.alert.counts).reduce((x, y) => x + y, 0);
+      return n + (m.alert.type === 'roster-changed' ? 0 : eventsOf(m).length);
+    }, 0);
+    expect(counted).toBe(events);
+    const summarized =
+      a === b ? a.counters().summarized : sumCounts(a.counters().summarized, b.counters().summarized);
+    expect(Object.values(summarized).reduce((x, y) => x + y, 0)).toBe(
+      summaries.reduce(
+        (n, m) =>
+          n +
+          Object.values((m.alert as { counts: Record<string, number> }).counts).reduce((x, y) => x + y, 0),
+        0,
+      ),
+    );
   });
 
   it('counts retries', async () => {
