@@ -186,6 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
     outboxDepth: () => outbox.depth(),
     slackFailures: () => outbox.counters().failed,
+    slackFolded: () => outbox.counters(),
     jobs: () => scheduler.health(),
   });
 
