@@ -5,6 +5,7 @@ import {
   callSidOf,
   copyCounters,
   DEFAULT_DEAD_LETTER_LIMIT,
+  DEFAULT_FOLD_DEPTH,
   DEFAULT_ROUTINE_LIMIT,
   DEFAULT_SEEN_TTL_SECONDS,
   type DeadLetter,
@@ -55,6 +56,7 @@ export class MemoryOutbox implements Outbox {
   readonly #maxSeen: number;
   readonly #deadLetterLimit: number;
   readonly #routineLimit: number;
+  readonly #foldDepth: number;
   readonly #now: () => number;
   #seq = 0;
   /** The head handed out by the last `peek` (being posted): never folded or summarized. */
@@ -69,6 +71,7 @@ export class MemoryOutbox implements Outbox {
     this.#maxSeen = Math.max(1, options.maxSeenKeys ?? DEFAULT_MAX_SEEN_KEYS);
     this.#deadLetterLimit = options.deadLetterLimit ?? DEFAULT_DEAD_LETTER_LIMIT;
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
+    this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
   }
 
@@ -83,7 +86,8 @@ export class MemoryOutbox implements Outbox {
     const plan = enqueuePlan(alert);
     const folded: string[] = [];
     let score: number | undefined;
-    for (const field of plan.foldFields) {
+    const behind = this.#urgent.size + this.#routine.size >= this.#foldDepth;
+    for (const field of behind ? plan.foldFields : []) {
       const old = this.#index.get(field);
       if (old === undefined || old === this.#inflight) continue;
       this.#index.delete(field);

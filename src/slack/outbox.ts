@@ -12,8 +12,8 @@ import type { Alert, AlertType, Notifier } from './alert.js';
  * matters behind hours of stale "incoming call" messages (see {@link ALERT_CLASS}):
  * 1. Two lanes: urgent alerts (missed, voicemail, low balance, job failing) are delivered before
  *    everything else; within a lane, oldest first.
- * 2. Folding: an alert that tells the rest of a call's story ({@link SUPERSEDES}) replaces that
- *    call's unsent routine messages and carries them along (`folded`), so each (call, event)
+ * 2. Folding: once the outbox holds `foldDepth` messages (Slack is behind), an alert that tells
+ *    the rest of a call's story ({@link SUPERSEDES}) replaces that call's unsent routine messages and carries them along (`folded`), so each (call, event)
  *    still reaches Slack exactly once, inside one message. The message being posted right now
  *    (the head the worker peeked) is never folded.
  * 3. Summary: when the routine lane is longer than `routineLimit`, its queued call chatter is
@@ -126,6 +126,12 @@ export interface OutboxOptions {
    * {@link DEFAULT_ROUTINE_LIMIT}.
    */
   routineLimit?: number;
+  /**
+   * Folding starts once the outbox holds this many messages (default {@link DEFAULT_FOLD_DEPTH}):
+   * while Slack keeps up, every event gets its own message as it happens; once alerts wait,
+   * stale ones merge.
+   */
+  foldDepth?: number;
   now?: () => number;
 }
 
@@ -274,6 +280,9 @@ export const SUPERSEDABLE: ReadonlySet<AlertType> = new Set(Object.values(SUPERS
 
 /** Default length of the routine lane past which its chatter is summarized (≈ 100 s of Slack). */
 export const DEFAULT_ROUTINE_LIMIT = 100;
+
+/** Ten seconds of Slack at one message a second. */
+export const DEFAULT_FOLD_DEPTH = 10;
 
 /** The index field of an unsent call alert: `<type>|<callSid>` (no alert type contains `|`). */
 export const foldField = (type: string, callSid: string): string => `${type}|${callSid}`;

@@ -6,6 +6,7 @@ import {
   callSidOf,
   copyCounters,
   DEFAULT_DEAD_LETTER_LIMIT,
+  DEFAULT_FOLD_DEPTH,
   DEFAULT_ROUTINE_LIMIT,
   DEFAULT_SEEN_TTL_SECONDS,
   type DeadLetter,
@@ -58,7 +59,7 @@ const URGENT_LUA = `{${Object.entries(ALERT_CLASS)
  * and a crash cannot lose or double a message.
  * KEYS: seen, urgent, routine, seq, index, inflight, summary.
  * ARGV: raw, seen TTL (s), lane, own index field or '', routine limit, summary key, now (ISO),
- * then the index fields this message supersedes.
+ * fold depth, then the index fields this message supersedes.
  * Returns { 1|0, superseded kinds..., '', summarized kind, count, ... }.
  */
 const ENQUEUE = `
@@ -68,7 +69,9 @@ local inflight = redis.call('GET', KEYS[6])
 local out = {1}
 local folded = {}
 local score = nil
-for i = 8, #ARGV do
+local first = 9
+if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[8]) then first = #ARGV + 1 end
+for i = first, #ARGV do
   local old = redis.call('HGET', KEYS[5], ARGV[i])
   if old and old ~= inflight then
     redis.call('HDEL', KEYS[5], ARGV[i])
@@ -264,6 +267,7 @@ export class RedisOutbox implements Outbox {
   readonly #seenTtlSeconds: number;
   readonly #deadLetterLimit: number;
   readonly #routineLimit: number;
+  readonly #foldDepth: number;
   readonly #now: () => number;
 
   constructor(redis: Redis, options: RedisOutboxOptions = {}) {
@@ -293,6 +297,7 @@ export class RedisOutbox implements Outbox {
     this.#seenTtlSeconds = Math.max(1, Math.round(options.seenTtlSeconds ?? DEFAULT_SEEN_TTL_SECONDS));
     this.#deadLetterLimit = Math.max(1, options.deadLetterLimit ?? DEFAULT_DEAD_LETTER_LIMIT);
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
+    this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
   }
 
@@ -315,6 +320,7 @@ export class RedisOutbox implements Outbox {
       this.#routineLimit,
       randomUUID(),
       new Date(now).toISOString(),
+      this.#foldDepth,
       ...plan.foldFields,
     )) as Array<string | number>;
     if (Number(reply[0]) !== 1) {

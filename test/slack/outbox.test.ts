@@ -209,8 +209,8 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
 
   it('folds a call’s unsent routine alerts into the one that tells the rest of the story, on any replica', async () => {
     const harness = makeHarness();
-    const a = harness.open();
-    const b = harness.openPeer();
+    const a = harness.open({ foldDepth: 0 });
+    const b = harness.openPeer({ foldDepth: 0 });
     await a.enqueue('call:c1:incoming', call('incoming', 'c1'));
     await a.enqueue('call:c2:incoming', call('incoming', 'c2'));
     await b.enqueue('call:c1:answered', call('answered', 'c1'));
@@ -240,8 +240,18 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     else expect(a.counters().superseded).toEqual({ incoming: 2, answered: 1 });
   });
 
+  it('folds only once Slack is behind (foldDepth messages waiting)', async () => {
+    const outbox = makeHarness().open({ foldDepth: 3 });
+    await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await outbox.enqueue('call:c1:answered', call('answered', 'c1'));
+    await outbox.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    // Three waiting now: the next alert of c2 replaces its unsent incoming.
+    await outbox.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await drainKeys(outbox)).toEqual(['call:c2:missed', 'call:c1:incoming', 'call:c1:answered']);
+  });
+
   it('never folds the message being posted', async () => {
-    const outbox = makeHarness().open();
+    const outbox = makeHarness().open({ foldDepth: 0 });
     await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
     const head = (await outbox.peek())!;
     await outbox.enqueue('call:c1:missed', call('missed', 'c1'));
