@@ -87,16 +87,29 @@ export class MemoryOutbox implements Outbox {
     const folded: string[] = [];
     let score: number | undefined;
     const behind = this.#urgent.size + this.#routine.size >= this.#foldDepth;
-    for (const field of behind ? plan.foldFields : []) {
+    const promote: Array<[number, string]> = [];
+    for (const field of plan.foldFields) {
       const old = this.#index.get(field);
       if (old === undefined || old === this.#inflight) continue;
-      this.#index.delete(field);
       const oldScore = this.#routine.get(old);
-      if (oldScore === undefined) continue;
+      if (oldScore === undefined) {
+        this.#index.delete(field);
+      } else if (behind) {
+        this.#index.delete(field);
+        this.#routine.delete(old);
+        folded.push(old);
+        score = Math.min(score ?? oldScore, oldScore);
+        tally(this.#counters.superseded, field.slice(0, field.indexOf('|')));
+      } else if (plan.lane === 'urgent') {
+        this.#index.delete(field);
+        promote.push([oldScore, old]);
+      }
+    }
+    // Not behind: an urgent alert must still not overtake its own call's earlier alerts, so those
+    // move to the urgent lane just ahead of it, in their order.
+    for (const [, old] of promote.sort((x, y) => x[0] - y[0])) {
       this.#routine.delete(old);
-      folded.push(old);
-      score = Math.min(score ?? oldScore, oldScore);
-      tally(this.#counters.superseded, field.slice(0, field.indexOf('|')));
+      this.#urgent.set(old, ++this.#seq);
     }
     const raw = withFolded(encodeMessage(key, alert, now), folded);
     if (plan.lane === 'urgent') this.#urgent.set(raw, ++this.#seq);

@@ -69,21 +69,33 @@ local inflight = redis.call('GET', KEYS[6])
 local out = {1}
 local folded = {}
 local score = nil
-local first = 9
-if redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) < tonumber(ARGV[8]) then first = #ARGV + 1 end
-for i = first, #ARGV do
+local behind = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8])
+local promote = {}
+for i = 9, #ARGV do
   local old = redis.call('HGET', KEYS[5], ARGV[i])
   if old and old ~= inflight then
-    redis.call('HDEL', KEYS[5], ARGV[i])
     local s = redis.call('ZSCORE', KEYS[3], old)
-    if s then
+    if not s then
+      redis.call('HDEL', KEYS[5], ARGV[i])
+    elseif behind then
+      redis.call('HDEL', KEYS[5], ARGV[i])
       redis.call('ZREM', KEYS[3], old)
       s = tonumber(s)
       if not score or s < score then score = s end
       folded[#folded + 1] = old
       out[#out + 1] = string.match(ARGV[i], '^[^|]+')
+    elseif ARGV[3] == 'urgent' then
+      redis.call('HDEL', KEYS[5], ARGV[i])
+      promote[#promote + 1] = { tonumber(s), old }
     end
   end
+end
+-- Not behind: an urgent alert must still not overtake its own call's earlier alerts, so those
+-- move to the urgent lane just ahead of it, in their order.
+table.sort(promote, function(x, y) return x[1] < y[1] end)
+for _, p in ipairs(promote) do
+  redis.call('ZREM', KEYS[3], p[2])
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), p[2])
 end
 local raw = ARGV[1]
 if #folded > 0 then raw = string.sub(raw, 1, -2) .. ',"folded":[' .. table.concat(folded, ',') .. ']}' end

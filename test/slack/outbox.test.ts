@@ -5,6 +5,7 @@ import type { Alert } from '../../src/slack/alert.js';
 import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
 import {
   callSidOf,
+  DEFAULT_FOLD_DEPTH,
   eventsOf,
   type Outbox,
   type OutboxMessage,
@@ -250,6 +251,22 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     expect(await drainKeys(outbox)).toEqual(['call:c2:missed', 'call:c1:incoming', 'call:c1:answered']);
   });
 
+  it('an urgent alert does not overtake its own call’s unsent alerts while Slack keeps up', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    await a.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await a.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    await a.enqueue('call:c2:answered', call('answered', 'c2'));
+    await b.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await drainKeys(a)).toEqual([
+      'call:c2:incoming',
+      'call:c2:answered',
+      'call:c2:missed',
+      'call:c1:incoming',
+    ]);
+  });
+
   it('never folds the message being posted', async () => {
     const outbox = makeHarness().open({ foldDepth: 0 });
     await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
@@ -275,12 +292,15 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
         await o.enqueue(`call:c${i}:missed`, call('missed', `c${i}`));
         events += 1;
       }
-      expect(await a.depth()).toBeLessThanOrEqual(5 + 1 + 14);
+      // Routine limit + summary + urgent alerts + earlier alerts they took along before folding began.
+      expect(await a.depth()).toBeLessThanOrEqual(5 + 1 + 14 + DEFAULT_FOLD_DEPTH);
     }
     const delivered = await drain(a);
     const urgent = delivered.filter((m) => m.alert.type === 'missed');
     expect(urgent).toHaveLength(14);
-    expect(delivered.slice(0, 14)).toEqual(urgent);
+    const lastUrgent = delivered.findLastIndex((m) => m.alert.type === 'missed');
+    expect(lastUrgent).toBeLessThan(delivered.findIndex((m) => m.alert.type === 'backlog'));
+    expect(lastUrgent).toBeLessThan(delivered.findIndex((m) => m.alert.type === 'roster-changed'));
     expect(delivered.filter((m) => m.alert.type === 'roster-changed')).toHaveLength(1);
     const summaries = delivered.filter((m) => m.alert.type === 'backlog');
     expect(summaries.length).toBeGreaterThan(0);
