@@ -90,11 +90,11 @@ export class MemoryOutbox implements Outbox {
     const promote: Array<[number, string]> = [];
     for (const field of plan.foldFields) {
       const old = this.#index.get(field);
-      if (old === undefined || old === this.#inflight) continue;
+      if (old === undefined) continue;
       const oldScore = this.#routine.get(old);
       if (oldScore === undefined) {
         this.#index.delete(field);
-      } else if (behind) {
+      } else if (behind && old !== this.#inflight) {
         this.#index.delete(field);
         this.#routine.delete(old);
         folded.push(old);
@@ -105,8 +105,8 @@ export class MemoryOutbox implements Outbox {
         promote.push([oldScore, old]);
       }
     }
-    // Not behind: an urgent alert must still not overtake its own call's earlier alerts, so those
-    // move to the urgent lane just ahead of it, in their order.
+    // Not folded (Slack keeps up, or it is being posted right now): an urgent alert must still not
+    // overtake its own call's earlier alerts, so those move to the urgent lane just ahead of it.
     for (const [, old] of promote.sort((x, y) => x[0] - y[0])) {
       this.#routine.delete(old);
       this.#urgent.set(old, ++this.#seq);

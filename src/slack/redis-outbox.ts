@@ -73,11 +73,11 @@ local behind = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= to
 local promote = {}
 for i = 9, #ARGV do
   local old = redis.call('HGET', KEYS[5], ARGV[i])
-  if old and old ~= inflight then
+  if old then
     local s = redis.call('ZSCORE', KEYS[3], old)
     if not s then
       redis.call('HDEL', KEYS[5], ARGV[i])
-    elseif behind then
+    elseif behind and old ~= inflight then
       redis.call('HDEL', KEYS[5], ARGV[i])
       redis.call('ZREM', KEYS[3], old)
       s = tonumber(s)
@@ -90,8 +90,8 @@ for i = 9, #ARGV do
     end
   end
 end
--- Not behind: an urgent alert must still not overtake its own call's earlier alerts, so those
--- move to the urgent lane just ahead of it, in their order.
+-- Not folded (Slack keeps up, or it is being posted right now): an urgent alert must still not
+-- overtake its own call's earlier alerts, so those move to the urgent lane just ahead of it.
 table.sort(promote, function(x, y) return x[1] < y[1] end)
 for _, p in ipairs(promote) do
   redis.call('ZREM', KEYS[3], p[2])

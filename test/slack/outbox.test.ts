@@ -267,11 +267,13 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     ]);
   });
 
-  it('never folds the message being posted', async () => {
+  it('never folds the message being posted, nor lets its call’s urgent alert overtake it if that post fails', async () => {
     const outbox = makeHarness().open({ foldDepth: 0 });
     await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
     const head = (await outbox.peek())!;
     await outbox.enqueue('call:c1:missed', call('missed', 'c1'));
+    // Slack said 500: the worker peeks again and must get the incoming, not the missed.
+    expect((await outbox.peek())!.raw).toBe(head.raw);
     expect(await outbox.ack(head)).toBe(true);
     const next = (await outbox.peek())!;
     expect(next.message!.alert.type).toBe('missed');
