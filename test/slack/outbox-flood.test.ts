@@ -16,8 +16,8 @@ import { sampleAlerts } from './sample-alerts.js';
  * arrival order, a 2.8-hour backlog at Slack's one message a second, with a voicemail stuck
  * behind all of it. Now its depth stays bounded (routine limit + one summary + the urgent
  * alerts), and the voicemail of the 10,001st call is posted within seconds, with the real 1 s
- * pacing of a Slack webhook. The enqueues go straight to the outbox API (the HTTP version is
- * `bench/slack-flood.ts`).
+ * pacing of a Slack webhook. The enqueues go straight to the outbox API (an HTTP version is
+ * not needed to show the ordering, and would take minutes).
  */
 
 const CALLS = 10_000;
