@@ -83,11 +83,15 @@ export interface Outbox extends Notifier {
    * (by any replica, within the seen-key TTL, also if that message was delivered long ago).
    */
   enqueue(key: string, alert: Alert): Promise<boolean>;
-  /** The oldest pending message, left in place; undefined when empty. */
+  /**
+   * The next message to post (the oldest urgent one, else the oldest routine one), left in place
+   * and marked as being posted, so it is not folded into another meanwhile; undefined when empty.
+   * Only the lease holder calls it.
+   */
   peek(): Promise<OutboxHead | undefined>;
-  /** Removes `head` if it is still the head (Slack accepted it). False if someone else removed it. */
+  /** Removes `head` if it is still pending (Slack accepted it). False if someone else removed it. */
   ack(head: OutboxHead): Promise<boolean>;
-  /** Moves `head`, if still the head, to the capped dead-letter list. */
+  /** Moves `head`, if still pending, to the capped dead-letter list. */
   deadLetter(head: OutboxHead, failure: { reason: string; status?: number }): Promise<boolean>;
   /** Counts a post that will be retried. */
   recordRetry(): void;
