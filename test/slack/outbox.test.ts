@@ -426,6 +426,14 @@ describe('RedisOutbox specifics', () => {
 });
 
 describe('MemoryOutbox specifics', () => {
+  it('remembers at most maxSeenKeys dedupe keys, the oldest forgotten first', async () => {
+    const outbox = new MemoryOutbox({ maxSeenKeys: 2 });
+    for (const k of ['k1', 'k2', 'k3'])
+      expect(await outbox.enqueue(k, sampleAlerts['roster-changed'])).toBe(true);
+    expect(await outbox.enqueue('k3', sampleAlerts['roster-changed'])).toBe(false);
+    expect(await outbox.enqueue('k1', sampleAlerts['roster-changed'])).toBe(true);
+  });
+
   it('forgets seen keys after their TTL', async () => {
     let now = 1_000_000;
     const outbox = new MemoryOutbox({ seenTtlSeconds: 60, now: () => now });
