@@ -26,3 +26,11 @@ export function slackEvents(message: { text: string; blocks?: unknown[] }): stri
   )?.find((b) => b.block_id === 'folded');
   return [...(folded?.elements ?? []).map((e) => slackKind(e.text ?? '')), slackKind(message.text)];
 }
+
+/** The fallback text of a posted message preceded by the lines of the alerts folded into it. */
+export function slackTexts(message: { text: string; blocks?: unknown[] }): string[] {
+  const folded = (
+    message.blocks as Array<{ block_id?: string; elements?: Array<{ text?: string }> }> | undefined
+  )?.find((b) => b.block_id === 'folded');
+  return [...(folded?.elements ?? []).map((e) => e.text ?? ''), message.text];
+}
