@@ -387,6 +387,29 @@ describe('RedisOutbox specifics', () => {
     expect((await outbox.peek())!.message!.key).toBe('k1');
   });
 
+  it('after a restart, later chatter still folds into the unsent summary and messages of the call', async () => {
+    const prefix = uniquePrefix();
+    const first = testRedis(prefix);
+    clients.push(first);
+    const before = new RedisOutbox(first, { routineLimit: 3, foldDepth: 0 });
+    for (let i = 0; i < 4; i++) await before.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+    await before.enqueue('call:x:incoming', call('incoming', 'x'));
+    await first.quit();
+    clients.splice(clients.indexOf(first), 1);
+
+    const second = testRedis(prefix);
+    clients.push(second);
+    const after = new RedisOutbox(second, { routineLimit: 3, foldDepth: 0 });
+    await after.enqueue('call:x:missed', call('missed', 'x'));
+    for (let i = 4; i < 8; i++) await after.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+    const delivered = await drain(after);
+    expect(delivered.map((m) => m.alert.type)).toEqual(['missed', 'backlog', 'incoming']);
+    expect(eventsOf(delivered[0]!).map((e) => e.type)).toEqual(['incoming', 'missed']);
+    // Four summarized before the restart, three merged into that same summary after it.
+    expect((delivered[1]!.alert as { counts: Record<string, number> }).counts).toEqual({ incoming: 7 });
+    expect(delivered[2]!.key).toBe('call:c7:incoming');
+  });
+
   it('moves the queue an earlier version left behind into the lanes, in order, urgent first', async () => {
     const redis = testRedis();
     clients.push(redis);
