@@ -166,7 +166,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const flows = loadFlows(config.texmlDir);
   const calls: CallStore = redis
-    ? new RedisCallStore(redis, config.callTtlSeconds)
+    ? new RedisCallStore(redis, config.callTtlSeconds, now)
     : new MemoryCallStore(config.callTtlSeconds, now);
   const telnyx =
     deps.telnyx ??
@@ -212,10 +212,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const metrics = createMetrics(
     {
-      activeCalls: async () => (await calls.active(10_000)).length,
+      activeCalls: () => calls.activeCount(),
       agentsOnline: () => roster.current().agents.filter((a) => a.online).length,
       outboxDepth: () => outbox.depth(),
       slackFailures: () => outbox.counters().failed,
+      slackFolded: () => outbox.counters(),
       jobs: () => scheduler.health(),
     },
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },

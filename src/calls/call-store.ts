@@ -26,6 +26,11 @@ export interface CallStore {
   timeline(sid: string): Promise<TimelineEntry[]>;
   /** Calls not yet ended, newest first. */
   active(limit?: number): Promise<CallState[]>;
+  /**
+   * How many calls are in progress, for the `switchboard_active_calls` gauge: one cheap read (no
+   * per-call reads), after dropping index entries older than a call can live.
+   */
+  activeCount(): Promise<number>;
   /** Sids whose voicemail decision is due (`finalizeAt <= now`). */
   dueForFinalize(now: number, limit?: number): Promise<string[]>;
   /** Throws when the backing store is unreachable (readiness). */
@@ -35,7 +40,19 @@ export interface CallStore {
 /** How long a call's state lives: `ttlSeconds` once it has an outcome, longer while it runs. */
 export function stateTtlSeconds(state: CallState, ttlSeconds: number): number {
   // A live call can last up to Telnyx's default TimeLimit of 4 h; keep it at least that long.
-  return state.outcome ? ttlSeconds : ttlSeconds + 4 * 3600;
+  return state.outcome ? ttlSeconds : ttlSeconds + MAX_CALL_SECONDS;
+}
+
+/** Telnyx's default (and our assumed longest) call duration: TeXML `TimeLimit`, 4 h. */
+export const MAX_CALL_SECONDS = 4 * 3600;
+
+/**
+ * A call that started longer ago than this cannot still be running: its state would have expired
+ * (see {@link stateTtlSeconds}). Index entries older than this are dropped, so a call that never
+ * got its `completed` callback does not stay "active" forever.
+ */
+export function activeHorizonMs(ttlSeconds: number): number {
+  return (ttlSeconds + MAX_CALL_SECONDS) * 1000;
 }
 
 export const MAX_TIMELINE = 500;

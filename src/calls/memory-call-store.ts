@@ -14,20 +14,36 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Finished calls kept in memory at most (the oldest finished are evicted first). */
+export const DEFAULT_MAX_FINISHED_CALLS = 50_000;
+
 /**
  * Call state in process memory: the embedded default without REDIS_URL. Correct for one replica
- * only (the server logs a warning). Expired calls are dropped lazily and by a periodic sweep.
+ * only (the server logs a warning). Expired calls are dropped lazily and by a periodic sweep, and
+ * past `maxFinishedCalls` finished calls the oldest finished ones are evicted at once, so a burst
+ * of calls cannot grow the process until its memory limit. Running calls are never evicted.
  */
 export class MemoryCallStore implements CallStore {
   private readonly calls = new Map<string, Entry>();
+  /** Sids of running calls (few: bounded by concurrent calls), for an exact, cheap count. */
+  private readonly running = new Set<string>();
+  /** Sids of finished calls in the order they finished: the eviction order. */
+  private readonly finished = new Set<string>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
+    private readonly maxFinishedCalls: number = DEFAULT_MAX_FINISHED_CALLS,
   ) {
     this.sweep = setInterval(() => this.dropExpired(), 60_000);
     this.sweep.unref();
+  }
+
+  private forget(sid: string): void {
+    this.calls.delete(sid);
+    this.running.delete(sid);
+    this.finished.delete(sid);
   }
 
   close(): void {
@@ -37,7 +53,7 @@ export class MemoryCallStore implements CallStore {
   private entry(sid: string): Entry | undefined {
     const e = this.calls.get(sid);
     if (e && e.expiresAt <= this.now()) {
-      this.calls.delete(sid);
+      this.forget(sid);
       return undefined;
     }
     return e;
@@ -45,7 +61,7 @@ export class MemoryCallStore implements CallStore {
 
   private dropExpired(): void {
     const now = this.now();
-    for (const [sid, e] of this.calls) if (e.expiresAt <= now) this.calls.delete(sid);
+    for (const [sid, e] of this.calls) if (e.expiresAt <= now) this.forget(sid);
   }
 
   async get(sid: string): Promise<CallState | null> {
@@ -70,6 +86,13 @@ export class MemoryCallStore implements CallStore {
     for (const fx of t.effects) if (!entry.pending.has(fx.id)) entry.pending.set(fx.id, fx);
     entry.expiresAt = this.now() + stateTtlSeconds(t.state, this.ttlSeconds) * 1000;
     this.calls.set(sid, entry);
+    if (t.state.phase === 'ended') {
+      this.running.delete(sid);
+      if (!this.finished.has(sid)) this.finished.add(sid);
+      this.evictFinished();
+    } else {
+      this.running.add(sid);
+    }
     return {
       state: structuredClone(t.state),
       changed: true,
@@ -87,9 +110,23 @@ export class MemoryCallStore implements CallStore {
     return structuredClone(this.entry(sid)?.timeline ?? []);
   }
 
+  /** Evicts the oldest finished calls past the cap (a Set iterates in insertion order). */
+  private evictFinished(): void {
+    for (const sid of this.finished) {
+      if (this.finished.size <= this.maxFinishedCalls) return;
+      this.forget(sid);
+    }
+  }
+
+  async activeCount(): Promise<number> {
+    let n = 0;
+    for (const sid of [...this.running]) if (this.entry(sid)) n += 1;
+    return n;
+  }
+
   async active(limit = 200): Promise<CallState[]> {
     const out: CallState[] = [];
-    for (const [sid] of this.calls) {
+    for (const sid of [...this.running]) {
       const e = this.entry(sid);
       if (e && e.state.phase !== 'ended') out.push(structuredClone(e.state));
     }

@@ -7,6 +7,7 @@ import {
   type TimelineEntry,
 } from './call-state.js';
 import {
+  activeHorizonMs,
   type CallStore,
   CallStoreConflictError,
   MAX_TIMELINE,
@@ -21,7 +22,9 @@ import {
  *   call:{sid}:tl   list  timeline entries (JSON), capped
  *   call:{sid}:fx   hash  effect id → effect JSON, until acknowledged
  * Two indexes live in their own slots and are maintained after the commit (idempotently):
- *   calls:active    zset  sid → startedAt, while the call runs
+ *   calls:active    zset  sid → startedAt, while the call runs; entries older than a call can
+ *                         live (activeHorizonMs) are dropped by score, so a call whose `completed`
+ *                         callback never came leaves it within hours, whatever the index size
  *   calls:finalize  zset  sid → finalizeAt, while a voicemail decision is pending
  */
 
@@ -83,6 +86,7 @@ export class RedisCallStore implements CallStore {
   constructor(
     redis: Redis,
     private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {
     if (!('callCas' in redis)) redis.defineCommand('callCas', { numberOfKeys: 3, lua: CAS_SCRIPT });
     this.redis = redis as WithCas;
@@ -129,6 +133,10 @@ export class RedisCallStore implements CallStore {
       if (!t) {
         // A repeated or late callback: hand back what an earlier update may have left undone.
         const pending = decodeEffects(Object.values(await this.redis.hgetall(effectsKey(sid))));
+        // A repeated callback of an ended call also repairs the index, in case the replica that
+        // ended it died before removing it (the count would be off until the entry aged out).
+        // Only removal: ended is final, whereas re-adding could race with another replica's end.
+        if (state?.phase === 'ended') await this.redis.zrem(ACTIVE, sid);
         return { state, changed: false, pending };
       }
       const next = String(Number(version || '0') + 1);
@@ -153,12 +161,18 @@ export class RedisCallStore implements CallStore {
     throw new CallStoreConflictError(sid);
   }
 
-  /** Keeps the two indexes in step with the committed state; only writes when membership changes. */
+  /**
+   * Keeps the two indexes in step with the committed state; only writes when membership changes.
+   * A new entry also drops the entries too old to be running (ZREMRANGEBYSCORE, O(log n + removed)).
+   */
   private async index(sid: string, before: CallState | null, after: CallState): Promise<void> {
     const wasActive = before !== null && before.phase !== 'ended';
     const isActive = after.phase !== 'ended';
     const p = this.redis.pipeline();
-    if (isActive && !wasActive) p.zadd(ACTIVE, after.startedAt, sid);
+    if (isActive && !wasActive) {
+      p.zadd(ACTIVE, after.startedAt, sid);
+      p.zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`);
+    }
     if (!isActive && (wasActive || before === null)) p.zrem(ACTIVE, sid);
     if (after.finalizeAt !== before?.finalizeAt) {
       if (after.finalizeAt !== undefined) p.zadd(FINALIZE, after.finalizeAt, sid);
@@ -176,7 +190,25 @@ export class RedisCallStore implements CallStore {
     return items.map((i) => JSON.parse(i) as TimelineEntry);
   }
 
+  /** Index entries scored below this started too long ago to be running. */
+  private activeFloor(): number {
+    return this.now() - activeHorizonMs(this.ttlSeconds);
+  }
+
+  /** Drops index entries older than a call can live, then counts the rest: two O(log n) commands. */
+  async activeCount(): Promise<number> {
+    const res = await this.redis
+      .multi()
+      .zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`)
+      .zcard(ACTIVE)
+      .exec();
+    const [err, count] = res?.[1] ?? [new Error('transaction aborted'), 0];
+    if (err) throw err;
+    return Number(count);
+  }
+
   async active(limit = 200): Promise<CallState[]> {
+    await this.redis.zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`);
     const sids = await this.redis.zrevrange(ACTIVE, 0, limit - 1);
     if (!sids.length) return [];
     const p = this.redis.pipeline();

@@ -6,7 +6,7 @@ import { isShortAbandon } from '../stats/call-stats.js';
 type Source<T> = () => T | Promise<T>;
 
 export interface MetricsSources {
-  /** Calls in progress (e.g. `(await calls.active(10_000)).length`). */
+  /** Calls in progress (`calls.activeCount()`: one count, not a read per call). */
   activeCalls?: Source<number>;
   /** Agents online at the last presence check. */
   agentsOnline?: Source<number>;
@@ -17,6 +17,12 @@ export interface MetricsSources {
    * monotonic count, exported as the counter `switchboard_slack_failures_total`.
    */
   slackFailures?: () => number;
+  /**
+   * Slack alerts this process did not post on their own, by alert type (`outbox.counters()`):
+   * `superseded` (folded into a later alert of the same call) and `summarized` (counted into a
+   * backlog summary). Monotonic; exported as `switchboard_slack_folded_total{kind,how}`.
+   */
+  slackFolded?: () => { superseded: Record<string, number>; summarized: Record<string, number> };
   /** Each scheduled job and the ISO time of its last success (`JobHealthStore.get`). */
   jobs?: Source<ReadonlyArray<{ job: string; lastSuccessAt?: string }>>;
 }
@@ -43,6 +49,7 @@ export interface Metrics {
   agentsOnline: Gauge;
   slackOutboxDepth: Gauge;
   slackFailures: Counter;
+  slackFolded: Counter<'kind' | 'how'>;
   jobLastSuccess: Gauge<'job_name'>;
   /** Unsigned /texml/inbound requests accepted under TELNYX_UNSIGNED_INBOUND=allow. */
   unsignedInbound: Counter;
@@ -137,6 +144,26 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     },
   });
 
+  const foldedSeen = new Map<string, number>();
+  const slackFolded = new Counter({
+    name: 'switchboard_slack_folded_total',
+    help: 'Slack alerts not posted on their own by this process, by alert type (kind) and how: superseded (folded into a later alert of the same call) or summarized (counted into a backlog summary)',
+    labelNames: ['kind', 'how'] as const,
+    registers: [registry],
+    collect() {
+      const totals = sources.slackFolded?.();
+      if (!totals) return;
+      for (const how of ['superseded', 'summarized'] as const) {
+        for (const [kind, total] of Object.entries(totals[how])) {
+          const id = `${how}|${kind}`;
+          const seen = foldedSeen.get(id) ?? 0;
+          if (total > seen) this.inc({ kind, how }, total - seen);
+          foldedSeen.set(id, Math.max(seen, total));
+        }
+      }
+    },
+  });
+
   // The label is `job_name`, not `job`: Prometheus owns `job` (the scrape job) and would rename
   // ours to `exported_job` (https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config, honor_labels).
   const jobLastSuccess = new Gauge({
@@ -173,6 +200,7 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     agentsOnline,
     slackOutboxDepth,
     slackFailures,
+    slackFolded,
     jobLastSuccess,
     observeCall(record) {
       // Same words as /api/stats: a short abandon is not an abandoned call.

@@ -17,9 +17,22 @@ interface Kept {
   storedAt: number;
 }
 
+/** Records kept in memory at most; past it the oldest are evicted. */
+export const DEFAULT_MAX_MEMORY_RECORDS = 50_000;
+
+export interface MemoryCallRecordStoreOptions extends CallRecordStoreOptions {
+  /**
+   * Records kept at most (default {@link DEFAULT_MAX_MEMORY_RECORDS}): past it the oldest are
+   * evicted (from the KPIs and the deduplication of sids), so a busy month cannot grow the process
+   * until its memory limit. Redis or PostgreSQL keep the full history.
+   */
+  maxRecords?: number;
+}
+
 /**
  * Call records in process memory: the embedded default without REDIS_URL. Same rules as the Redis
- * store (append once per sid, retention in days, a capped feed with cursors), for one replica.
+ * store (append once per sid, retention in days, a capped feed with cursors), for one replica,
+ * plus a cap on the records kept.
  */
 export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
   readonly #bySid = new Map<string, Kept>();
@@ -27,11 +40,13 @@ export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
   readonly #cursors = new Map<string, number>();
   readonly #retentionMs: number;
   readonly #feedMaxLength: number;
+  readonly #maxRecords: number;
   readonly #now: () => number;
   #seq = 0;
   #appendsSincePrune = 0;
 
-  constructor(options: CallRecordStoreOptions = {}) {
+  constructor(options: MemoryCallRecordStoreOptions = {}) {
+    this.#maxRecords = Math.max(1, options.maxRecords ?? DEFAULT_MAX_MEMORY_RECORDS);
     this.#retentionMs = Math.max(1, options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
     this.#feedMaxLength = Math.max(1, options.feedMaxLength ?? DEFAULT_FEED_MAX_LENGTH);
     this.#now = options.now ?? Date.now;
@@ -42,11 +57,17 @@ export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
     const seen = this.#bySid.get(record.sid);
     if (seen && now - seen.storedAt < this.#retentionMs) return false;
     const copy = structuredClone(record);
+    // Re-inserted at the end, so map order stays append order and the first entry is the oldest.
+    this.#bySid.delete(record.sid);
     this.#bySid.set(record.sid, { record: copy, startedMs: Date.parse(record.startedAt), storedAt: now });
     this.#seq += 1;
     this.#feed.push({ seq: this.#seq, record: copy });
     if (this.#feed.length > this.#feedMaxLength)
       this.#feed.splice(0, this.#feed.length - this.#feedMaxLength);
+    for (const sid of this.#bySid.keys()) {
+      if (this.#bySid.size <= this.#maxRecords) break;
+      this.#bySid.delete(sid);
+    }
     // Pruning is O(n): do it now and then, not on every append.
     if (++this.#appendsSincePrune >= 1000) this.#prune(now);
     return true;

@@ -10,20 +10,33 @@ import {
   type RoutingStoreOptions,
 } from './routing-store.js';
 
+/** Callers (with their answer history) and per-call markers kept in memory at most. */
+export const DEFAULT_MEMORY_ROUTING_CAP = 50_000;
+
+export interface MemoryRoutingStoreOptions extends RoutingStoreOptions {
+  /**
+   * How many callers' histories, and how many per-call markers, are kept at most (default
+   * {@link DEFAULT_MEMORY_ROUTING_CAP}). Past it the caller answered longest ago, or the oldest
+   * marker, is forgotten, so a flood of calls cannot grow the process until its memory limit.
+   */
+  maxEntries?: number;
+}
+
 /**
  * Routing state in process memory: the embedded default for a single replica. Each method runs
  * without an `await` between its check and its write, so concurrent calls cannot double-count.
  */
-export function createMemoryRoutingStore(options: RoutingStoreOptions = {}): RoutingStore {
+export function createMemoryRoutingStore(options: MemoryRoutingStoreOptions = {}): RoutingStore {
   const now = options.now ?? Date.now;
+  const maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MEMORY_ROUTING_CAP);
   const countedTtlMs = (options.countedTtlSeconds ?? DEFAULT_COUNTED_TTL_SECONDS) * 1000;
   const busyMaxMs = options.busyMaxMs ?? DEFAULT_BUSY_MAX_MS;
 
   const history = new Map<string, Map<string, number>>();
   const idle = new Map<string, number>();
   const busy = new Map<string, { legSid: string; at: number }>();
-  const counted = new ExpiringSet(now);
-  const ended = new ExpiringSet(now);
+  const counted = new ExpiringSet(now, maxEntries);
+  const ended = new ExpiringSet(now, maxEntries);
   let rotation = 0;
 
   return {
@@ -47,12 +60,15 @@ export function createMemoryRoutingStore(options: RoutingStoreOptions = {}): Rou
       if (isWithheld(caller)) return false;
       if (!counted.addIfAbsent(callSid, countedTtlMs)) return false;
       const key = callerKey(caller!);
-      let counts = history.get(key);
-      if (!counts) {
-        counts = new Map();
-        history.set(key, counts);
-      }
+      const counts = history.get(key) ?? new Map<string, number>();
+      // Re-inserted at the end: map order is "answered longest ago first", the eviction order.
+      history.delete(key);
+      history.set(key, counts);
       counts.set(agentId, (counts.get(agentId) ?? 0) + 1);
+      for (const oldest of history.keys()) {
+        if (history.size <= maxEntries) break;
+        history.delete(oldest);
+      }
       return true;
     },
 
@@ -78,12 +94,16 @@ export function createMemoryRoutingStore(options: RoutingStoreOptions = {}): Rou
 
 /**
  * Keys that expire, pruned from the oldest on every write. Every key of one set has the same TTL,
- * so insertion order is expiry order and pruning stops at the first live key.
+ * so insertion order is expiry order and pruning stops at the first live key. Past `maxSize`
+ * keys the oldest are dropped early.
  */
 class ExpiringSet {
   private readonly expiry = new Map<string, number>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxSize: number,
+  ) {}
 
   has(key: string): boolean {
     const expiresAt = this.expiry.get(key);
@@ -101,6 +121,10 @@ class ExpiringSet {
     this.prune();
     this.expiry.delete(key);
     this.expiry.set(key, this.now() + ttlMs);
+    for (const oldest of this.expiry.keys()) {
+      if (this.expiry.size <= this.maxSize) break;
+      this.expiry.delete(oldest);
+    }
   }
 
   private prune(): void {

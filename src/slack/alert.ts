@@ -66,6 +66,18 @@ export type Alert =
   | { type: 'balance-recovered'; amount: string; currency: string; threshold: string; at: string }
   | { type: 'job-failing'; job: string; error: string; at: string }
   | { type: 'job-recovered'; job: string; failures: number; at: string }
+  | {
+      /**
+       * Written by the outbox, not by producers: routine call alerts that were not posted one by
+       * one because Slack was too far behind (src/slack/outbox.ts), counted by alert type.
+       */
+      type: 'backlog';
+      counts: Record<string, number>;
+      /** ISO times of the first and last event summarized. */
+      since: string;
+      until: string;
+      at: string;
+    }
   | DailySummaryAlert;
 
 export type AlertType = Alert['type'];

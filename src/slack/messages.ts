@@ -119,6 +119,8 @@ interface AlertView<A extends Alert> {
 export interface MessageOptions {
   /** RECORDING_URL_PREFIXES: where a recording may be linked besides Telnyx's own hosts. */
   recordingUrlPrefixes?: readonly string[];
+  /** Earlier alerts of the same call this message supersedes (the outbox folded them into it). */
+  folded?: readonly Alert[];
 }
 
 type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
@@ -325,6 +327,17 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       context(a),
     ],
   },
+  backlog: {
+    title: () => '🗂️ Calls summarized (Slack backlog)',
+    summary: (a, v) =>
+      `🗂️ ${backlogTotal(a)} call alerts summarized instead of posted one by one: ${backlogCounts(a, v)}`,
+    body: (a) => [
+      section(
+        `*${backlogTotal(a)}* call alerts from ${slackDate(a.since)} to ${slackDate(a.until)} were not posted one by one, to keep urgent alerts on time: ${backlogCounts(a, v)}`,
+      ),
+      context(a),
+    ],
+  },
   // Numbers, the date and escaped agent names only: built in src/stats/daily-summary.ts.
   'daily-summary': {
     title: dailySummaryTitle,
@@ -332,6 +345,14 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
     body: dailySummaryBlocks,
   },
 };
+
+const backlogTotal = (a: AlertOf<'backlog'>): number =>
+  Object.values(a.counts).reduce((sum, n) => sum + (Number.isFinite(n) ? n : 0), 0);
+
+const backlogCounts = (a: AlertOf<'backlog'>, v: Voice): string =>
+  Object.entries(a.counts)
+    .map(([kind, n]) => `${n} ${v.text(kind, 40)}`)
+    .join(', ');
 
 function viewOf(alert: Alert): AlertView<Alert> {
   const view = (views as Record<string, AlertView<Alert> | undefined>)[alert.type];
@@ -346,7 +367,11 @@ function viewOf(alert: Alert): AlertView<Alert> {
  */
 export function buildSlackMessage(alert: Alert, options: MessageOptions = {}): SlackMessage {
   const view = viewOf(alert);
-  const blocks = [header(view.title(alert)), ...view.body(alert, options)].slice(0, SLACK_LIMITS.blocks);
+  const blocks = [
+    header(view.title(alert)),
+    ...view.body(alert, options),
+    ...foldedBlocks(options.folded ?? []),
+  ].slice(0, SLACK_LIMITS.blocks);
   return { text: truncateMrkdwn(view.summary(alert, slackVoice), SLACK_LIMITS.fallbackText), blocks };
 }
 
@@ -363,6 +388,27 @@ export const messageBuilders = Object.fromEntries(
  * (no agent answered)`: phone numbers masked to their last four digits, control characters removed,
  * no recording URL (it is a bearer link).
  */
-export function alertLogLine(alert: Alert): string {
-  return `[slack] ${viewOf(alert).summary(alert, logVoice)}`;
+export function alertLogLine(alert: Alert, folded: readonly Alert[] = []): string {
+  const earlier = folded.map((a) => viewOf(a).summary(a, logVoice));
+  return `[slack] ${viewOf(alert).summary(alert, logVoice)}${earlier.length ? ` (earlier: ${earlier.join('; ')})` : ''}`;
+}
+
+/**
+ * The earlier alerts of the same call that the outbox folded into this one (Slack was behind):
+ * one context line each, so the message tells the whole story. Block id `folded`.
+ */
+function foldedBlocks(folded: readonly Alert[]): KnownBlock[] {
+  if (!folded.length) return [];
+  return [
+    {
+      type: 'context',
+      block_id: 'folded',
+      // A context block holds at most 10 elements; a call's story has 2 or 3.
+      elements: folded
+        .slice(-SLACK_LIMITS.contextElements)
+        .map((a) =>
+          mrkdwn(`${viewOf(a).summary(a, slackVoice)} · ${slackDate(a.at)}`, SLACK_LIMITS.fieldText),
+        ),
+    },
+  ];
 }

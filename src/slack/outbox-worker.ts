@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF, type DeliveryResult } from './delivery.js';
-import type { Outbox, OutboxHead, OutboxMessage } from './outbox.js';
+import { eventsOf, type Outbox, type OutboxHead, type OutboxMessage } from './outbox.js';
 import type { AlertSink } from './sinks.js';
 
 export interface OutboxWorkerOptions {
@@ -167,7 +167,7 @@ export class OutboxWorker {
   async #deliver(head: OutboxHead, message: OutboxMessage): Promise<void> {
     let result: DeliveryResult;
     try {
-      result = await this.#sink.deliver(message.alert);
+      result = await this.#sink.deliver(message.alert, eventsOf(message).slice(0, -1));
     } catch (err) {
       result = { outcome: 'retry', reason: (err as Error)?.name ?? 'sink_error' };
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Alert, Notifier } from './alert.js';
+import type { Alert, AlertType, Notifier } from './alert.js';
 
 /**
  * The durable outbox between "something happened" and "Slack has it". Producers `enqueue`; one
@@ -7,6 +7,20 @@ import type { Alert, Notifier } from './alert.js';
  * and removes it only once Slack accepted it or refused it for good. Two implementations run
  * through one test suite: `RedisOutbox` (durable, shared by replicas) and `MemoryOutbox` (the
  * embedded default: one process, lost on restart).
+ *
+ * Slack takes about one message a second per webhook, so a flood of calls must not bury what
+ * matters behind hours of stale "incoming call" messages (see {@link ALERT_CLASS}):
+ * 1. Two lanes: urgent alerts (missed, voicemail, low balance, job failing) are delivered before
+ *    everything else; within a lane, oldest first.
+ * 2. Folding: once the outbox holds `foldDepth` messages (Slack is behind), an alert that tells
+ *    the rest of a call's story ({@link SUPERSEDES}) replaces that call's unsent routine messages and carries them along (`folded`), so each (call, event)
+ *    still reaches Slack exactly once, inside one message. The message being posted right now
+ *    (the head the worker peeked) is never folded.
+ * 3. Summary: when the routine lane is longer than `routineLimit`, its queued call chatter is
+ *    replaced by one `backlog` message ("312 incoming, …, 14:02–14:07") in the place of the
+ *    oldest; later chatter merges into it while it is unsent.
+ * Urgent and other routine alerts are never dropped. Each enqueue is one atomic step (a Lua
+ * script in Redis), so replicas enqueueing at once keep these rules.
  */
 
 /** One stored message. The alert is stored, not the rendered blocks, so the log sink can use it too. */
@@ -18,6 +32,8 @@ export interface OutboxMessage {
   alert: Alert;
   /** ISO time of the enqueue. */
   enqueuedAt: string;
+  /** Unsent messages of the same call this one replaced (see {@link SUPERSEDES}), oldest first. */
+  folded?: OutboxMessage[];
 }
 
 /**
@@ -55,6 +71,10 @@ export interface OutboxCounters {
   failed: number;
   /** Posts that will be tried again (429, 5xx, network). */
   retries: number;
+  /** Messages replaced by a later one of the same call, by alert type (they travel inside it). */
+  superseded: Record<string, number>;
+  /** Events counted into a `backlog` summary instead of being posted one by one, by alert type. */
+  summarized: Record<string, number>;
 }
 
 export interface Outbox extends Notifier {
@@ -63,11 +83,15 @@ export interface Outbox extends Notifier {
    * (by any replica, within the seen-key TTL, also if that message was delivered long ago).
    */
   enqueue(key: string, alert: Alert): Promise<boolean>;
-  /** The oldest pending message, left in place; undefined when empty. */
+  /**
+   * The next message to post (the oldest urgent one, else the oldest routine one), left in place
+   * and marked as being posted, so it is not folded into another meanwhile; undefined when empty.
+   * Only the lease holder calls it.
+   */
   peek(): Promise<OutboxHead | undefined>;
-  /** Removes `head` if it is still the head (Slack accepted it). False if someone else removed it. */
+  /** Removes `head` if it is still pending (Slack accepted it). False if someone else removed it. */
   ack(head: OutboxHead): Promise<boolean>;
-  /** Moves `head`, if still the head, to the capped dead-letter list. */
+  /** Moves `head`, if still pending, to the capped dead-letter list. */
   deadLetter(head: OutboxHead, failure: { reason: string; status?: number }): Promise<boolean>;
   /** Counts a post that will be retried. */
   recordRetry(): void;
@@ -101,6 +125,17 @@ export interface OutboxOptions {
   seenTtlSeconds?: number;
   /** Dead letters kept (oldest dropped). Default 1000. */
   deadLetterLimit?: number;
+  /**
+   * Routine lane length past which its call chatter is summarized into one message. Default
+   * {@link DEFAULT_ROUTINE_LIMIT}.
+   */
+  routineLimit?: number;
+  /**
+   * Folding starts once the outbox holds this many messages (default {@link DEFAULT_FOLD_DEPTH}):
+   * while Slack keeps up, every event gets its own message as it happens; once alerts wait,
+   * stale ones merge.
+   */
+  foldDepth?: number;
   now?: () => number;
 }
 
@@ -108,7 +143,11 @@ export const DEFAULT_SEEN_TTL_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_DEAD_LETTER_LIMIT = 1000;
 
 export function newCounters(): OutboxCounters {
-  return { enqueued: 0, duplicates: 0, delivered: 0, failed: 0, retries: 0 };
+  return { enqueued: 0, duplicates: 0, delivered: 0, failed: 0, retries: 0, superseded: {}, summarized: {} };
+}
+
+export function copyCounters(c: OutboxCounters): OutboxCounters {
+  return { ...c, superseded: { ...c.superseded }, summarized: { ...c.summarized } };
 }
 
 /** Serializes a new message for storage. */
@@ -120,7 +159,15 @@ export function encodeMessage(key: string, alert: Alert, now: number): string {
 /** Reads a stored message; undefined if the string is not a message this version understands. */
 export function decodeMessage(raw: string): OutboxMessage | undefined {
   try {
-    const value = JSON.parse(raw) as Partial<OutboxMessage> | null;
+    return asMessage(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
+}
+
+function asMessage(parsed: unknown): OutboxMessage | undefined {
+  {
+    const value = parsed as Partial<OutboxMessage> | null;
     if (
       value &&
       typeof value === 'object' &&
@@ -131,10 +178,13 @@ export function decodeMessage(raw: string): OutboxMessage | undefined {
       typeof value.alert === 'object' &&
       typeof (value.alert as { type?: unknown }).type === 'string'
     ) {
-      return value as OutboxMessage;
+      const message = value as OutboxMessage;
+      if (message.folded !== undefined) {
+        const folded = Array.isArray(message.folded) ? message.folded.map(asMessage) : [];
+        message.folded = folded.filter((m): m is OutboxMessage => m !== undefined);
+      }
+      return message;
     }
-  } catch {
-    // fall through: unreadable
   }
   return undefined;
 }
@@ -185,4 +235,98 @@ export class EnqueueSignal {
   emit(): void {
     for (const listener of this.#listeners) listener();
   }
+}
+
+/**
+ * How the outbox treats each alert type under load (the record is exhaustive: a new alert type
+ * does not compile until it is classified):
+ * - `urgent`: someone must act (a caller is waiting for a call-back, money or a job is failing).
+ *   Delivered before everything else, in order among themselves, never folded or summarized.
+ * - `chatter`: the routine story of a call. Superseded by a later alert of the same call while
+ *   still unsent, and summarized into one `backlog` message when the routine lane is too long.
+ * - `routine`: everything else; delivered after the urgent ones, in order, never dropped.
+ */
+export const ALERT_CLASS: Record<AlertType, 'urgent' | 'chatter' | 'routine'> = {
+  missed: 'urgent',
+  voicemail: 'urgent',
+  'low-balance': 'urgent',
+  'job-failing': 'urgent',
+  'roster-unreachable': 'urgent',
+  incoming: 'chatter',
+  answered: 'chatter',
+  completed: 'chatter',
+  'outbound-ringing': 'chatter',
+  'outbound-answered': 'chatter',
+  'outbound-completed': 'chatter',
+  'roster-changed': 'routine',
+  'balance-recovered': 'routine',
+  'job-recovered': 'routine',
+  'daily-summary': 'routine',
+  backlog: 'routine',
+};
+
+/**
+ * Which still-unsent alerts of the same call a new alert replaces: it tells the rest of the story
+ * (an "incoming" whose call was answered, missed or ended is not worth a message of its own). The
+ * replaced messages travel inside the new one (`OutboxMessage.folded`) and are shown as one line
+ * each, so every event of the call still appears exactly once in Slack.
+ */
+export const SUPERSEDES: Partial<Record<AlertType, readonly AlertType[]>> = {
+  answered: ['incoming'],
+  completed: ['incoming', 'answered'],
+  missed: ['incoming', 'answered'],
+  voicemail: ['incoming', 'answered'],
+  'outbound-answered': ['outbound-ringing'],
+  'outbound-completed': ['outbound-ringing', 'outbound-answered'],
+};
+
+/** Alert types some later alert can supersede: they are indexed by call while unsent. */
+export const SUPERSEDABLE: ReadonlySet<AlertType> = new Set(Object.values(SUPERSEDES).flat());
+
+/** Default length of the routine lane past which its chatter is summarized (≈ 100 s of Slack). */
+export const DEFAULT_ROUTINE_LIMIT = 100;
+
+/** Ten seconds of Slack at one message a second. */
+export const DEFAULT_FOLD_DEPTH = 10;
+
+/** The index field of an unsent call alert: `<type>|<callSid>` (no alert type contains `|`). */
+export const foldField = (type: string, callSid: string): string => `${type}|${callSid}`;
+
+export const callSidOf = (alert: Alert): string | undefined =>
+  'callSid' in alert && typeof alert.callSid === 'string' ? alert.callSid : undefined;
+
+/** What to do with one enqueue: its lane, its own index field, the fields it supersedes. */
+export function enqueuePlan(alert: Alert): {
+  lane: 'urgent' | 'routine';
+  chatter: boolean;
+  ownField: string | undefined;
+  foldFields: string[];
+} {
+  const type = alert.type as AlertType;
+  const cls = ALERT_CLASS[type] ?? 'routine';
+  const sid = callSidOf(alert);
+  return {
+    lane: cls === 'urgent' ? 'urgent' : 'routine',
+    chatter: cls === 'chatter',
+    ownField: sid !== undefined && SUPERSEDABLE.has(type) ? foldField(type, sid) : undefined,
+    foldFields: sid === undefined ? [] : (SUPERSEDES[type] ?? []).map((t) => foldField(t, sid)),
+  };
+}
+
+/** Adds `folded` (stored message strings, oldest first) to a serialized message. */
+export function withFolded(raw: string, folded: readonly string[]): string {
+  return folded.length ? `${raw.slice(0, -1)},"folded":[${folded.join(',')}]}` : raw;
+}
+
+/**
+ * Every event a stored message stands for, in order: the folded ones (flattened: a folded
+ * "answered" may itself carry a folded "incoming") and then its own.
+ */
+export function eventsOf(message: OutboxMessage): Alert[] {
+  return [...(message.folded ?? []).flatMap(eventsOf), message.alert];
+}
+
+/** Adds `n` to `counts[kind]`. */
+export function tally(counts: Record<string, number>, kind: string, n = 1): void {
+  counts[kind] = (counts[kind] ?? 0) + n;
 }

@@ -1,7 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Alert } from './alert.js';
 import {
+  ALERT_CLASS,
+  callSidOf,
+  copyCounters,
   DEFAULT_DEAD_LETTER_LIMIT,
+  DEFAULT_FOLD_DEPTH,
+  DEFAULT_ROUTINE_LIMIT,
   DEFAULT_SEEN_TTL_SECONDS,
   type DeadLetter,
   decodeDeadLetter,
@@ -9,48 +15,194 @@ import {
   EnqueueSignal,
   encodeDeadLetter,
   encodeMessage,
+  enqueuePlan,
+  foldField,
   newCounters,
   type Outbox,
   type OutboxCounters,
   type OutboxHead,
   type OutboxOptions,
+  tally,
 } from './outbox.js';
 
 /**
  * Keys (under the client's `keyPrefix`), all in one hash tag so every script runs on one Redis
  * Cluster slot:
- * - `outbox:{slack}:queue`       LIST of serialized messages, head = oldest
+ * - `outbox:{slack}:urgent`      ZSET of serialized messages, score = order (urgent lane)
+ * - `outbox:{slack}:routine`     ZSET, the routine lane (a superseding message takes the oldest
+ *                                superseded one's score)
+ * - `outbox:{slack}:seq`         order counter
+ * - `outbox:{slack}:index`       HASH `<type>|<callSid>` → stored message, for unsent
+ *                                supersedable call alerts (emptied as they leave)
+ * - `outbox:{slack}:inflight`    the head the worker peeked (being posted): never folded
+ * - `outbox:{slack}:summary`     the unsent `backlog` message later chatter merges into
  * - `outbox:{slack}:seen:<key>`  dedupe marker, `SET NX EX` (7 days)
  * - `outbox:{slack}:dead`        LIST of dead letters, newest first, capped
  * - `outbox:{slack}:lease`       single-deliverer lease: owner id, `SET NX PX`
  * - `outbox:{slack}:pause`       exists while nobody may post; its PTTL is the wait (Redis's
  *                                clock, so replicas with skewed clocks agree)
+ * - `outbox:{slack}:queue`       the LIST of earlier versions; `peek` moves what it holds into
+ *                                the lanes, so an upgrade loses nothing
  */
 
-/** Dedupe and append in one step, so a crash between the two cannot lose or double a message. */
+const CHATTER_LUA = `{${Object.entries(ALERT_CLASS)
+  .filter(([, cls]) => cls === 'chatter')
+  .map(([type]) => `['${type}']=true`)
+  .join(',')}}`;
+const URGENT_LUA = `{${Object.entries(ALERT_CLASS)
+  .filter(([, cls]) => cls === 'urgent')
+  .map(([type]) => `['${type}']=true`)
+  .join(',')}}`;
+
+/**
+ * Dedupe, fold, append and summarize in one step, so replicas enqueueing at once keep the rules
+ * and a crash cannot lose or double a message.
+ * KEYS: seen, urgent, routine, seq, index, inflight, summary.
+ * ARGV: raw, seen TTL (s), lane, own index field or '', routine limit, summary key, now (ISO),
+ * fold depth, then the index fields this message supersedes.
+ * Returns { 1|0, superseded kinds..., '', summarized kind, count, ... }.
+ */
 const ENQUEUE = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  return 1
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return {0} end
+local CHATTER = ${CHATTER_LUA}
+local inflight = redis.call('GET', KEYS[6])
+local out = {1}
+local folded = {}
+local score = nil
+local behind = redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[8])
+local promote = {}
+for i = 9, #ARGV do
+  local old = redis.call('HGET', KEYS[5], ARGV[i])
+  if old then
+    local s = redis.call('ZSCORE', KEYS[3], old)
+    if not s then
+      redis.call('HDEL', KEYS[5], ARGV[i])
+    elseif behind and old ~= inflight then
+      redis.call('HDEL', KEYS[5], ARGV[i])
+      redis.call('ZREM', KEYS[3], old)
+      s = tonumber(s)
+      if not score or s < score then score = s end
+      folded[#folded + 1] = old
+      out[#out + 1] = string.match(ARGV[i], '^[^|]+')
+    elseif ARGV[3] == 'urgent' then
+      redis.call('HDEL', KEYS[5], ARGV[i])
+      promote[#promote + 1] = { tonumber(s), old }
+    end
+  end
 end
-return 0`;
+-- Not folded (Slack keeps up, or it is being posted right now): an urgent alert must still not
+-- overtake its own call's earlier alerts, so those move to the urgent lane just ahead of it.
+table.sort(promote, function(x, y) return x[1] < y[1] end)
+for _, p in ipairs(promote) do
+  redis.call('ZREM', KEYS[3], p[2])
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), p[2])
+end
+local raw = ARGV[1]
+if #folded > 0 then raw = string.sub(raw, 1, -2) .. ',"folded":[' .. table.concat(folded, ',') .. ']}' end
+if ARGV[3] == 'urgent' then
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), raw)
+else
+  redis.call('ZADD', KEYS[3], score or redis.call('INCR', KEYS[4]), raw)
+end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], ARGV[4], raw) end
+out[#out + 1] = ''
+if ARGV[3] ~= 'routine' or redis.call('ZCARD', KEYS[3]) <= tonumber(ARGV[5]) then return out end
 
-/** Compare-and-pop: only the message that was posted is removed, never one behind it. */
-const ACK = `
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
-  redis.call('LPOP', KEYS[1])
-  return 1
+-- The routine lane is too long: its chatter becomes one backlog message.
+local counts, newly = {}, {}
+local since, till, low = nil, nil, nil
+local current = redis.call('GET', KEYS[7])
+if current and current ~= inflight and redis.call('ZSCORE', KEYS[3], current) then
+  local ok, m = pcall(cjson.decode, current)
+  if ok and type(m) == 'table' and type(m.alert) == 'table' and type(m.alert.counts) == 'table' then
+    for k, n in pairs(m.alert.counts) do counts[k] = n end
+    since, till = m.alert.since, m.alert['until']
+  end
+  low = tonumber(redis.call('ZSCORE', KEYS[3], current))
+  redis.call('ZREM', KEYS[3], current)
+else
+  current = nil
 end
-return 0`;
+local function count(m)
+  if type(m.folded) == 'table' then
+    for _, f in ipairs(m.folded) do if type(f) == 'table' and type(f.alert) == 'table' then count(f) end end
+  end
+  local t, at = m.alert.type, m.alert.at
+  counts[t] = (counts[t] or 0) + 1
+  newly[t] = (newly[t] or 0) + 1
+  if type(at) == 'string' then
+    if not since or at < since then since = at end
+    if not till or at > till then till = at end
+  end
+end
+local members = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  local m = members[i]
+  if m ~= inflight then
+    local ok, msg = pcall(cjson.decode, m)
+    if ok and type(msg) == 'table' and type(msg.alert) == 'table' and CHATTER[msg.alert.type] then
+      redis.call('ZREM', KEYS[3], m)
+      if type(msg.alert.callSid) == 'string' then
+        local field = msg.alert.type .. '|' .. msg.alert.callSid
+        if redis.call('HGET', KEYS[5], field) == m then redis.call('HDEL', KEYS[5], field) end
+      end
+      count(msg)
+      local s = tonumber(members[i + 1])
+      if not low or s < low then low = s end
+    end
+  end
+end
+if not low or not since then return out end
+local summary = cjson.encode({
+  id = ARGV[6], key = 'backlog:' .. ARGV[6], enqueuedAt = ARGV[7],
+  alert = { type = 'backlog', counts = counts, since = since, ['until'] = till, at = till },
+})
+redis.call('ZADD', KEYS[3], low, summary)
+redis.call('SET', KEYS[7], summary)
+for k, n in pairs(newly) do
+  out[#out + 1] = k
+  out[#out + 1] = n
+end
+return out`;
 
-const DEAD_LETTER = `
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
-  redis.call('LPOP', KEYS[1])
-  redis.call('LPUSH', KEYS[2], ARGV[2])
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-  return 1
+/**
+ * The head: the oldest urgent message, else the oldest routine one; remembered as in flight so
+ * it is not folded while being posted. First moves a batch of an older version's queue into the
+ * lanes. KEYS: urgent, routine, inflight, legacy queue, seq. ARGV: in-flight marker TTL (ms).
+ */
+const PEEK = `
+local legacy = redis.call('LRANGE', KEYS[4], 0, 99)
+if #legacy > 0 then
+  local URGENT = ${URGENT_LUA}
+  for _, raw in ipairs(legacy) do
+    local ok, m = pcall(cjson.decode, raw)
+    local urgent = ok and type(m) == 'table' and type(m.alert) == 'table' and URGENT[m.alert.type]
+    -- Older than anything enqueued by this version: ahead of it in its lane.
+    redis.call('ZADD', urgent and KEYS[1] or KEYS[2], redis.call('INCR', KEYS[5]) - 1e15, raw)
+  end
+  redis.call('LTRIM', KEYS[4], #legacy, -1)
 end
-return 0`;
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1] or redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if head then redis.call('SET', KEYS[3], head, 'PX', ARGV[1]) else redis.call('DEL', KEYS[3]) end
+return head`;
+
+/** Removes one pending message and its bookkeeping. KEYS: urgent, routine, index, inflight, summary. */
+const REMOVE_LUA = `
+local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+if removed == 0 then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[3], ARGV[2]) end
+if redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end`;
+
+/** Removes the message if still pending (Slack accepted it). ARGV: raw, index field or ''. */
+const ACK = `${REMOVE_LUA}
+return 1`;
+
+/** KEYS: as ACK, then the dead letters. ARGV: raw, index field, dead letter, limit. */
+const DEAD_LETTER = `${REMOVE_LUA}
+redis.call('LPUSH', KEYS[6], ARGV[3])
+redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[4]) - 1)
+return 1`;
 
 /** Take the lease if free, renew it if ours. */
 const LEASE = `
@@ -73,21 +225,32 @@ end
 return 0`;
 
 const COMMANDS = {
-  sbOutboxEnqueue: { numberOfKeys: 2, lua: ENQUEUE },
-  sbOutboxAck: { numberOfKeys: 1, lua: ACK },
-  sbOutboxDeadLetter: { numberOfKeys: 2, lua: DEAD_LETTER },
+  sbOutboxEnqueue2: { numberOfKeys: 7, lua: ENQUEUE },
+  sbOutboxPeek: { numberOfKeys: 5, lua: PEEK },
+  sbOutboxAck2: { numberOfKeys: 5, lua: ACK },
+  sbOutboxDeadLetter2: { numberOfKeys: 6, lua: DEAD_LETTER },
   sbOutboxLease: { numberOfKeys: 1, lua: LEASE },
   sbOutboxRelease: { numberOfKeys: 1, lua: RELEASE },
 } as const;
 
 type ScriptCommands = {
-  [K in keyof typeof COMMANDS]: (...args: Array<string | number>) => Promise<number>;
+  [K in keyof typeof COMMANDS]: (...args: Array<string | number>) => Promise<unknown>;
 };
 
 export interface RedisOutboxOptions extends OutboxOptions {
   /** The hash tag and namespace of the keys; one outbox (and one lease) per name. Default `slack`. */
   name?: string;
 }
+
+/** How long a peeked head counts as being posted: beyond the longest post (webhook timeout, 10 s). */
+const INFLIGHT_MS = 60_000;
+
+/** The index field of a stored message's own alert ('' if it has none). */
+const ownFieldOf = (head: OutboxHead): string => {
+  const alert = head.message?.alert;
+  const sid = alert && callSidOf(alert);
+  return alert && sid !== undefined ? foldField(alert.type, sid) : '';
+};
 
 /**
  * The durable outbox in Redis, shared by all replicas: messages survive restarts and Slack
@@ -98,11 +261,25 @@ export interface RedisOutboxOptions extends OutboxOptions {
 export class RedisOutbox implements Outbox {
   readonly #redis: Redis;
   readonly #scripts: ScriptCommands;
-  readonly #keys: { queue: string; seen: string; dead: string; lease: string; pause: string };
+  readonly #keys: {
+    urgent: string;
+    routine: string;
+    seq: string;
+    index: string;
+    inflight: string;
+    summary: string;
+    legacy: string;
+    seen: string;
+    dead: string;
+    lease: string;
+    pause: string;
+  };
   readonly #counters = newCounters();
   readonly #signal = new EnqueueSignal();
   readonly #seenTtlSeconds: number;
   readonly #deadLetterLimit: number;
+  readonly #routineLimit: number;
+  readonly #foldDepth: number;
   readonly #now: () => number;
 
   constructor(redis: Redis, options: RedisOutboxOptions = {}) {
@@ -110,7 +287,13 @@ export class RedisOutbox implements Outbox {
     if (/[{}]/.test(name)) throw new Error('outbox name must not contain { or }');
     const base = `outbox:{${name}}:`;
     this.#keys = {
-      queue: `${base}queue`,
+      urgent: `${base}urgent`,
+      routine: `${base}routine`,
+      seq: `${base}seq`,
+      index: `${base}index`,
+      inflight: `${base}inflight`,
+      summary: `${base}summary`,
+      legacy: `${base}queue`,
       seen: `${base}seen:`,
       dead: `${base}dead`,
       lease: `${base}lease`,
@@ -125,20 +308,42 @@ export class RedisOutbox implements Outbox {
     this.#scripts = redis as unknown as ScriptCommands;
     this.#seenTtlSeconds = Math.max(1, Math.round(options.seenTtlSeconds ?? DEFAULT_SEEN_TTL_SECONDS));
     this.#deadLetterLimit = Math.max(1, options.deadLetterLimit ?? DEFAULT_DEAD_LETTER_LIMIT);
+    this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
+    this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
   }
 
   async enqueue(key: string, alert: Alert): Promise<boolean> {
-    const raw = encodeMessage(key, alert, this.#now());
-    const added = await this.#scripts.sbOutboxEnqueue(
-      this.#keys.seen + key,
-      this.#keys.queue,
-      raw,
+    const now = this.#now();
+    const plan = enqueuePlan(alert);
+    const k = this.#keys;
+    const reply = (await this.#scripts.sbOutboxEnqueue2(
+      k.seen + key,
+      k.urgent,
+      k.routine,
+      k.seq,
+      k.index,
+      k.inflight,
+      k.summary,
+      encodeMessage(key, alert, now),
       this.#seenTtlSeconds,
-    );
-    if (Number(added) !== 1) {
+      plan.lane,
+      plan.ownField ?? '',
+      this.#routineLimit,
+      randomUUID(),
+      new Date(now).toISOString(),
+      this.#foldDepth,
+      ...plan.foldFields,
+    )) as Array<string | number>;
+    if (Number(reply[0]) !== 1) {
       this.#counters.duplicates += 1;
       return false;
+    }
+    const split = reply.indexOf('');
+    for (const kind of reply.slice(1, split)) tally(this.#counters.superseded, String(kind));
+    const summarized = reply.slice(split + 1);
+    for (let i = 0; i + 1 < summarized.length; i += 2) {
+      tally(this.#counters.summarized, String(summarized[i]), Number(summarized[i + 1]));
     }
     this.#counters.enqueued += 1;
     this.#signal.emit();
@@ -146,23 +351,49 @@ export class RedisOutbox implements Outbox {
   }
 
   async peek(): Promise<OutboxHead | undefined> {
-    const raw = await this.#redis.lindex(this.#keys.queue, 0);
-    return raw === null ? undefined : { raw, message: decodeMessage(raw) };
+    const k = this.#keys;
+    const raw = (await this.#scripts.sbOutboxPeek(
+      k.urgent,
+      k.routine,
+      k.inflight,
+      k.legacy,
+      k.seq,
+      INFLIGHT_MS,
+    )) as string | null;
+    return raw === null || raw === undefined ? undefined : { raw, message: decodeMessage(raw) };
   }
 
   async ack(head: OutboxHead): Promise<boolean> {
-    const popped = Number(await this.#scripts.sbOutboxAck(this.#keys.queue, head.raw)) === 1;
+    const k = this.#keys;
+    const popped =
+      Number(
+        await this.#scripts.sbOutboxAck2(
+          k.urgent,
+          k.routine,
+          k.index,
+          k.inflight,
+          k.summary,
+          head.raw,
+          ownFieldOf(head),
+        ),
+      ) === 1;
     if (popped) this.#counters.delivered += 1;
     return popped;
   }
 
   async deadLetter(head: OutboxHead, failure: { reason: string; status?: number }): Promise<boolean> {
+    const k = this.#keys;
     const popped =
       Number(
-        await this.#scripts.sbOutboxDeadLetter(
-          this.#keys.queue,
-          this.#keys.dead,
+        await this.#scripts.sbOutboxDeadLetter2(
+          k.urgent,
+          k.routine,
+          k.index,
+          k.inflight,
+          k.summary,
+          k.dead,
           head.raw,
+          ownFieldOf(head),
           encodeDeadLetter(head, failure, this.#now()),
           this.#deadLetterLimit,
         ),
@@ -196,7 +427,16 @@ export class RedisOutbox implements Outbox {
   }
 
   async depth(): Promise<number> {
-    return this.#redis.llen(this.#keys.queue);
+    const res = await this.#redis
+      .multi()
+      .zcard(this.#keys.urgent)
+      .zcard(this.#keys.routine)
+      .llen(this.#keys.legacy)
+      .exec();
+    return (res ?? []).reduce((sum, [err, n]) => {
+      if (err) throw err;
+      return sum + Number(n);
+    }, 0);
   }
 
   async deadLetters(limit = 100): Promise<DeadLetter[]> {
@@ -205,7 +445,7 @@ export class RedisOutbox implements Outbox {
   }
 
   counters(): OutboxCounters {
-    return { ...this.#counters };
+    return copyCounters(this.#counters);
   }
 
   onEnqueue(listener: () => void): () => void {

@@ -9,7 +9,8 @@ export interface AlertSink {
   readonly kind: string;
   /** Least time between two deliveries, ms; the worker's default spacing. */
   readonly minIntervalMs: number;
-  deliver(alert: Alert): Promise<DeliveryResult>;
+  /** `folded`: earlier alerts of the same call this one replaced (shown with it). */
+  deliver(alert: Alert, folded?: readonly Alert[]): Promise<DeliveryResult>;
 }
 
 export interface SlackWebhookSinkOptions extends PostOptions {
@@ -30,11 +31,11 @@ export function createSlackWebhookSink(webhookUrl: string, options: SlackWebhook
   return {
     kind: 'slack-webhook',
     minIntervalMs,
-    async deliver(alert) {
+    async deliver(alert, folded = []) {
       let payload: object;
       try {
         payload = {
-          ...buildSlackMessage(alert, { recordingUrlPrefixes }),
+          ...buildSlackMessage(alert, { recordingUrlPrefixes, folded }),
           unfurl_links: false,
           unfurl_media: false,
         };
@@ -58,10 +59,10 @@ export function createLogSink(logger: Logger): AlertSink {
   return {
     kind: 'log',
     minIntervalMs: 0,
-    async deliver(alert) {
+    async deliver(alert, folded = []) {
       let line: string;
       try {
-        line = alertLogLine(alert);
+        line = alertLogLine(alert, folded);
       } catch (err) {
         return {
           outcome: 'rejected',

@@ -66,12 +66,13 @@ const factories: Factory[] = [
       const prefix = redis.options.keyPrefix as string;
       const others: Redis[] = [];
       return {
-        store: new RedisCallStore(redis, 3600),
+        // The clock of the events: calls started on T0 are running, not weeks old.
+        store: new RedisCallStore(redis, 3600, () => T0),
         // A second replica: its own connection on the same keys.
         twin: () => {
           const r = testRedis(prefix);
           others.push(r);
-          return new RedisCallStore(r, 3600);
+          return new RedisCallStore(r, 3600, () => T0);
         },
         close: async () => {
           await Promise.all([redis, ...others].map((r) => r.quit()));
@@ -238,6 +239,119 @@ describe('redis call store expiry', () => {
       expect(ttl).toBeLessThanOrEqual(120);
     } finally {
       await redis.quit();
+    }
+  });
+});
+
+describe.each([
+  {
+    name: 'memory',
+    open: (now: () => number) => {
+      const store = new MemoryCallStore(3600, now);
+      return { store: store as CallStore, close: async (): Promise<void> => store.close() };
+    },
+  },
+  {
+    name: 'redis',
+    open: (now: () => number) => {
+      const redis: Redis = testRedis();
+      return {
+        store: new RedisCallStore(redis, 3600, now) as CallStore,
+        close: async (): Promise<void> => void (await redis.quit()),
+      };
+    },
+  },
+])('active calls index ($name)', ({ open }) => {
+  it('counts running calls exactly, and drops a call whose completed callback never came once it is older than a call can live', async () => {
+    let now = T0;
+    const { store, close } = open(() => now);
+    try {
+      await store.update('lost', inbound('lost', T0));
+      now = T0 + 1000;
+      await store.update('done', inbound('done', now));
+      now = T0 + 2000;
+      await store.update('live', inbound('live', now));
+      now = T0 + 9000;
+      await store.update('done', caller('done', 'completed', 3, now));
+      expect(await store.activeCount()).toBe(2);
+
+      // TTL 1 h + the 4 h a call can last: 'lost' never got its completed callback.
+      now = T0 + 5 * 3600_000 + 1000;
+      await store.update('fresh', inbound('fresh', now));
+      // 'live' started within the horizon (2 s after 'lost') and is still counted.
+      now = T0 + 5 * 3600_000 + 1500;
+      expect(await store.activeCount()).toBe(2);
+      expect((await store.active()).map((c) => c.sid).sort()).toEqual(['fresh', 'live']);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('redis active calls index', () => {
+  it('prunes stale entries by score beyond the newest 10,000 and counts with one ZCARD', async () => {
+    const redis = testRedis();
+    try {
+      let now = T0;
+      const store = new RedisCallStore(redis, 3600, () => now);
+      await store.update('old', inbound('old', T0));
+      now = T0 + 6 * 3600_000;
+      // 10,000 newer entries in front of it (written directly: the index alone is what is tested).
+      const p = redis.pipeline();
+      for (let i = 0; i < 10_000; i++) p.zadd('calls:active', now - i, `n${i}`);
+      await p.exec();
+      await store.active(10);
+      expect(await redis.zscore('calls:active', 'old')).toBeNull();
+
+      const commands: string[] = [];
+      const monitor = redis.sendCommand.bind(redis);
+      redis.sendCommand = ((cmd: { name: string }) => {
+        commands.push(cmd.name);
+        return monitor(cmd as never);
+      }) as typeof redis.sendCommand;
+      // active(10) dropped the 10 entries it read that have no call state behind them.
+      expect(await store.activeCount()).toBe(9_990);
+      redis.sendCommand = monitor;
+      expect(commands.filter((c) => c === 'hget' || c === 'hmget')).toEqual([]);
+      expect(commands.length).toBeLessThanOrEqual(4);
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('a repeated callback of an ended call removes a leftover index entry', async () => {
+    const redis = testRedis();
+    try {
+      const store = new RedisCallStore(redis, 3600, () => T0);
+      await store.update('x', inbound('x'));
+      await store.update('x', caller('x', 'completed', 3, T0 + 5000));
+      // The replica that ended it died before updating the index:
+      await redis.zadd('calls:active', T0, 'x');
+      await store.update('x', caller('x', 'completed', 3, T0 + 5000));
+      expect(await store.activeCount()).toBe(0);
+    } finally {
+      await redis.quit();
+    }
+  });
+});
+
+describe('memory call store cap', () => {
+  it('evicts the oldest finished calls past the cap and never a running one', async () => {
+    const store = new MemoryCallStore(3600, () => T0, 3);
+    try {
+      for (let i = 1; i <= 3; i++) await store.update(`run${i}`, inbound(`run${i}`));
+      for (let i = 1; i <= 5; i++) {
+        await store.update(`f${i}`, inbound(`f${i}`));
+        await store.update(`f${i}`, caller(`f${i}`, 'completed', 3, T0 + 1000 * i));
+      }
+      expect(await store.get('f1')).toBeNull();
+      expect(await store.get('f2')).toBeNull();
+      expect((await store.timeline('f1')).length).toBe(0);
+      for (const sid of ['f3', 'f4', 'f5', 'run1', 'run2', 'run3'])
+        expect(await store.get(sid)).not.toBeNull();
+      expect(await store.activeCount()).toBe(3);
+    } finally {
+      store.close();
     }
   });
 });

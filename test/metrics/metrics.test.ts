@@ -126,6 +126,25 @@ describe('metrics', () => {
     ]);
   });
 
+  it('counts folded Slack alerts by kind and how, from the outbox counters', async () => {
+    const folded = {
+      superseded: { incoming: 2 } as Record<string, number>,
+      summarized: {} as Record<string, number>,
+    };
+    const { scrape } = await serve({ slackFolded: () => folded });
+    expect(samples(await scrape(), 'switchboard_slack_folded_total')).toEqual([
+      'switchboard_slack_folded_total{kind="incoming",how="superseded"} 2',
+    ]);
+    folded.superseded.incoming = 5;
+    folded.summarized.incoming = 300;
+    folded.summarized.completed = 12;
+    expect(samples(await scrape(), 'switchboard_slack_folded_total').sort()).toEqual([
+      'switchboard_slack_folded_total{kind="completed",how="summarized"} 12',
+      'switchboard_slack_folded_total{kind="incoming",how="summarized"} 300',
+      'switchboard_slack_folded_total{kind="incoming",how="superseded"} 5',
+    ]);
+  });
+
   it('keeps the last value when a source fails or hangs, and still answers', async () => {
     let mode: 'ok' | 'fail' | 'hang' = 'ok';
     const { scrape } = await serve(

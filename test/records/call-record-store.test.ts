@@ -41,6 +41,12 @@ describe('memory call record store, retention', () => {
     expect((await store.readAfter(undefined, 10)).map((e) => e.record?.sid)).toEqual(['F3', 'F4', 'F5']);
     expect(await store.range(T, T + 10)).toHaveLength(5);
   });
+
+  it('keeps at most maxRecords records, the oldest evicted first', async () => {
+    const store = new MemoryCallRecordStore({ maxRecords: 3 });
+    for (let i = 1; i <= 5; i++) await store.append(record(`M${i}`, T + i));
+    expect((await store.range(T, T + 10)).map((r) => r.sid).sort()).toEqual(['M3', 'M4', 'M5']);
+  });
 });
 
 describe('redis call record store, Redis specifics', () => {

@@ -107,3 +107,19 @@ describe('redis routing store, Redis specifics', () => {
     ).toBe(0);
   });
 });
+
+describe('memory routing store, bounded', () => {
+  it('keeps at most maxEntries callers, forgetting the one answered longest ago, and caps the per-call markers', async () => {
+    const store = createMemoryRoutingStore({ maxEntries: 2 });
+    await store.recordAnswer('c1', '+13125550101', 'alice');
+    await store.recordAnswer('c2', '+13125550102', 'alice');
+    await store.recordAnswer('c3', '+13125550101', 'bob'); // caller 101 is the most recent again
+    await store.recordAnswer('c4', '+13125550103', 'alice');
+    expect((await store.load('+13125550102')).history).toEqual({});
+    expect({ ...(await store.load('+13125550101')).history }).toEqual({ alice: 1, bob: 1 });
+    expect({ ...(await store.load('+13125550103')).history }).toEqual({ alice: 1 });
+    // The marker of c1 was dropped (two newer ones): a very late repeat counts again, the recent ones do not.
+    expect(await store.recordAnswer('c4', '+13125550103', 'alice')).toBe(false);
+    expect(await store.recordAnswer('c1', '+13125550101', 'alice')).toBe(true);
+  });
+});

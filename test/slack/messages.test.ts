@@ -9,6 +9,7 @@ import {
   type SlackMessage,
 } from '../../src/slack/messages.js';
 import { clip, escapeMrkdwn, truncateMrkdwn } from '../../src/slack/mrkdwn.js';
+import { slackKind } from '../support/slack-kind.js';
 import { AT, AT_EPOCH, allSampleAlerts, sampleAlerts, withEveryString } from './sample-alerts.js';
 
 /** Just enough of Block Kit's shape to inspect any block. */
@@ -137,6 +138,29 @@ describe('buildSlackMessage', () => {
       const text = allText(buildSlackMessage(alert));
       for (const part of expected) expect(text, `${alert.type} shows ${part}`).toContain(part);
     }
+  });
+
+  it('a summary of the backlog gives the counts and the time span', () => {
+    const text = allText(buildSlackMessage(sampleAlerts.backlog));
+    for (const part of ['390', '312 incoming', '40 answered', '38 completed', '<!date^']) {
+      expect(text).toContain(part);
+    }
+    expect(buildSlackMessage(sampleAlerts.backlog).text).toMatch(/^🗂️ 390 call alerts summarized/);
+  });
+
+  it('folded earlier alerts of the call show as one escaped context line each (block id folded)', () => {
+    const incoming = { ...sampleAlerts.incoming, callerName: '<!channel>' };
+    const message = buildSlackMessage(sampleAlerts.completed, { folded: [incoming, sampleAlerts.answered] });
+    expectWithinLimits(message);
+    const block = message.blocks.find((b) => b.block_id === 'folded') as {
+      elements: Array<{ text: string }>;
+    };
+    expect(block.elements.map((e) => slackKind(e.text))).toEqual(['incoming', 'answered']);
+    expect(block.elements[0]!.text).toContain('&lt;!channel&gt;');
+    expect(message.text.startsWith('☎️')).toBe(true);
+    expect(alertLogLine(sampleAlerts.completed, [incoming])).toMatch(
+      /^\[slack\] ☎️ .*\(earlier: 📞 Incoming call/,
+    );
   });
 
   it('says when an outbound call was not answered, and marks a balance reminder', () => {

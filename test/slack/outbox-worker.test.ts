@@ -397,13 +397,15 @@ describe('OutboxWorker across replicas (Redis)', () => {
     const prefix = uniquePrefix();
     const client = testRedis(prefix);
     redisClients.push(client);
+    // Left in the list of an earlier version: peek moves it into the lanes first.
     await client.rpush('outbox:{slack}:queue', '{"broken":');
     const outbox = new RedisOutbox(client);
-    await outbox.enqueue('missed:1', missed(1));
+    await outbox.enqueue('roster:1', sampleAlerts['roster-changed']);
     const { lines } = startWorker(outbox);
 
     await slack.waitForAccepted(1);
     expect((await outbox.deadLetters())[0]).toMatchObject({ reason: 'unreadable', raw: '{"broken":' });
     expect(lines.some((l) => l.level === 50)).toBe(true);
+    expect(await outbox.depth()).toBe(0);
   });
 });

@@ -1,13 +1,43 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/slack/alert.js';
 import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
-import type { Outbox, OutboxOptions } from '../../src/slack/outbox.js';
+import {
+  callSidOf,
+  DEFAULT_FOLD_DEPTH,
+  eventsOf,
+  type Outbox,
+  type OutboxMessage,
+  type OutboxOptions,
+} from '../../src/slack/outbox.js';
 import { RedisOutbox } from '../../src/slack/redis-outbox.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 const missed = (n: number) => ({ ...sampleAlerts.missed, callSid: `v3:call-${n}` });
+
+/** A call alert of `type` for call `sid`. */
+const call = <T extends 'incoming' | 'answered' | 'completed' | 'missed'>(type: T, sid: string) =>
+  ({ ...sampleAlerts[type], callSid: sid }) as Alert;
+
+/** Delivers everything (as the worker would), returning the messages in delivery order. */
+async function drain(outbox: Outbox): Promise<OutboxMessage[]> {
+  const out: OutboxMessage[] = [];
+  for (let head = await outbox.peek(); head; head = await outbox.peek()) {
+    out.push(head.message!);
+    expect(await outbox.ack(head)).toBe(true);
+  }
+  return out;
+}
+
+const drainKeys = async (outbox: Outbox) => (await drain(outbox)).map((m) => m.key);
+
+function sumCounts(...all: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const counts of all) for (const [k, n] of Object.entries(counts)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
 
 /** Opens outboxes that share one store (two Redis clients = two replicas; memory: one object). */
 interface Harness {
@@ -169,11 +199,144 @@ describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
     expect(calls).toBe(1);
   });
 
+  it('delivers urgent alerts first, each lane oldest first', async () => {
+    const outbox = makeHarness().open();
+    await outbox.enqueue('i1', call('incoming', 'c1'));
+    await outbox.enqueue('roster', sampleAlerts['roster-changed']);
+    await outbox.enqueue('m2', call('missed', 'c2'));
+    await outbox.enqueue('low', sampleAlerts['low-balance']);
+    expect(await drainKeys(outbox)).toEqual(['m2', 'low', 'i1', 'roster']);
+  });
+
+  it('folds a call’s unsent routine alerts into the one that tells the rest of the story, on any replica', async () => {
+    const harness = makeHarness();
+    const a = harness.open({ foldDepth: 0 });
+    const b = harness.openPeer({ foldDepth: 0 });
+    await a.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await a.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    await b.enqueue('call:c1:answered', call('answered', 'c1'));
+    await a.enqueue('call:c1:completed', call('completed', 'c1'));
+    await b.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await a.depth()).toBe(2);
+
+    const missedHead = (await a.peek())!;
+    expect(eventsOf(missedHead.message!).map((e) => `${e.type}:${callSidOf(e)}`)).toEqual([
+      'incoming:c2',
+      'missed:c2',
+    ]);
+    await a.ack(missedHead);
+    const completed = (await a.peek())!;
+    expect(completed.message!.key).toBe('call:c1:completed');
+    expect(completed.message!.alert).toEqual(call('completed', 'c1'));
+    expect(completed.message!.folded!.map((m) => m.key)).toEqual(['call:c1:answered']);
+    expect(eventsOf(completed.message!).map((e) => e.type)).toEqual(['incoming', 'answered', 'completed']);
+    await a.ack(completed);
+    expect(await a.depth()).toBe(0);
+    // Each replica counts what its own enqueues folded.
+    const superseded = [a, b].reduce<Record<string, number>>((sum, o) => {
+      for (const [k, n] of Object.entries(o.counters().superseded)) sum[k] = (sum[k] ?? 0) + n;
+      return sum;
+    }, {});
+    if (a !== b) expect(superseded).toEqual({ incoming: 2, answered: 1 });
+    else expect(a.counters().superseded).toEqual({ incoming: 2, answered: 1 });
+  });
+
+  it('folds only once Slack is behind (foldDepth messages waiting)', async () => {
+    const outbox = makeHarness().open({ foldDepth: 3 });
+    await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await outbox.enqueue('call:c1:answered', call('answered', 'c1'));
+    await outbox.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    // Three waiting now: the next alert of c2 replaces its unsent incoming.
+    await outbox.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await drainKeys(outbox)).toEqual(['call:c2:missed', 'call:c1:incoming', 'call:c1:answered']);
+  });
+
+  it('an urgent alert does not overtake its own call’s unsent alerts while Slack keeps up', async () => {
+    const harness = makeHarness();
+    const a = harness.open();
+    const b = harness.openPeer();
+    await a.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    await a.enqueue('call:c2:incoming', call('incoming', 'c2'));
+    await a.enqueue('call:c2:answered', call('answered', 'c2'));
+    await b.enqueue('call:c2:missed', call('missed', 'c2'));
+    expect(await drainKeys(a)).toEqual([
+      'call:c2:incoming',
+      'call:c2:answered',
+      'call:c2:missed',
+      'call:c1:incoming',
+    ]);
+  });
+
+  it('never folds the message being posted, nor lets its call’s urgent alert overtake it if that post fails', async () => {
+    const outbox = makeHarness().open({ foldDepth: 0 });
+    await outbox.enqueue('call:c1:incoming', call('incoming', 'c1'));
+    const head = (await outbox.peek())!;
+    await outbox.enqueue('call:c1:missed', call('missed', 'c1'));
+    // Slack said 500: the worker peeks again and must get the incoming, not the missed.
+    expect((await outbox.peek())!.raw).toBe(head.raw);
+    expect(await outbox.ack(head)).toBe(true);
+    const next = (await outbox.peek())!;
+    expect(next.message!.alert.type).toBe('missed');
+    expect(next.message!.folded).toBeUndefined();
+  });
+
+  it('replaces queued chatter with one summary past the routine limit; urgent and other routine alerts stay', async () => {
+    const harness = makeHarness();
+    const a = harness.open({ routineLimit: 5 });
+    const b = harness.openPeer({ routineLimit: 5 });
+    await a.enqueue('roster', sampleAlerts['roster-changed']);
+    let events = 0;
+    for (let i = 0; i < 40; i++) {
+      const o = i % 2 ? a : b;
+      await o.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+      events += 1;
+      if (i % 3 === 0) {
+        await o.enqueue(`call:c${i}:missed`, call('missed', `c${i}`));
+        events += 1;
+      }
+      // Routine limit + summary + urgent alerts + earlier alerts they took along before folding began.
+      expect(await a.depth()).toBeLessThanOrEqual(5 + 1 + 14 + DEFAULT_FOLD_DEPTH);
+    }
+    const delivered = await drain(a);
+    const urgent = delivered.filter((m) => m.alert.type === 'missed');
+    expect(urgent).toHaveLength(14);
+    const lastUrgent = delivered.findLastIndex((m) => m.alert.type === 'missed');
+    expect(lastUrgent).toBeLessThan(delivered.findIndex((m) => m.alert.type === 'backlog'));
+    expect(lastUrgent).toBeLessThan(delivered.findIndex((m) => m.alert.type === 'roster-changed'));
+    expect(delivered.filter((m) => m.alert.type === 'roster-changed')).toHaveLength(1);
+    const summaries = delivered.filter((m) => m.alert.type === 'backlog');
+    expect(summaries.length).toBeGreaterThan(0);
+    // Every event reached Slack once: on its own, folded into another, or counted in a summary.
+    const counted = delivered.reduce((n, m) => {
+      if (m.alert.type === 'backlog') return n + Object.values(m.alert.counts).reduce((x, y) => x + y, 0);
+      return n + (m.alert.type === 'roster-changed' ? 0 : eventsOf(m).length);
+    }, 0);
+    expect(counted).toBe(events);
+    const summarized =
+      a === b ? a.counters().summarized : sumCounts(a.counters().summarized, b.counters().summarized);
+    expect(Object.values(summarized).reduce((x, y) => x + y, 0)).toBe(
+      summaries.reduce(
+        (n, m) =>
+          n +
+          Object.values((m.alert as { counts: Record<string, number> }).counts).reduce((x, y) => x + y, 0),
+        0,
+      ),
+    );
+  });
+
   it('counts retries', async () => {
     const outbox = makeHarness().open();
     outbox.recordRetry();
     outbox.recordRetry();
-    expect(outbox.counters()).toEqual({ enqueued: 0, duplicates: 0, delivered: 0, failed: 0, retries: 2 });
+    expect(outbox.counters()).toEqual({
+      enqueued: 0,
+      duplicates: 0,
+      delivered: 0,
+      failed: 0,
+      retries: 2,
+      superseded: {},
+      summarized: {},
+    });
   });
 });
 
@@ -196,9 +359,10 @@ describe('RedisOutbox specifics', () => {
       'outbox:{slack}:dead',
       'outbox:{slack}:lease',
       'outbox:{slack}:pause',
-      'outbox:{slack}:queue',
       'outbox:{slack}:seen:k2',
       'outbox:{slack}:seen:voicemail:v3:abc',
+      'outbox:{slack}:seq',
+      'outbox:{slack}:urgent',
     ]);
     const ttl = await raw.ttl(`${prefix}outbox:{slack}:seen:k2`);
     expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 10);
@@ -215,12 +379,57 @@ describe('RedisOutbox specifics', () => {
     const redis = testRedis();
     clients.push(redis);
     const outbox = new RedisOutbox(redis);
-    await redis.rpush('outbox:{slack}:queue', 'not json');
+    await redis.zadd('outbox:{slack}:urgent', 0, 'not json');
     await outbox.enqueue('k1', missed(1));
     const head = (await outbox.peek())!;
     expect(head.message).toBeUndefined();
     expect(await outbox.deadLetter(head, { reason: 'unreadable' })).toBe(true);
     expect((await outbox.peek())!.message!.key).toBe('k1');
+  });
+
+  it('after a restart, later chatter still folds into the unsent summary and messages of the call', async () => {
+    const prefix = uniquePrefix();
+    const first = testRedis(prefix);
+    clients.push(first);
+    const before = new RedisOutbox(first, { routineLimit: 3, foldDepth: 0 });
+    for (let i = 0; i < 4; i++) await before.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+    await before.enqueue('call:x:incoming', call('incoming', 'x'));
+    await first.quit();
+    clients.splice(clients.indexOf(first), 1);
+
+    const second = testRedis(prefix);
+    clients.push(second);
+    const after = new RedisOutbox(second, { routineLimit: 3, foldDepth: 0 });
+    await after.enqueue('call:x:missed', call('missed', 'x'));
+    for (let i = 4; i < 8; i++) await after.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
+    const delivered = await drain(after);
+    expect(delivered.map((m) => m.alert.type)).toEqual(['missed', 'backlog', 'incoming']);
+    expect(eventsOf(delivered[0]!).map((e) => e.type)).toEqual(['incoming', 'missed']);
+    // Four summarized before the restart, three merged into that same summary after it.
+    expect((delivered[1]!.alert as { counts: Record<string, number> }).counts).toEqual({ incoming: 7 });
+    expect(delivered[2]!.key).toBe('call:c7:incoming');
+  });
+
+  it('moves the queue an earlier version left behind into the lanes, in order, urgent first', async () => {
+    const redis = testRedis();
+    clients.push(redis);
+    const outbox = new RedisOutbox(redis);
+    const legacy = (key: string, alert: object) =>
+      JSON.stringify({ id: key, key, alert, enqueuedAt: '2026-12-01T00:00:00.000Z' });
+    await redis.rpush(
+      'outbox:{slack}:queue',
+      legacy('a', sampleAlerts.incoming),
+      legacy('b', missed(1)),
+      legacy('c', sampleAlerts.completed),
+    );
+    expect(await outbox.depth()).toBe(3);
+    const keys: string[] = [];
+    for (let head = await outbox.peek(); head; head = await outbox.peek()) {
+      keys.push(head.message!.key);
+      await outbox.ack(head);
+    }
+    expect(keys).toEqual(['b', 'a', 'c']);
+    expect(await redis.exists('outbox:{slack}:queue')).toBe(0);
   });
 
   it('two outboxes with different names do not share queue or lease', async () => {
@@ -240,6 +449,14 @@ describe('RedisOutbox specifics', () => {
 });
 
 describe('MemoryOutbox specifics', () => {
+  it('remembers at most maxSeenKeys dedupe keys, the oldest forgotten first', async () => {
+    const outbox = new MemoryOutbox({ maxSeenKeys: 2 });
+    for (const k of ['k1', 'k2', 'k3'])
+      expect(await outbox.enqueue(k, sampleAlerts['roster-changed'])).toBe(true);
+    expect(await outbox.enqueue('k3', sampleAlerts['roster-changed'])).toBe(false);
+    expect(await outbox.enqueue('k1', sampleAlerts['roster-changed'])).toBe(true);
+  });
+
   it('forgets seen keys after their TTL', async () => {
     let now = 1_000_000;
     const outbox = new MemoryOutbox({ seenTtlSeconds: 60, now: () => now });

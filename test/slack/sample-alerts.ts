@@ -89,6 +89,13 @@ export const sampleAlerts: { [T in AlertType]: Extract<Alert, { type: T }> } = {
   },
   'job-failing': { type: 'job-failing', job: 'roster-sync', error: 'Telnyx API answered 503', at: AT },
   'job-recovered': { type: 'job-recovered', job: 'roster-sync', failures: 3, at: AT },
+  backlog: {
+    type: 'backlog',
+    counts: { incoming: 312, answered: 40, completed: 38 },
+    since: '2023-11-14T22:08:20.000Z',
+    until: AT,
+    at: AT,
+  },
   'daily-summary': {
     type: 'daily-summary',
     date: '2026-11-19',

@@ -13,6 +13,26 @@ export function slackKind(text: string): string {
     ['🟢', 'job-recovered'],
     ['⚠️', 'low-balance'],
     ['💰', 'balance-recovered'],
+    ['🗂️', 'backlog'],
   ];
   return kinds.find(([emoji]) => text.startsWith(emoji))?.[1] ?? text;
+}
+
+/**
+ * Every event a posted Slack message stands for, in order: the earlier alerts of the call the
+ * outbox folded into it (context block `folded`, src/slack/messages.ts) and then its own.
+ */
+export function slackEvents(message: { text: string; blocks?: unknown[] }): string[] {
+  const folded = (
+    message.blocks as Array<{ block_id?: string; elements?: Array<{ text?: string }> }> | undefined
+  )?.find((b) => b.block_id === 'folded');
+  return [...(folded?.elements ?? []).map((e) => slackKind(e.text ?? '')), slackKind(message.text)];
+}
+
+/** The fallback text of a posted message preceded by the lines of the alerts folded into it. */
+export function slackTexts(message: { text: string; blocks?: unknown[] }): string[] {
+  const folded = (
+    message.blocks as Array<{ block_id?: string; elements?: Array<{ text?: string }> }> | undefined
+  )?.find((b) => b.block_id === 'folded');
+  return [...(folded?.elements ?? []).map((e) => e.text ?? ''), message.text];
 }
