@@ -45,12 +45,10 @@ describe('fault drills', () => {
   });
 
   it('Slack down for a while (5xx, dropped connections, 429): the calls go on, and after it every message arrives once, in order per call', async () => {
-    const OUTAGE_MS = 3_000;
     slack = await startFakeSlack();
     // Every kind of failure Slack (or the network) produces, then plain 500s until it recovers.
     slack.respond(serverError(), hangUp(), rateLimited('1'), hangUp(), { status: 503, body: 'unavailable' });
     slack.setFallback(serverError());
-    const outageStarted = Date.now();
     server = await startServer({
       env: { SLACK_WEBHOOK_URL: slack.url, PUBLIC_URL: 'https://sb.example.com' },
     });
@@ -91,11 +89,14 @@ describe('fault drills', () => {
     });
     const messages = await outbox.depth();
 
-    const left = OUTAGE_MS - (Date.now() - outageStarted);
-    expect(left, 'the calls took longer than the outage').toBeGreaterThan(0);
-    await sleep(left);
+    // The outage lasts until every call has been played and the worker has kept retrying through
+    // it (how long that takes on a loaded machine does not matter); only then does Slack recover.
+    const fake = slack;
+    await eventually(
+      () => expect(fake.requests.length, 'the worker kept retrying').toBeGreaterThan(5),
+      10_000,
+    );
     expect(slack.accepted()).toHaveLength(0);
-    expect(slack.requests.length, 'the worker kept retrying during the outage').toBeGreaterThan(5);
     slack.setFallback(ok());
 
     await slack.waitForAccepted(messages, 10_000);
