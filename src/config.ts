@@ -149,6 +149,13 @@ const schema = z.object({
   DIAL_ATTEMPTS: int(1, 10).default(2),
   DIAL_MAX_TARGETS: int(1, 50).default(10),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SESSION_SECRET: z
+    .string()
+    .refine(
+      (v) => Buffer.byteLength(v, 'utf8') >= 32,
+      'must be at least 32 bytes (e.g. `openssl rand -hex 32`)',
+    )
+    .optional(),
   CALL_TTL_SECONDS: int(60, 31_536_000).default(86_400),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   SERVICE_LEVEL_SECONDS: int(1, 3600).default(20),
@@ -196,6 +203,8 @@ export interface Config {
     maxTargets: number;
   };
   apiToken?: string;
+  /** Signs the console and wallboard session cookies (docs/interface.md §8); unset = both pages off. */
+  sessionSecret?: string;
   callTtlSeconds: number;
   databaseUrl?: string;
   stats: {
@@ -231,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment');
         // Never echo a secret back into logs.
-        const secret = /KEY|TOKEN|WEBHOOK|DATABASE_URL|REDIS_URL/.test(name);
+        const secret = /KEY|TOKEN|SECRET|WEBHOOK|DATABASE_URL|REDIS_URL/.test(name);
         const shown = secret || cleaned[name] === undefined ? '' : ` (got "${cleaned[name]}")`;
         return `${name} ${issue.message}${shown}`;
       }),
@@ -274,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxTargets: e.DIAL_MAX_TARGETS,
     },
     apiToken: e.API_TOKEN,
+    sessionSecret: e.SESSION_SECRET,
     callTtlSeconds: e.CALL_TTL_SECONDS,
     databaseUrl: e.DATABASE_URL,
     stats: {
