@@ -325,6 +325,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     records,
     stats: config.stats,
     telnyx,
+    now,
   });
 
   // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.

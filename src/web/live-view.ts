@@ -61,6 +61,12 @@ export interface WallboardView {
   roster: RosterEntryView[];
   calls: CallSummary[];
   stats: DayStats;
+  /**
+   * The day's service level as it stood at the end of each local hour (index 0 = 00:00–01:00),
+   * by the same `computeStats` over the calls started by then; null where no call counted yet
+   * and for hours still to come.
+   */
+  serviceLevelByHour: Array<number | null>;
   /** Per agent id; null = the agent status store is not wired in yet. */
   agentStates: Record<string, AgentStatusView> | null;
   /** null = the queue store is not wired in yet. */
@@ -189,9 +195,9 @@ export class LiveView {
 
   async wallboard(): Promise<WallboardView> {
     const now = this.#now();
-    const [active, stats, agentStates, queues] = await Promise.all([
+    const [active, { stats, serviceLevelByHour }, agentStates, queues] = await Promise.all([
       this.#o.calls.active(500),
-      this.stats(now),
+      this.#dayStats(now),
       this.#agentStates(),
       this.#o.queues ? this.#o.queues.list() : Promise.resolve(null),
     ]);
@@ -216,17 +222,39 @@ export class LiveView {
       roster,
       calls: active.map(summarize),
       stats,
+      serviceLevelByHour,
       agentStates,
       queues,
     };
   }
 
-  /** Today's KPIs in the configured zone: the same records and `computeStats` as `/api/stats`. */
-  async stats(now = this.#now()): Promise<DayStats> {
+  async #dayStats(now: number): Promise<{ stats: DayStats; serviceLevelByHour: Array<number | null> }> {
     const date = localDate(now, this.#o.stats.timeZone);
     const { fromMs, toMs } = dayWindow(date, this.#o.stats.timeZone);
     const records = await this.#o.records.range(fromMs, toMs);
-    return computeStats(records, { date, ...this.#o.stats });
+    const options = { date, ...this.#o.stats };
+    const stats = computeStats(records, options);
+    const serviceLevelByHour: Array<number | null> = [];
+    const sorted = records
+      .map((r) => ({ r, at: Date.parse(r.startedAt) }))
+      .sort((a, b) => a.at - b.at);
+    let i = 0;
+    for (let hour = 0; hour < 24; hour++) {
+      // Hour ends by local hour count from the day's start (a 23- or 25-hour day is cut at 24).
+      const end = Math.min(fromMs + (hour + 1) * 3_600_000, toMs);
+      if (fromMs + hour * 3_600_000 > now) {
+        serviceLevelByHour.push(null);
+        continue;
+      }
+      while (i < sorted.length && (sorted[i]?.at ?? Infinity) < end) i++;
+      serviceLevelByHour.push(computeStats(sorted.slice(0, i).map((x) => x.r), options).serviceLevel);
+    }
+    return { stats, serviceLevelByHour };
+  }
+
+  /** Today's KPIs in the configured zone: the same records and `computeStats` as `/api/stats`. */
+  async stats(now = this.#now()): Promise<DayStats> {
+    return (await this.#dayStats(now)).stats;
   }
 
   /** The console of one agent; undefined when the agent is not (or no longer) on the roster. */
@@ -309,13 +337,12 @@ export class LiveView {
     this.#polling = true;
     try {
       const print = await this.#fingerprint();
+      // The first look counts as a change too: something may have moved since a stream sent
+      // its first view and this poll; one view too many is harmless, one too few is not.
       if (print !== this.#lastPrint) {
-        const first = this.#lastPrint === '';
         this.#lastPrint = print;
-        if (!first) {
-          this.#emit();
-          setTimeout(() => this.#emit(), 1_500).unref();
-        }
+        this.#emit();
+        setTimeout(() => this.#emit(), 1_500).unref();
       }
     } catch {
       // A store is unreachable: the pages keep their last view; the next poll tries again.

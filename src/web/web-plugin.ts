@@ -179,7 +179,12 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
     pollMs: opts.pollMs,
   });
   const softphones = new SoftphoneCredentials(opts.telnyx);
-  app.addHook('onClose', async () => live.close());
+  // Open event streams would hold the server open: end them when it closes.
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+    live.close();
+  });
 
   await app.register(fastifyCookie, { secret });
   await app.register(fastifyCsrf, {
@@ -525,10 +530,14 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
           unsubscribe();
           clearInterval(heartbeat);
         };
-        res.on('close', stop);
-        app.addHook('onClose', async () => {
+        const end = () => {
           stop();
           res.end();
+        };
+        streams.add(end);
+        res.on('close', () => {
+          streams.delete(end);
+          stop();
         });
         await push();
       });
