@@ -185,9 +185,9 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     expect(csp).not.toContain('unsafe-inline');
     expect(Object.keys(CONTENT_SECURITY_POLICY)).toContain('default-src');
 
-    // A previous call from the same number, answered by Bob.
+    // A previous call from the same number, answered by Alice (so sticky routing rings her first).
     const earlier = await ringAgents(server.player, '+13125550777');
-    await answer(server.player, earlier, 'sip:bob@sip.telnyx.com');
+    await answer(server.player, earlier, 'sip:alice@sip.telnyx.com');
     await hangUp(server.player, earlier, 42);
     clock = Date.now();
 
@@ -203,7 +203,7 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(view.call).toMatchObject({ sid: call.sid, state: 'offered', number: '+13125550777', queue: null });
     expect(view.history).toEqual([
-      expect.objectContaining({ sid: earlier.sid, agent: 'Bob', outcome: 'answered', talkSeconds: 42 }),
+      expect.objectContaining({ sid: earlier.sid, agent: 'Alice', outcome: 'answered', talkSeconds: 42 }),
     ]);
     expect(view.status).toBeNull();
 
