@@ -449,7 +449,8 @@ export class FakeTelnyxApi {
    */
   private createToken(id: string): Reply {
     const cred = this.credential(id);
-    if (cred.expired) throw new HttpError(422, [error('10015', 'Invalid parameter', 'the credential has expired')]);
+    if (cred.expired)
+      throw new HttpError(422, [error('10015', 'Invalid parameter', 'the credential has expired')]);
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const iat = Math.floor(Date.now() / 1000);
     const token = [

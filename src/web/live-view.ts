@@ -235,9 +235,7 @@ export class LiveView {
     const options = { date, ...this.#o.stats };
     const stats = computeStats(records, options);
     const serviceLevelByHour: Array<number | null> = [];
-    const sorted = records
-      .map((r) => ({ r, at: Date.parse(r.startedAt) }))
-      .sort((a, b) => a.at - b.at);
+    const sorted = records.map((r) => ({ r, at: Date.parse(r.startedAt) })).sort((a, b) => a.at - b.at);
     let i = 0;
     for (let hour = 0; hour < 24; hour++) {
       // Hour ends by local hour count from the day's start (a 23- or 25-hour day is cut at 24).
@@ -247,7 +245,12 @@ export class LiveView {
         continue;
       }
       while (i < sorted.length && (sorted[i]?.at ?? Infinity) < end) i++;
-      serviceLevelByHour.push(computeStats(sorted.slice(0, i).map((x) => x.r), options).serviceLevel);
+      serviceLevelByHour.push(
+        computeStats(
+          sorted.slice(0, i).map((x) => x.r),
+          options,
+        ).serviceLevel,
+      );
     }
     return { stats, serviceLevelByHour };
   }

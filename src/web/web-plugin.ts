@@ -298,13 +298,11 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
         async (req, reply) => {
           const { token, expiresAt } = await sessions.createLink({ role: 'supervisor' }, LINK_TTL_MS);
           req.log.info('wallboard sign-in link created');
-          return reply
-            .code(201)
-            .send({
-              url: linkUrl(req, token),
-              expiresAt: new Date(expiresAt).toISOString(),
-              role: 'supervisor',
-            });
+          return reply.code(201).send({
+            url: linkUrl(req, token),
+            expiresAt: new Date(expiresAt).toISOString(),
+            role: 'supervisor',
+          });
         },
       );
       api.delete(

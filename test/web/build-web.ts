@@ -23,8 +23,12 @@ function newest(dir: string): number {
 export function ensureWebBuilt(): void {
   const html = join(DIST_WEB, 'console.html');
   if (existsSync(html) && statSync(html).mtimeMs >= newest(join(ROOT, 'web'))) return;
-  execFileSync(join(ROOT, 'node_modules/.bin/vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/vite'),
+    ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
 }

@@ -117,13 +117,15 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     await alice.me();
 
     // No token, or another session's token: refused before anything happens.
-    expect((await alice.json('PUT', '/web/api/agents/Alice/status', { status: 'available' }, '')).status).toBe(403);
+    expect(
+      (await alice.json('PUT', '/web/api/agents/Alice/status', { status: 'available' }, '')).status,
+    ).toBe(403);
     const bob = new Browser(server.url);
     await bob.signIn((await loginLink(server, { agent: 'Bob' })).url);
     await bob.me();
-    expect((await alice.json('PUT', '/web/api/agents/Alice/status', { status: 'available' }, bob.csrf)).status).toBe(
-      403,
-    );
+    expect(
+      (await alice.json('PUT', '/web/api/agents/Alice/status', { status: 'available' }, bob.csrf)).status,
+    ).toBe(403);
     expect((await alice.json('POST', '/logout', undefined, '')).status).toBe(403);
 
     // Someone else's status: forbidden.
@@ -230,13 +232,17 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     const view = (await res.json()) as Record<string, never>;
     const today = new Date(clock).toISOString().slice(0, 10);
     const stats = await (
-      await fetch(`${server.url}/api/stats?date=${today}`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+      await fetch(`${server.url}/api/stats?date=${today}`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      })
     ).json();
     expect(view.stats).toEqual(stats);
     expect(view.agentStates).toBeNull();
     expect(view.queues).toBeNull();
     expect((view.calls as Array<{ sid: string }>).map((c) => c.sid)).toEqual([live.sid]);
-    expect((view.roster as Array<{ name: string; call?: { state: string } }>).map((a) => [a.name, a.call?.state])).toEqual([
+    expect(
+      (view.roster as Array<{ name: string; call?: { state: string } }>).map((a) => [a.name, a.call?.state]),
+    ).toEqual([
       ['Alice', 'offered'],
       ['Bob', 'offered'],
       ['Carol', 'offered'],

@@ -38,7 +38,12 @@ describe('console and wallboard in Chromium', () => {
     ensureWebBuilt();
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     telnyx = await FakeTelnyxApi.start();
-    telnyx.addConnection({ id: '2001', connection_name: 'Dana', user_name: 'dana2001', registration: 'Registered' });
+    telnyx.addConnection({
+      id: '2001',
+      connection_name: 'Dana',
+      user_name: 'dana2001',
+      registration: 'Registered',
+    });
     server = await startServer({
       env: {
         API_TOKEN,
@@ -51,7 +56,9 @@ describe('console and wallboard in Chromium', () => {
     });
     // The at-start roster sync and presence check: Dana is on the roster and registered.
     await eventually(async () => {
-      const res = await fetch(`${server.url}/api/agents`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+      const res = await fetch(`${server.url}/api/agents`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      });
       const body = (await res.json()) as { agents: Array<{ id: string; online: boolean }> };
       expect(body.agents).toEqual([expect.objectContaining({ id: '2001', online: true })]);
     }, 15_000);
@@ -107,9 +114,13 @@ describe('console and wallboard in Chromium', () => {
       await agentPage.keyboard.press('Tab');
     await agentPage.keyboard.press('Enter');
     await agentPage.getByText('Ready: calls ring here').waitFor();
-    const token = await agentPage.evaluate(() => (window as unknown as { __standin: { token: string } }).__standin.token);
+    const token = await agentPage.evaluate(
+      () => (window as unknown as { __standin: { token: string } }).__standin.token,
+    );
     expect(token).toBe(telnyx.tokens.at(-1)?.token);
-    expect(telnyx.telephonyCredentials()).toEqual([expect.objectContaining({ resource_id: 'connection:2001' })]);
+    expect(telnyx.telephonyCredentials()).toEqual([
+      expect.objectContaining({ resource_id: 'connection:2001' }),
+    ]);
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -138,7 +149,10 @@ describe('console and wallboard in Chromium', () => {
     expect(boardMs).toBeLessThan(2_000 + 500);
 
     // Telnyx rings the browser: the agent answers in the softphone.
-    await agentPage.evaluate((n) => (window as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n), CALLER);
+    await agentPage.evaluate(
+      (n) => (window as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n),
+      CALLER,
+    );
     await agentPage.getByTestId('softphone-call').getByText(`Ringing: ${CALLER}`).waitFor();
     await agentPage.getByRole('button', { name: 'Answer' }).click();
     await answer(server.player, call, 'sip:dana2001@sip.telnyx.com', 5);
@@ -147,12 +161,6 @@ describe('console and wallboard in Chromium', () => {
     await agentPage.getByRole('button', { name: 'Mute' }).click();
     await agentPage.getByRole('button', { name: 'Hold' }).click();
     await agentPage.getByRole('button', { name: 'Resume' }).waitFor();
-    await agentPage.screenshot({ path: join(ROOT, 'test-results/console.png'), fullPage: true });
-    await boardPage.screenshot({ path: join(ROOT, 'test-results/wallboard.png'), fullPage: true });
-    if (process.env.UPDATE_SCREENSHOTS) {
-      await agentPage.screenshot({ path: join(ROOT, 'docs/console.png'), fullPage: true });
-      await boardPage.screenshot({ path: join(ROOT, 'docs/wallboard.png'), fullPage: true });
-    }
     await agentPage.getByRole('button', { name: 'Hang up' }).click();
     await agentPage.getByText('Ready: calls ring here').waitFor();
     const actions = await agentPage.evaluate(
@@ -166,11 +174,16 @@ describe('console and wallboard in Chromium', () => {
     await agentPage.getByText('No call right now.').waitFor({ timeout: 5_000 });
     const today = new Date().toISOString().slice(0, 10);
     const stats = (await (
-      await fetch(`${server.url}/api/stats?date=${today}`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+      await fetch(`${server.url}/api/stats?date=${today}`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      })
     ).json()) as { offered: number; answered: number; abandoned: number; serviceLevel: number };
     expect(stats).toMatchObject({ offered: 1, answered: 1, abandoned: 0, serviceLevel: 1 });
     const kpi = (id: string) => boardPage.getByTestId(`kpi-${id}`).locator('.kpi-value');
-    await eventually(async () => expect(await kpi('offered').textContent()).toBe(String(stats.offered)), 5_000);
+    await eventually(
+      async () => expect(await kpi('offered').textContent()).toBe(String(stats.offered)),
+      5_000,
+    );
     expect(await kpi('answered').textContent()).toBe(String(stats.answered));
     expect(await kpi('abandoned').textContent()).toBe(String(stats.abandoned));
     expect(await kpi('service-level').textContent()).toBe('100%');
@@ -201,6 +214,18 @@ describe('console and wallboard in Chromium', () => {
     expect(await history.getByText('Dana').count()).toBe(1);
     expect(await history.getByText('answered').count()).toBe(1);
     await answer(server.player, next, 'sip:dana2001@sip.telnyx.com', 2);
+    await agentPage.getByTestId('call').getByText('On call').waitFor({ timeout: 5_000 });
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    await boardPage.getByTestId('agents').getByText('On call').waitFor({ timeout: 5_000 });
+    // Both pages mid-call, with the day's first call in the KPIs and the console's history.
+    for (const [page, name] of [
+      [agentPage, 'console'],
+      [boardPage, 'wallboard'],
+    ] as const) {
+      await page.screenshot({ path: join(ROOT, `test-results/${name}.png`), fullPage: true });
+      if (process.env.UPDATE_SCREENSHOTS)
+        await page.screenshot({ path: join(ROOT, `docs/${name}.png`), fullPage: true });
+    }
     await hangUp(server.player, next, 10);
   }, 30_000);
 });

@@ -16,14 +16,28 @@ export interface LiveCall {
 
 const STATUS = '/texml/status';
 
-export async function ringAgents(p: TelnyxPlayer, from = '+13125550100', to = '+18005550199'): Promise<LiveCall> {
+export async function ringAgents(
+  p: TelnyxPlayer,
+  from = '+13125550100',
+  to = '+18005550199',
+): Promise<LiveCall> {
   const sid = newCallSid();
-  const first = await p.post('/texml/inbound', { ...p.base(sid, from, to), CallStatus: 'ringing', Direction: 'inbound' });
+  const first = await p.post('/texml/inbound', {
+    ...p.base(sid, from, to),
+    CallStatus: 'ringing',
+    Direction: 'inbound',
+  });
   if (first.status !== 200) throw new Error(`/texml/inbound answered ${first.status}: ${first.body}`);
   const plan = readTexml(first.body);
   if (!plan.dial) throw new Error(`no <Dial> in ${first.body}`);
   await p.status(STATUS, { sid, from, to }, 'in-progress');
-  const legs = plan.dial.targets.map((t) => ({ sid: newCallSid(), from, to: t.uri, parent: sid, cb: t.statusCallback ?? STATUS }));
+  const legs = plan.dial.targets.map((t) => ({
+    sid: newCallSid(),
+    from,
+    to: t.uri,
+    parent: sid,
+    cb: t.statusCallback ?? STATUS,
+  }));
   for (const leg of legs) {
     await p.status(leg.cb, leg, 'initiated');
     await p.status(leg.cb, leg, 'ringing');
@@ -31,7 +45,12 @@ export async function ringAgents(p: TelnyxPlayer, from = '+13125550100', to = '+
   return { sid, from, to, action: plan.dial.action as string, legs };
 }
 
-export async function answer(p: TelnyxPlayer, call: LiveCall, agentSip: string, afterSeconds = 6): Promise<void> {
+export async function answer(
+  p: TelnyxPlayer,
+  call: LiveCall,
+  agentSip: string,
+  afterSeconds = 6,
+): Promise<void> {
   const winner = call.legs.find((l) => l.to === agentSip);
   if (!winner) throw new Error(`${agentSip} was not rung: ${call.legs.map((l) => l.to).join(', ')}`);
   p.clock.advance(afterSeconds);

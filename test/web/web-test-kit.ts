@@ -13,10 +13,7 @@ export class Browser {
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0)
-      headers.set(
-        'cookie',
-        [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-      );
+      headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(`${this.base}${path}`, { ...init, headers, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -65,7 +62,10 @@ export async function loginLink(
   server: TestServer,
   who: { agent: string } | 'supervisor',
 ): Promise<{ status: number; url: string; body: Record<string, unknown> }> {
-  const path = who === 'supervisor' ? '/api/supervisors/login-link' : `/api/agents/${encodeURIComponent(who.agent)}/login-link`;
+  const path =
+    who === 'supervisor'
+      ? '/api/supervisors/login-link'
+      : `/api/agents/${encodeURIComponent(who.agent)}/login-link`;
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_TOKEN}` },

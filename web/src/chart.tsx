@@ -46,12 +46,13 @@ export function DayChart({ hourly, serviceLevel }: { hourly: number[]; serviceLe
       window.removeEventListener('resize', onResize);
       plot.current?.destroy();
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: built once; data flows in below
   }, []);
 
   useEffect(() => {
     plot.current?.setData(data);
   });
 
-  return <div ref={host} class="chart" role="img" aria-label="Calls per hour and service level through the day" />;
+  return (
+    <div ref={host} class="chart" role="img" aria-label="Calls per hour and service level through the day" />
+  );
 }

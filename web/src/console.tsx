@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, type FeedState, loadMe, logout, type Me, openFeed, request } from './api';
 import { useNow } from './clock';
-import { duration, since, STATE_LABEL, time } from './format';
+import { duration, STATE_LABEL, since, time } from './format';
 import { MICROPHONE_HELP, Softphone, type SoftphoneState } from './softphone/softphone';
 import type { ConsoleView } from './types';
 import './style.css';
@@ -46,13 +46,22 @@ function StatusPanel({ me, view, now }: { me: Me; view: ConsoleView; now: number
     <section class="panel" aria-labelledby="status-h">
       <h2 id="status-h">Status</h2>
       <p class={`status status-${s.status}`} data-testid="status">
-        {s.status === 'break' ? `Break (${s.reason ?? '—'})` : s.status === 'available' ? 'Available' : 'Offline'}
+        {s.status === 'break'
+          ? `Break (${s.reason ?? '—'})`
+          : s.status === 'available'
+            ? 'Available'
+            : 'Offline'}
       </p>
       <p class="state" data-testid="state">
         {STATE_LABEL[s.state] ?? s.state} <span class="timer">{duration(since(s.stateSince, now))}</span>
       </p>
       <div class="row">
-        <button type="button" class="primary" disabled={s.status === 'available'} onClick={() => set('available')}>
+        <button
+          type="button"
+          class="primary"
+          disabled={s.status === 'available'}
+          onClick={() => set('available')}
+        >
           Available
         </button>
         <label class="inline">
@@ -75,7 +84,9 @@ function StatusPanel({ me, view, now }: { me: Me; view: ConsoleView; now: number
           <button
             type="button"
             class="primary"
-            onClick={() => act(() => request('POST', `/web/api/agents/${encodeURIComponent(id)}/wrap-up/end`))}
+            onClick={() =>
+              act(() => request('POST', `/web/api/agents/${encodeURIComponent(id)}/wrap-up/end`))
+            }
           >
             End wrap-up
           </button>
@@ -103,7 +114,9 @@ function CallPanel({ view, now }: { view: ConsoleView; now: number }) {
         <div data-testid="call">
           <p class={`call-state call-${c.state}`}>
             {c.state === 'offered' ? 'Incoming call' : 'On call'}{' '}
-            <span class="timer">{duration(since(c.state === 'on-call' ? (c.answeredAt ?? c.startedAt) : c.startedAt, now))}</span>
+            <span class="timer">
+              {duration(since(c.state === 'on-call' ? (c.answeredAt ?? c.startedAt) : c.startedAt, now))}
+            </span>
           </p>
           <p class="number" data-testid="caller">
             {c.number || 'withheld'}
@@ -165,7 +178,8 @@ function SoftphonePanel({ me, now }: { me: Me; now: number }) {
     () =>
       new Softphone({
         loadDriver: () => import('./softphone/telnyx-sdk'),
-        fetchToken: async () => ((await request('POST', '/web/api/softphone/token')) as { token: string }).token,
+        fetchToken: async () =>
+          ((await request('POST', '/web/api/softphone/token')) as { token: string }).token,
         getMicrophone: () => navigator.mediaDevices.getUserMedia({ audio: true }),
         get remoteAudio() {
           return audio.current as HTMLAudioElement;
@@ -231,7 +245,11 @@ function SoftphonePanel({ me, now }: { me: Me; now: number }) {
                 <button type="button" aria-pressed={c.muted} onClick={() => phone.toggleMute()}>
                   {c.muted ? 'Unmute' : 'Mute'}
                 </button>
-                <button type="button" aria-pressed={c.state === 'held'} onClick={() => void phone.toggleHold()}>
+                <button
+                  type="button"
+                  aria-pressed={c.state === 'held'}
+                  onClick={() => void phone.toggleHold()}
+                >
                   {c.state === 'held' ? 'Resume' : 'Hold'}
                 </button>
               </>

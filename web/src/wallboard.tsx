@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type FeedState, loadMe, logout, openFeed } from './api';
 import { DayChart } from './chart';
 import { useNow } from './clock';
-import { duration, percent, since, STATE_LABEL } from './format';
+import { duration, percent, STATE_LABEL, since } from './format';
 import type { WallboardView } from './types';
 import './style.css';
 
@@ -47,7 +47,8 @@ function Wallboard() {
   const target = s.serviceLevelSeconds;
   const toggleTv = async () => {
     if (document.fullscreenElement) await document.exitFullscreen();
-    else if (document.documentElement.requestFullscreen) await document.documentElement.requestFullscreen().catch(() => setTv(true));
+    else if (document.documentElement.requestFullscreen)
+      await document.documentElement.requestFullscreen().catch(() => setTv(true));
     else setTv((v) => !v);
   };
   const stateOf = (id: string, call?: { state: string }) =>
@@ -144,7 +145,8 @@ function Wallboard() {
           <h2 id="agents-h">Agents</h2>
           {view.agentStates === null && (
             <p class="muted small" data-testid="states-unavailable">
-              Status (available, break, offline) and wrap-up: not yet available; shown below is what the calls tell.
+              Status (available, break, offline) and wrap-up: not yet available; shown below is what the calls
+              tell.
             </p>
           )}
           <table class="table" data-testid="agents">
@@ -166,7 +168,9 @@ function Wallboard() {
                     <td>{a.name}</td>
                     <td>{a.online ? 'registered' : 'not registered'}</td>
                     <td class={`state-${state ?? 'none'}`}>
-                      {st && st.status !== 'available' ? `${st.status}${st.reason ? ` (${st.reason})` : ''} · ` : ''}
+                      {st && st.status !== 'available'
+                        ? `${st.status}${st.reason ? ` (${st.reason})` : ''} · `
+                        : ''}
                       {state ? (STATE_LABEL[state] ?? state) : '—'}
                       {a.call ? ` · ${a.call.number}` : ''}
                     </td>

@@ -104,7 +104,10 @@ export class Softphone {
         break;
       case 'disconnected':
         this.#call = undefined;
-        this.#set({ phase: 'error', message: `Softphone disconnected (${e.reason}). Press "Turn on" to reconnect.` });
+        this.#set({
+          phase: 'error',
+          message: `Softphone disconnected (${e.reason}). Press "Turn on" to reconnect.`,
+        });
         break;
       case 'error':
         this.#set({ ...this.#state, phase: 'error', message: e.message });
@@ -112,7 +115,10 @@ export class Softphone {
       case 'ringing':
         if (this.#call && this.#call.id !== e.call.id) return void e.call.hangup(); // one call at a time
         this.#call = e.call;
-        this.#set({ ...this.#state, call: { number: e.call.remoteNumber, state: 'ringing', muted: false, since: Date.now() } });
+        this.#set({
+          ...this.#state,
+          call: { number: e.call.remoteNumber, state: 'ringing', muted: false, since: Date.now() },
+        });
         break;
       case 'active':
       case 'held': {
@@ -129,7 +135,10 @@ export class Softphone {
       case 'ended':
         if (this.#call && this.#call.id !== e.call.id) return;
         this.#call = undefined;
-        this.#set({ phase: this.#state.phase === 'error' ? 'error' : 'registered', ...(this.#state.message && { message: this.#state.message }) });
+        this.#set({
+          phase: this.#state.phase === 'error' ? 'error' : 'registered',
+          ...(this.#state.message && { message: this.#state.message }),
+        });
         break;
     }
   }
