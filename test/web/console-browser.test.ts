@@ -115,7 +115,7 @@ describe('console and wallboard in Chromium', () => {
     await agentPage.keyboard.press('Enter');
     await agentPage.getByText('Ready: calls ring here').waitFor();
     const token = await agentPage.evaluate(
-      () => (window as unknown as { __standin: { token: string } }).__standin.token,
+      () => (globalThis as unknown as { __standin: { token: string } }).__standin.token,
     );
     expect(token).toBe(telnyx.tokens.at(-1)?.token);
     expect(telnyx.telephonyCredentials()).toEqual([
@@ -150,7 +150,7 @@ describe('console and wallboard in Chromium', () => {
 
     // Telnyx rings the browser: the agent answers in the softphone.
     await agentPage.evaluate(
-      (n) => (window as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n),
+      (n) => (globalThis as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n),
       CALLER,
     );
     await agentPage.getByTestId('softphone-call').getByText(`Ringing: ${CALLER}`).waitFor();
@@ -164,7 +164,7 @@ describe('console and wallboard in Chromium', () => {
     await agentPage.getByRole('button', { name: 'Hang up' }).click();
     await agentPage.getByText('Ready: calls ring here').waitFor();
     const actions = await agentPage.evaluate(
-      () => (window as unknown as { __standin: { actions: string[] } }).__standin.actions,
+      () => (globalThis as unknown as { __standin: { actions: string[] } }).__standin.actions,
     );
     expect(actions).toEqual(['answer', 'mute', 'hold', 'hangup']);
   }, 60_000);
@@ -195,7 +195,13 @@ describe('console and wallboard in Chromium', () => {
   it('fits a phone-sized screen without sideways scrolling', async () => {
     for (const page of [agentPage, boardPage]) {
       await page.setViewportSize({ width: 390, height: 844 });
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          innerWidth: number;
+          document: { documentElement: { scrollWidth: number } };
+        };
+        return g.document.documentElement.scrollWidth - g.innerWidth;
+      });
       expect(overflow).toBeLessThanOrEqual(0);
     }
     await agentPage.screenshot({ path: join(ROOT, 'test-results/console-phone.png'), fullPage: true });
