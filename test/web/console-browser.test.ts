@@ -110,7 +110,7 @@ describe('console and wallboard in Chromium', () => {
 
     // Keyboard: Tab to "Turn on" and press Enter.
     const turnOn = agentPage.getByRole('button', { name: 'Turn on' });
-    for (let i = 0; i < 10 && !(await turnOn.evaluate((el) => el === document.activeElement)); i++)
+    for (let i = 0; i < 10 && !(await turnOn.evaluate((el) => el === el.ownerDocument.activeElement)); i++)
       await agentPage.keyboard.press('Tab');
     await agentPage.keyboard.press('Enter');
     await agentPage.getByText('Ready: calls ring here').waitFor();
