@@ -19,6 +19,12 @@ import { AGENT_STATUSES, type AgentStatus, type AgentStatusService } from './age
 import { LiveView, type QueueSource } from './live-view.js';
 import { MemorySessionStore, type Principal, RedisSessionStore, type SessionStore } from './session-store.js';
 import { SoftphoneCredentials, SoftphoneUnavailable } from './softphone-credentials.js';
+import {
+  MemorySoftphonePresenceStore,
+  RedisSoftphonePresenceStore,
+  SOFTPHONE_LEASE_MS,
+  type SoftphonePresenceStore,
+} from './softphone-presence.js';
 
 /**
  * The agent console and the wallboard (docs/interface.md §8): sign-in links, sessions, CSRF,
@@ -74,6 +80,8 @@ export interface WebOptions {
   distDir?: string;
   /** Change-detection interval of the live feeds (default 500 ms). */
   pollMs?: number;
+  /** Where browser softphone registrations go (default: Redis when configured, else memory). */
+  softphonePresence?: SoftphonePresenceStore;
 }
 
 interface WebSession {
@@ -179,6 +187,9 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
     pollMs: opts.pollMs,
   });
   const softphones = new SoftphoneCredentials(opts.telnyx);
+  const presence =
+    opts.softphonePresence ??
+    (opts.redis ? new RedisSoftphonePresenceStore(opts.redis) : new MemorySoftphonePresenceStore());
   // Open event streams would hold the server open: end them when it closes.
   const streams = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -577,6 +588,33 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
             throw new Errors.NotFound(`no agent ${req.params.id}`);
           if (!opts.agentStatus) throw StatusUnavailable();
           return opts.agentStatus.endWrapUp(req.params.id);
+        },
+      );
+
+      // The console's heartbeat while its softphone is registered (every 30 s, lease 75 s).
+      api.post(
+        '/softphone/presence',
+        {
+          onRequest: csrf,
+          schema: {
+            body: Type.Object({ registered: Type.Boolean() }, { additionalProperties: false }),
+          },
+        },
+        async (req, reply) => {
+          const agent = agentOf(requireSession(req));
+          if (!req.body.registered) {
+            await presence.clear(agent.id);
+            return reply.code(204).send();
+          }
+          let sipUsername: string;
+          try {
+            sipUsername = (await softphones.identity(agent)).sipUsername;
+          } catch (err) {
+            if (err instanceof SoftphoneUnavailable) throw new Errors.NotConfigured(err.message);
+            throw new Errors.Upstream(describeTelnyxError(err));
+          }
+          await presence.set(agent.id, sipUsername, now() + SOFTPHONE_LEASE_MS);
+          return reply.code(204).send();
         },
       );
 

@@ -269,6 +269,14 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     expect(body.sipUsername).toBe(cred!.sip_username);
     expect(JSON.stringify(body)).not.toContain(cred!.sip_password);
 
+    // The console's heartbeat: CSRF-protected, strict body.
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: true }, '')).status).toBe(
+      403,
+    );
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: 'yes' })).status).toBe(400);
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: true })).status).toBe(204);
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: false })).status).toBe(204);
+
     await dana.json('POST', '/web/api/softphone/token');
     expect(telnyx!.telephonyCredentials()).toHaveLength(1);
     expect(telnyx!.requestsTo('/v2/telephony_credentials', 'POST')).toHaveLength(1);

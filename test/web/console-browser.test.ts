@@ -1,10 +1,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
+import { RedisSoftphonePresenceStore } from '../../src/web/softphone-presence.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { ensureWebBuilt } from './build-web.js';
 import { answer, hangUp, type LiveCall, ringAgents } from './live-call.js';
@@ -118,9 +120,13 @@ describe('console and wallboard in Chromium', () => {
       () => (globalThis as unknown as { __standin: { token: string } }).__standin.token,
     );
     expect(token).toBe(telnyx.tokens.at(-1)?.token);
-    expect(telnyx.telephonyCredentials()).toEqual([
-      expect.objectContaining({ resource_id: 'connection:2001' }),
-    ]);
+    const [cred] = telnyx.telephonyCredentials();
+    expect(cred).toMatchObject({ resource_id: 'connection:2001' });
+    // The page told the server that calls may ring this browser, at the credential's SIP user.
+    const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
+    await eventually(async () =>
+      expect(await presence.all(Date.now())).toEqual({ '2001': cred?.sip_username }),
+    );
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -233,5 +239,10 @@ describe('console and wallboard in Chromium', () => {
         await page.screenshot({ path: join(ROOT, `docs/${name}.png`), fullPage: true });
     }
     await hangUp(server.player, next, 10);
+
+    // Turning the softphone off withdraws it from the server at once.
+    await agentPage.getByRole('button', { name: 'Turn off' }).click();
+    const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
+    await eventually(async () => expect(await presence.all(Date.now())).toEqual({}));
   }, 30_000);
 });

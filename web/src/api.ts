@@ -46,6 +46,17 @@ export async function request(method: string, path: string, body?: unknown): Pro
   return json;
 }
 
+/** Withdraws the softphone while the page unloads: `keepalive` lets the request outlive it. */
+export function withdrawSoftphone(): Promise<Response> {
+  return fetch('/web/api/softphone/presence', {
+    method: 'POST',
+    keepalive: true,
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+    body: JSON.stringify({ registered: false }),
+  });
+}
+
 export async function logout(): Promise<void> {
   await request('POST', '/logout');
   location.assign('/console');

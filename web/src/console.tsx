@@ -1,6 +1,15 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, type FeedState, loadMe, logout, type Me, openFeed, request } from './api';
+import {
+  ApiError,
+  type FeedState,
+  loadMe,
+  logout,
+  type Me,
+  openFeed,
+  request,
+  withdrawSoftphone,
+} from './api';
 import { useNow } from './clock';
 import { duration, STATE_LABEL, since, time } from './format';
 import { MICROPHONE_HELP, Softphone, type SoftphoneState } from './softphone/softphone';
@@ -181,6 +190,9 @@ function SoftphonePanel({ me, now }: { me: Me; now: number }) {
         fetchToken: async () =>
           ((await request('POST', '/web/api/softphone/token')) as { token: string }).token,
         getMicrophone: () => navigator.mediaDevices.getUserMedia({ audio: true }),
+        reportPresence: async (registered) => {
+          await request('POST', '/web/api/softphone/presence', { registered });
+        },
         get remoteAudio() {
           return audio.current as HTMLAudioElement;
         },
@@ -188,7 +200,17 @@ function SoftphonePanel({ me, now }: { me: Me; now: number }) {
       }),
     [],
   );
-  useEffect(() => () => void phone.stop(), [phone]);
+  useEffect(() => {
+    // Closing the page withdraws the browser at once (keepalive outlives the page).
+    const leave = () => {
+      if (phone.state.phase === 'registered') void withdrawSoftphone();
+    };
+    addEventListener('pagehide', leave);
+    return () => {
+      removeEventListener('pagehide', leave);
+      void phone.stop();
+    };
+  }, [phone]);
   if (!me.softphone?.available) {
     return (
       <section class="panel" aria-labelledby="phone-h">

@@ -20,6 +20,8 @@ export interface SoftphoneDeps {
   /** Asks the server for a login token (POST /web/api/softphone/token). */
   fetchToken: () => Promise<string>;
   getMicrophone: () => Promise<MediaStream>;
+  /** Tells the server whether calls may ring this browser (POST /web/api/softphone/presence). */
+  reportPresence: (registered: boolean) => Promise<void>;
   remoteAudio: HTMLAudioElement;
   onChange: (s: SoftphoneState) => void;
 }
@@ -27,10 +29,14 @@ export interface SoftphoneDeps {
 export const MICROPHONE_HELP =
   'The browser asks once for your microphone: callers hear you through it. If you blocked it, allow it in the address bar (the lock or camera icon) and press "Turn on" again.';
 
+/** How often a registered softphone renews its presence on the server (its lease is 75 s). */
+export const PRESENCE_HEARTBEAT_MS = 30_000;
+
 export class Softphone {
   #state: SoftphoneState = { phase: 'off' };
   #driver: SoftphoneDriver | undefined;
   #call: DriverCall | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly deps: SoftphoneDeps) {}
 
@@ -39,8 +45,20 @@ export class Softphone {
   }
 
   #set(s: SoftphoneState) {
+    const was = this.#state.phase;
     this.#state = s;
     this.deps.onChange(s);
+    if (s.phase === 'registered' && was !== 'registered') this.#present(true);
+    else if (s.phase !== 'registered' && was === 'registered') this.#present(false);
+  }
+
+  /** Registered: report now and every 30 s; not registered: withdraw at once. */
+  #present(registered: boolean) {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    const report = () => void this.deps.reportPresence(registered).catch(() => undefined);
+    report();
+    if (registered) this.#heartbeat = setInterval(report, PRESENCE_HEARTBEAT_MS);
   }
 
   async start(): Promise<void> {
