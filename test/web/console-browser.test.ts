@@ -245,4 +245,34 @@ describe('console and wallboard in Chromium', () => {
     const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
     await eventually(async () => expect(await presence.all(Date.now())).toEqual({}));
   }, 30_000);
+
+  it('a refused microphone is explained, and no token is asked for', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const g = globalThis as unknown as {
+        navigator: { mediaDevices: { getUserMedia: () => Promise<never> } };
+      };
+      g.navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    let sdkFetched = false;
+    await page.route(/\/assets\/telnyx-sdk-[^/]+\.js$/, (route) => {
+      sdkFetched = true;
+      return route.fulfill({ contentType: 'text/javascript', body: STANDIN });
+    });
+    const tokens = telnyx.tokens.length;
+    await page.goto((await loginLink(server, { agent: '2001' })).url);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/console`);
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/Microphone blocked\. .*allow it in the address bar/)
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Turn on' }).isVisible()).toBe(true);
+    expect(telnyx.tokens.length).toBe(tokens);
+    expect(sdkFetched).toBe(false);
+    await context.close();
+  }, 30_000);
 });
