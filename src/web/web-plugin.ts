@@ -117,6 +117,16 @@ function page(title: string, body: string, css: string | undefined): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · Switchboard</title>${css ? `<link rel="stylesheet" href="${css}">` : ''}</head><body class="plain"><main class="plain-main"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
+/** The Origin header names this server (PUBLIC_URL's host, or the Host the request came to). */
+function sameOrigin(origin: string, req: FastifyRequest, publicUrl?: string): boolean {
+  try {
+    const host = new URL(origin).host;
+    return host === req.host || (publicUrl !== undefined && host === new URL(publicUrl).host);
+  } catch {
+    return false;
+  }
+}
+
 export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise<void> {
   const distDir = opts.distDir ?? packageDir('dist/web');
   const built = existsSync(join(distDir, 'console.html')) && existsSync(join(distDir, 'wallboard.html'));
@@ -366,6 +376,22 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
   app.post('/login', async (req, reply) => {
     const token = (req.body as Record<string, unknown> | undefined)?.token;
     noStore(reply);
+    // Only our own sign-in page posts here: a form on another site must not sign a browser
+    // into a session of someone else's choosing (login CSRF).
+    // The sign-in page sends no referrer, so its Origin is "null": Sec-Fetch-Site (sent by
+    // current browsers) is what tells a cross-site post apart.
+    const origin = req.headers.origin;
+    const site = req.headers['sec-fetch-site'];
+    if (
+      site === 'cross-site' ||
+      site === 'same-site' ||
+      (origin && origin !== 'null' && !sameOrigin(origin, req, opts.publicUrl))
+    ) {
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(page('Not allowed', '<p>Sign in from the link itself.</p>', css));
+    }
     const principal =
       typeof token === 'string' && TOKEN.test(token) ? await sessions.redeemLink(token) : null;
     if (!principal) {

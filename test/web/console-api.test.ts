@@ -75,6 +75,25 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     const me = await alice.me();
     expect(me).toMatchObject({ status: 200, role: 'agent', agent: { id: 'Alice', name: 'Alice' } });
 
+    // A form on another site cannot post a token here.
+    const foreign = await loginLink(server, { agent: 'Carol' });
+    const forged = await new Browser(server.url).fetch('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: `token=${new URL(foreign.url).pathname.slice(7)}`,
+    });
+    expect(forged.status).toBe(403);
+    const forgedNull = await new Browser(server.url).fetch('/login', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'null',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: `token=${new URL(foreign.url).pathname.slice(7)}`,
+    });
+    expect(forgedNull.status).toBe(403);
+
     // Valid once.
     const again = await new Browser(server.url).signIn(link.url);
     expect(again.status).toBe(410);

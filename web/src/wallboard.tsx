@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { type FeedState, loadMe, logout, openFeed } from './api';
+import { ApiError, type FeedState, loadMe, logout, openFeed, request } from './api';
 import { DayChart } from './chart';
 import { useNow } from './clock';
 import { duration, percent, STATE_LABEL, since } from './format';
@@ -22,6 +22,41 @@ function Kpi({ label, value, id, hint }: { label: string; value: string; id: str
       <span class="kpi-value">{value}</span>
       <span class="kpi-label">{label}</span>
     </div>
+  );
+}
+
+/** A supervisor may set any agent's status (docs/interface.md §8); shown once statuses exist. */
+function StatusSelect({ id, name, status }: { id: string; name: string; status: string }) {
+  const [error, setError] = useState('');
+  const set = async (next: string) => {
+    setError('');
+    try {
+      await request('PUT', `/web/api/agents/${encodeURIComponent(id)}/status`, {
+        status: next,
+        ...(next === 'break' && { reason: 'supervisor' }),
+      });
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+  return (
+    <>
+      <select
+        aria-label={`Status of ${name}`}
+        value={status}
+        onChange={(e) => void set((e.target as HTMLSelectElement).value)}
+      >
+        <option value="available">available</option>
+        <option value="break">break</option>
+        <option value="offline">offline</option>
+      </select>
+      {error && (
+        <span class="error" role="alert">
+          {' '}
+          {error}
+        </span>
+      )}
+    </>
   );
 }
 
@@ -156,6 +191,7 @@ function Wallboard() {
                 <th scope="col">Phone</th>
                 <th scope="col">State</th>
                 <th scope="col">For</th>
+                {view.agentStates && !tv && <th scope="col">Set status</th>}
               </tr>
             </thead>
             <tbody>
@@ -175,6 +211,9 @@ function Wallboard() {
                       {a.call ? ` · ${a.call.number}` : ''}
                     </td>
                     <td class="timer">{from ? duration(since(from, now)) : '—'}</td>
+                    {view.agentStates && !tv && (
+                      <td>{st ? <StatusSelect id={a.id} name={a.name} status={st.status} /> : '—'}</td>
+                    )}
                   </tr>
                 );
               })}
