@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # --- runtime dependencies only ---------------------------------------------------------------
@@ -32,6 +33,7 @@ WORKDIR /app
 # Owned by root and read-only to the app: the container also runs with a read-only root filesystem.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/web ./dist/web
 COPY package.json ./
 COPY texml ./texml
 COPY audio ./audio

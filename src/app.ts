@@ -58,6 +58,7 @@ import { statsRoutes } from './stats/stats-routes.js';
 import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
+import { webPlugin } from './web/web-plugin.js';
 
 /** What a test (or another embedding) may hand in instead of what the config would build. */
 export interface AppDeps {
@@ -415,6 +416,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     publicUrl: config.publicUrl,
     allowUnsignedInbound: config.telnyx.allowUnsignedInbound,
     onUnsignedInbound: () => metrics.unsignedInbound.inc(),
+  });
+  // The agent console and the wallboard (docs/interface.md §8).
+  await app.register(webPlugin, {
+    sessionSecret: config.sessionSecret,
+    apiToken: config.apiToken,
+    publicUrl: config.publicUrl,
+    redis,
+    roster,
+    calls,
+    records,
+    stats: config.stats,
+    telnyx,
+    now,
   });
 
   // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.

@@ -202,6 +202,13 @@ const schema = z.object({
   OUTBOUND_MAX_CONCURRENT: int(1, 10_000).default(20),
   RECORDING_URL_PREFIXES: urlPrefixes.default([]),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SESSION_SECRET: z
+    .string()
+    .refine(
+      (v) => Buffer.byteLength(v, 'utf8') >= 32,
+      'must be at least 32 bytes (e.g. `openssl rand -hex 32`)',
+    )
+    .optional(),
   CALL_TTL_SECONDS: int(60, 31_536_000).default(86_400),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   SERVICE_LEVEL_SECONDS: int(1, 3600).default(20),
@@ -262,6 +269,8 @@ export interface Config {
   /** Extra URL prefixes a RecordingUrl may start with to be linked in Slack (Telnyx's are built in). */
   recordingUrlPrefixes: string[];
   apiToken?: string;
+  /** Signs the console and wallboard session cookies (docs/interface.md §8); unset = both pages off. */
+  sessionSecret?: string;
   callTtlSeconds: number;
   databaseUrl?: string;
   stats: {
@@ -299,7 +308,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment');
         // Never echo a secret back into logs.
-        const secret = /KEY|TOKEN|WEBHOOK|DATABASE_URL|REDIS_URL/.test(name);
+        const secret = /KEY|TOKEN|SECRET|WEBHOOK|DATABASE_URL|REDIS_URL/.test(name);
         const shown = secret || cleaned[name] === undefined ? '' : ` (got "${cleaned[name]}")`;
         return `${name} ${issue.message}${shown}`;
       }),
@@ -350,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     recordingUrlPrefixes: e.RECORDING_URL_PREFIXES,
     apiToken: e.API_TOKEN,
+    sessionSecret: e.SESSION_SECRET,
     callTtlSeconds: e.CALL_TTL_SECONDS,
     databaseUrl: e.DATABASE_URL,
     stats: {

@@ -85,6 +85,31 @@ interface FaultRule {
   fault: Fault;
 }
 
+/** A route's answer other than 200 JSON (e.g. 201, or the token endpoint's text/plain). */
+class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly contentType = 'application/json',
+  ) {}
+}
+
+/** An on-demand telephony credential as the fake stores it (spec3.yml `TelephonyCredential`). */
+export interface FakeTelephonyCredential {
+  id: string;
+  name: string;
+  resource_id: string;
+  sip_username: string;
+  sip_password: string;
+  expired: boolean;
+  expires_at?: string;
+  tag?: string;
+  created_at: string;
+  updated_at: string;
+  record_type: 'credential';
+  user_id: string;
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -122,6 +147,9 @@ export class FakeTelnyxApi {
     pending: '10.00',
   };
   #faults: FaultRule[] = [];
+  #credentials: FakeTelephonyCredential[] = [];
+  /** Tokens minted by `POST /v2/telephony_credentials/{id}/token`, newest last. */
+  readonly tokens: Array<{ credentialId: string; token: string }> = [];
   #hanging = new Set<ServerResponse>();
   #slow = new Set<NodeJS.Timeout>();
   #late = new WeakMap<ServerResponse, number>();
@@ -275,7 +303,8 @@ export class FakeTelnyxApi {
         }
       }
       const data = this.route(record);
-      this.send(res, record, 200, data);
+      if (data instanceof Reply) this.send(res, record, data.status, data.body, data.contentType);
+      else this.send(res, record, 200, data);
     } catch (err) {
       if (err instanceof HttpError) return this.send(res, record, err.status, { errors: err.errors });
       this.send(res, record, 500, { errors: [error('10007', 'Unexpected error', String(err))] });
@@ -330,9 +359,15 @@ export class FakeTelnyxApi {
     });
   }
 
-  private send(res: ServerResponse, record: RecordedRequest, status: number, body: unknown): void {
+  private send(
+    res: ServerResponse,
+    record: RecordedRequest,
+    status: number,
+    body: unknown,
+    contentType = 'application/json',
+  ): void {
     record.status = status;
-    const json = JSON.stringify(body);
+    const json = typeof body === 'string' && contentType !== 'application/json' ? body : JSON.stringify(body);
     if (!res.hasHeader('x-ratelimit-limit')) {
       res.setHeader('x-ratelimit-limit', '100');
       res.setHeader('x-ratelimit-remaining', '99');
@@ -341,7 +376,7 @@ export class FakeTelnyxApi {
     const write = () => {
       if (res.destroyed) return;
       res.writeHead(status, {
-        'content-type': 'application/json',
+        'content-type': contentType,
         'content-length': Buffer.byteLength(json),
       });
       res.end(json);
@@ -371,7 +406,128 @@ export class FakeTelnyxApi {
     if (m && r.method === 'POST') return this.createAccountCall(decodeURIComponent(m[1]!), r.body);
     m = /^\/v2\/texml\/calls\/([^/]+)$/.exec(p);
     if (m && r.method === 'POST') return this.createConnectionCall(decodeURIComponent(m[1]!), r.body);
+    if (p === '/v2/telephony_credentials' && r.method === 'GET') return this.listCredentials(r.query);
+    if (p === '/v2/telephony_credentials' && r.method === 'POST') return this.createCredential(r.body);
+    m = /^\/v2\/telephony_credentials\/([^/]+)$/.exec(p);
+    if (m && r.method === 'GET') return { data: this.credential(decodeURIComponent(m[1]!)) };
+    m = /^\/v2\/telephony_credentials\/([^/]+)\/token$/.exec(p);
+    if (m && r.method === 'POST') return this.createToken(decodeURIComponent(m[1]!));
     throw notFound();
+  }
+
+  /** The on-demand credentials on the account (for assertions). */
+  telephonyCredentials(): readonly FakeTelephonyCredential[] {
+    return this.#credentials;
+  }
+
+  /** Marks a credential expired (as Telnyx does after `expires_at`). */
+  expireCredential(id: string): void {
+    this.credential(id).expired = true;
+  }
+
+  private credential(id: string): FakeTelephonyCredential {
+    const c = this.#credentials.find((x) => x.id === id);
+    if (!c) throw notFound();
+    return c;
+  }
+
+  /**
+   * `GET /v2/telephony_credentials` (spec3.yml FindTelephonyCredentials): `page[number]`,
+   * `page[size]` (1–250, default 50) and the exact-match filters `filter[name]`, `filter[tag]`,
+   * `filter[resource_id]`, `filter[sip_username]`, `filter[status]` (`active`/`expired`).
+   */
+  private listCredentials(q: URLSearchParams): unknown {
+    const pageNumber = intParam(q, 'page[number]', 1);
+    const pageSize = intParam(q, 'page[size]', 50);
+    if (pageNumber < 1) throw badRequest('page[number] must be >= 1', 'page[number]');
+    if (pageSize < 1 || pageSize > 250)
+      throw badRequest('page[size] must be between 1 and 250', 'page[size]');
+    let list = [...this.#credentials];
+    for (const field of ['name', 'tag', 'resource_id', 'sip_username'] as const) {
+      const v = q.get(`filter[${field}]`);
+      if (v !== null) list = list.filter((c) => c[field] === v);
+    }
+    const status = q.get('filter[status]');
+    if (status !== null) list = list.filter((c) => (status === 'expired') === c.expired);
+    const totalResults = list.length;
+    return {
+      data: list.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
+      meta: {
+        page_number: pageNumber,
+        page_size: pageSize,
+        total_pages: Math.ceil(totalResults / pageSize),
+        total_results: totalResults,
+      },
+    };
+  }
+
+  /**
+   * `POST /v2/telephony_credentials` (spec3.yml CreateTelephonyCredential): `connection_id` is
+   * required and must name a credential connection of the account; 201 with the credential,
+   * whose `resource_id` is `connection:<id>` and whose SIP user is a generated `gencred…`;
+   * 422 for a bad body.
+   */
+  private createCredential(body: unknown): Reply {
+    const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : undefined) as
+      | Record<string, unknown>
+      | undefined;
+    const invalid = (detail: string, pointer: string) =>
+      new HttpError(422, [error('10015', 'Invalid parameter', detail, { pointer })]);
+    if (!b) throw invalid('the body must be a JSON object', '/');
+    if (typeof b.connection_id !== 'string' || b.connection_id === '')
+      throw invalid('connection_id is required', '/connection_id');
+    if (!this.#connections.some((c) => c.id === b.connection_id))
+      throw invalid('connection_id does not name a credential connection', '/connection_id');
+    for (const k of ['name', 'tag', 'expires_at'] as const) {
+      if (b[k] !== undefined && typeof b[k] !== 'string') throw invalid(`${k} must be a string`, `/${k}`);
+    }
+    const at = new Date().toISOString();
+    const cred: FakeTelephonyCredential = {
+      id: randomUUID(),
+      name: (b.name as string | undefined) ?? at,
+      resource_id: `connection:${b.connection_id}`,
+      sip_username: `gencred${randomUUID().replace(/-/g, '').slice(0, 22)}`,
+      sip_password: randomUUID().replace(/-/g, ''),
+      expired: false,
+      ...(typeof b.expires_at === 'string' && { expires_at: b.expires_at }),
+      ...(typeof b.tag === 'string' && { tag: b.tag }),
+      created_at: at,
+      updated_at: at,
+      record_type: 'credential',
+      user_id: 'fake-user',
+    };
+    this.#credentials.push(cred);
+    return new Reply(201, { data: cred });
+  }
+
+  /**
+   * `POST /v2/telephony_credentials/{id}/token` (spec3.yml CreateTelephonyCredentialToken): 201
+   * with the JWT as `text/plain`; 404 for an unknown credential. The JWT's claims follow the
+   * spec's example (iss/aud `telnyx_telephony`, `sub` = credential id, `typ` access); the
+   * signature is not a real one, as only Telnyx's servers ever verify it.
+   */
+  private createToken(id: string): Reply {
+    const cred = this.credential(id);
+    if (cred.expired)
+      throw new HttpError(422, [error('10015', 'Invalid parameter', 'the credential has expired')]);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const iat = Math.floor(Date.now() / 1000);
+    const token = [
+      b64({ alg: 'HS512', typ: 'JWT' }),
+      b64({
+        aud: 'telnyx_telephony',
+        iss: 'telnyx_telephony',
+        exp: iat + 86_400,
+        iat,
+        nbf: iat - 1,
+        jti: randomUUID(),
+        sub: cred.id,
+        typ: 'access',
+      }),
+      Buffer.from(randomUUID()).toString('base64url'),
+    ].join('.');
+    this.tokens.push({ credentialId: id, token });
+    return new Reply(201, token, 'text/plain');
   }
 
   private listConnections(q: URLSearchParams): unknown {

@@ -1,0 +1,278 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
+import { RedisSoftphonePresenceStore } from '../../src/web/softphone-presence.js';
+import { eventually, startServer, type TestServer } from '../helper.js';
+import { ensureWebBuilt } from './build-web.js';
+import { answer, hangUp, type LiveCall, ringAgents } from './live-call.js';
+import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
+
+/**
+ * The console and the wallboard in a real Chromium (playwright-core + /usr/bin/chromium), against
+ * a real server, the fake Telnyx API and the TelnyxPlayer (docs/interface.md §8): an agent signs
+ * in by link, turns the softphone on (the SDK module is swapped for a local stand-in, so nothing
+ * talks to Telnyx), a simulated call arrives and shows on the console and the wallboard, and the
+ * wallboard's numbers match /api/stats. Screenshots go to test-results/ (and to docs/ with
+ * UPDATE_SCREENSHOTS=1).
+ *
+ * Steps that need the agent status store (set available, end wrap-up) are not here yet.
+ */
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const STANDIN = readFileSync(join(ROOT, 'test/web/softphone-standin.js'), 'utf8');
+const CALLER = '+13125550123';
+
+describe('console and wallboard in Chromium', () => {
+  let server: TestServer;
+  let telnyx: FakeTelnyxApi;
+  let browser: Chromium;
+  let agentPage: Page;
+  let boardPage: Page;
+  let call: LiveCall;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    telnyx = await FakeTelnyxApi.start();
+    telnyx.addConnection({
+      id: '2001',
+      connection_name: 'Dana',
+      user_name: 'dana2001',
+      registration: 'Registered',
+    });
+    server = await startServer({
+      env: {
+        API_TOKEN,
+        SESSION_SECRET,
+        AGENTS: '',
+        TELNYX_API_KEY: telnyx.apiKey,
+        TELNYX_API_BASE_URL: telnyx.baseUrl,
+      },
+      deps: { telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }) },
+    });
+    // The at-start roster sync and presence check: Dana is on the roster and registered.
+    await eventually(async () => {
+      const res = await fetch(`${server.url}/api/agents`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      });
+      const body = (await res.json()) as { agents: Array<{ id: string; online: boolean }> };
+      expect(body.agents).toEqual([expect.objectContaining({ id: '2001', online: true })]);
+    }, 15_000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+        // A microphone that needs no person to allow it.
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await telnyx?.close();
+  });
+
+  it('an agent signs in by link and turns the softphone on with a server-minted token', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    agentPage = await context.newPage();
+    const errors: string[] = [];
+    agentPage.on('pageerror', (e) => errors.push(String(e)));
+    agentPage.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    // The SDK chunk is replaced by the stand-in: same export, no Telnyx.
+    await agentPage.route(/\/assets\/telnyx-sdk-[^/]+\.js$/, (route) =>
+      route.fulfill({ contentType: 'text/javascript', body: STANDIN }),
+    );
+
+    const link = await loginLink(server, { agent: '2001' });
+    await agentPage.goto(link.url);
+    await agentPage.getByRole('button', { name: 'Sign in' }).click();
+    await agentPage.waitForURL(`${server.url}/console`);
+    expect(agentPage.url()).not.toContain(new URL(link.url).pathname.slice(7));
+    await agentPage.getByText('No call right now.').waitFor();
+    await agentPage.getByTestId('feed').getByText('live').waitFor();
+    await agentPage.getByTestId('status-unavailable').waitFor();
+
+    // Keyboard: Tab to "Turn on" and press Enter.
+    const turnOn = agentPage.getByRole('button', { name: 'Turn on' });
+    for (let i = 0; i < 10 && !(await turnOn.evaluate((el) => el === el.ownerDocument.activeElement)); i++)
+      await agentPage.keyboard.press('Tab');
+    await agentPage.keyboard.press('Enter');
+    await agentPage.getByText('Ready: calls ring here').waitFor();
+    const token = await agentPage.evaluate(
+      () => (globalThis as unknown as { __standin: { token: string } }).__standin.token,
+    );
+    expect(token).toBe(telnyx.tokens.at(-1)?.token);
+    const [cred] = telnyx.telephonyCredentials();
+    expect(cred).toMatchObject({ resource_id: 'connection:2001' });
+    // The page told the server that calls may ring this browser, at the credential's SIP user.
+    const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
+    await eventually(async () =>
+      expect(await presence.all(Date.now())).toEqual({ '2001': cred?.sip_username }),
+    );
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('a supervisor signs in by link to the wallboard', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    boardPage = await context.newPage();
+    const link = await loginLink(server, 'supervisor');
+    await boardPage.goto(link.url);
+    await boardPage.getByRole('button', { name: 'Sign in' }).click();
+    await boardPage.waitForURL(`${server.url}/wallboard`);
+    await boardPage.getByTestId('feed').getByText('live').waitFor();
+    await boardPage.getByTestId('queues-unavailable').waitFor();
+    expect(await boardPage.getByTestId('kpi-offered').locator('.kpi-value').textContent()).toBe('0');
+  }, 60_000);
+
+  it('a simulated call shows on the console within 1 s and on the wallboard within 2 s', async () => {
+    const t0 = Date.now();
+    call = await ringAgents(server.player, CALLER);
+    await agentPage.getByTestId('call').getByText('Incoming call').waitFor({ timeout: 5_000 });
+    const consoleMs = Date.now() - t0;
+    expect(await agentPage.getByTestId('caller').textContent()).toContain(CALLER);
+    await boardPage.getByTestId('calls').getByText(CALLER).waitFor({ timeout: 5_000 });
+    const boardMs = Date.now() - t0;
+    expect(await boardPage.getByTestId('agents').getByText('Ringing').count()).toBe(1);
+    expect(consoleMs).toBeLessThan(1_000 + 500); // + the player's own requests
+    expect(boardMs).toBeLessThan(2_000 + 500);
+
+    // Telnyx rings the browser: the agent answers in the softphone.
+    await agentPage.evaluate(
+      (n) => (globalThis as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n),
+      CALLER,
+    );
+    await agentPage.getByTestId('softphone-call').getByText(`Ringing: ${CALLER}`).waitFor();
+    await agentPage.getByRole('button', { name: 'Answer' }).click();
+    await answer(server.player, call, 'sip:dana2001@sip.telnyx.com', 5);
+    await agentPage.getByTestId('call').getByText('On call').waitFor({ timeout: 5_000 });
+    await boardPage.getByTestId('agents').getByText('On call').waitFor({ timeout: 5_000 });
+    await agentPage.getByRole('button', { name: 'Mute' }).click();
+    await agentPage.getByRole('button', { name: 'Hold' }).click();
+    await agentPage.getByRole('button', { name: 'Resume' }).waitFor();
+    await agentPage.getByRole('button', { name: 'Hang up' }).click();
+    await agentPage.getByText('Ready: calls ring here').waitFor();
+    const actions = await agentPage.evaluate(
+      () => (globalThis as unknown as { __standin: { actions: string[] } }).__standin.actions,
+    );
+    expect(actions).toEqual(['answer', 'mute', 'hold', 'hangup']);
+  }, 60_000);
+
+  it('after the call the wallboard shows the numbers of /api/stats, without a reload', async () => {
+    await hangUp(server.player, call, 47);
+    await agentPage.getByText('No call right now.').waitFor({ timeout: 5_000 });
+    const today = new Date().toISOString().slice(0, 10);
+    const stats = (await (
+      await fetch(`${server.url}/api/stats?date=${today}`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      })
+    ).json()) as { offered: number; answered: number; abandoned: number; serviceLevel: number };
+    expect(stats).toMatchObject({ offered: 1, answered: 1, abandoned: 0, serviceLevel: 1 });
+    const kpi = (id: string) => boardPage.getByTestId(`kpi-${id}`).locator('.kpi-value');
+    await eventually(
+      async () => expect(await kpi('offered').textContent()).toBe(String(stats.offered)),
+      5_000,
+    );
+    expect(await kpi('answered').textContent()).toBe(String(stats.answered));
+    expect(await kpi('abandoned').textContent()).toBe(String(stats.abandoned));
+    expect(await kpi('service-level').textContent()).toBe('100%');
+    expect(await kpi('asa').textContent()).toBe('0:05');
+    expect(await kpi('aht').textContent()).toBe('0:47');
+    expect(await boardPage.locator('.chart canvas').count()).toBe(1);
+  }, 60_000);
+
+  it('fits a phone-sized screen without sideways scrolling', async () => {
+    for (const page of [agentPage, boardPage]) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => {
+        const g = globalThis as unknown as {
+          innerWidth: number;
+          document: { documentElement: { scrollWidth: number } };
+        };
+        return g.document.documentElement.scrollWidth - g.innerWidth;
+      });
+      expect(overflow).toBeLessThanOrEqual(0);
+    }
+    await agentPage.screenshot({ path: join(ROOT, 'test-results/console-phone.png'), fullPage: true });
+  }, 30_000);
+
+  it('the live feed reconnects by itself after the connection drops', async () => {
+    await agentPage.setViewportSize({ width: 1280, height: 860 });
+    // Every open connection cut, as a network drop or a proxy restart would.
+    server.app.server.closeAllConnections();
+    await agentPage.getByTestId('feed').getByText('reconnecting…').waitFor({ timeout: 5_000 });
+    await agentPage.getByTestId('feed').getByText('live').waitFor({ timeout: 5_000 });
+    const next = await ringAgents(server.player, CALLER);
+    await agentPage.getByTestId('call').getByText('Incoming call').waitFor({ timeout: 5_000 });
+    // The first call of this caller is now history, with its agent and outcome.
+    const history = agentPage.getByTestId('history');
+    expect(await history.getByText('Dana').count()).toBe(1);
+    expect(await history.getByText('answered').count()).toBe(1);
+    await answer(server.player, next, 'sip:dana2001@sip.telnyx.com', 2);
+    await agentPage.getByTestId('call').getByText('On call').waitFor({ timeout: 5_000 });
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    await boardPage.getByTestId('agents').getByText('On call').waitFor({ timeout: 5_000 });
+    // Both pages mid-call, with the day's first call in the KPIs and the console's history.
+    for (const [page, name] of [
+      [agentPage, 'console'],
+      [boardPage, 'wallboard'],
+    ] as const) {
+      await page.screenshot({ path: join(ROOT, `test-results/${name}.png`), fullPage: true });
+      if (process.env.UPDATE_SCREENSHOTS)
+        await page.screenshot({ path: join(ROOT, `docs/${name}.png`), fullPage: true });
+    }
+    await hangUp(server.player, next, 10);
+
+    // Turning the softphone off withdraws it from the server at once.
+    await agentPage.getByRole('button', { name: 'Turn off' }).click();
+    const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
+    await eventually(async () => expect(await presence.all(Date.now())).toEqual({}));
+  }, 30_000);
+
+  it('a refused microphone is explained, and no token is asked for', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const g = globalThis as unknown as {
+        navigator: { mediaDevices: { getUserMedia: () => Promise<never> } };
+      };
+      g.navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    let sdkFetched = false;
+    await page.route(/\/assets\/telnyx-sdk-[^/]+\.js$/, (route) => {
+      sdkFetched = true;
+      return route.fulfill({ contentType: 'text/javascript', body: STANDIN });
+    });
+    const tokens = telnyx.tokens.length;
+    await page.goto((await loginLink(server, { agent: '2001' })).url);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/console`);
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/Microphone blocked\. .*allow it in the address bar/)
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Turn on' }).isVisible()).toBe(true);
+    expect(telnyx.tokens.length).toBe(tokens);
+    expect(sdkFetched).toBe(false);
+    await context.close();
+  }, 30_000);
+});
