@@ -24,7 +24,12 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     clock = Date.now();
     if (withTelnyx) {
       telnyx = await FakeTelnyxApi.start();
-      telnyx.addConnection({ id: '2001', connection_name: 'Dana', user_name: 'dana2001' });
+      telnyx.addConnection({
+        id: '2001',
+        connection_name: 'Dana',
+        user_name: 'dana2001',
+        sip_uri_calling_preference: 'internal',
+      });
     }
     server = await startServer({
       store,

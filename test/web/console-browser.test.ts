@@ -44,6 +44,7 @@ describe('console and wallboard in Chromium', () => {
       id: '2001',
       connection_name: 'Dana',
       user_name: 'dana2001',
+      sip_uri_calling_preference: 'internal',
       registration: 'Registered',
     });
     server = await startServer({
