@@ -7,7 +7,7 @@ import { type AllowedDestination, defaultDestinations, parseDestinations } from 
  * `process.env`. An invalid value throws a `ConfigError` naming the variable and what is wrong.
  */
 
-const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
+export const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
 export interface StaticAgentEntry {
