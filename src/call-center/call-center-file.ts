@@ -204,6 +204,13 @@ const seconds = (min: number, max: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+const whole = (min: number, max: number) =>
+  z
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
 const timeZone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -242,10 +249,10 @@ const queue = z.strictObject({
   announceSeconds: seconds(10, 600).optional(),
   callbacks: z.boolean().optional(),
   callbackAfterSeconds: seconds(0, 3600).optional(),
-  callbackAttempts: z.number().int().min(1).max(10).optional(),
+  callbackAttempts: whole(1, 10).optional(),
   callbackRetrySeconds: seconds(30, 86_400).optional(),
   maxWaitSeconds: seconds(30, 7200).optional(),
-  maxWaiting: z.number().int().min(1).max(10_000).optional(),
+  maxWaiting: whole(1, 10_000).optional(),
   wrapUpSeconds: seconds(0, 3600).optional(),
   prompts: queuePrompts.optional(),
 });
@@ -266,7 +273,14 @@ const clockRange = z.string().transform((v, ctx): TimeRange => {
 
 const dayKey = /^(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?$/;
 
-const weekly = z.record(z.string(), z.array(clockRange)).transform((days, ctx): TimeRange[][] => {
+const weeklyKey = z
+  .string()
+  .refine(
+    (k) => dayKey.test(k.trim().toLowerCase()),
+    'must be a day (mon tue wed thu fri sat sun) or a range of days such as mon-fri',
+  );
+
+const weekly = z.record(weeklyKey, z.array(clockRange)).transform((days, ctx): TimeRange[][] => {
   const out: TimeRange[][] = Array.from({ length: 7 }, () => []);
   const seen = new Set<number>();
   for (const [key, ranges] of Object.entries(days)) {
@@ -310,7 +324,11 @@ const localDateTime = z
 
 const holiday = z.union([
   localDate.transform((date): Holiday => ({ date })),
-  z.strictObject({ date: localDate, reason: z.string().trim().min(1).max(200).optional(), prompt: prompt.optional() }),
+  z.strictObject({
+    date: localDate,
+    reason: z.string().trim().min(1).max(200).optional(),
+    prompt: prompt.optional(),
+  }),
 ]);
 
 const closure = z
@@ -340,48 +358,60 @@ const menuOption = z.union([
 
 const menu = z.strictObject({
   prompt: prompt.optional(),
-  options: z.record(
-    z.string().regex(/^[0-9*#]$/, 'menu keys must be one key each: 0-9, * or #'),
-    menuOption,
-  ),
+  options: z.record(z.string().regex(/^[0-9*#]$/, 'menu keys must be one key each: 0-9, * or #'), menuOption),
   timeoutSeconds: seconds(1, 120).optional(),
-  retries: z.number().int().min(0).max(5).optional(),
+  retries: whole(0, 5).optional(),
   invalid: prompt.optional(),
 });
 
-const file = z
-  .strictObject({
-    timeZone: timeZone.optional(),
-    defaultQueue: queueName.optional(),
-    tags: z.record(queueName, z.array(z.string().trim().min(1))).optional(),
-    queues: z.record(queueName, queue).refine((q) => Object.keys(q).length > 0, 'must define at least one queue'),
-    hours: z.record(z.string(), hours).optional(),
-    menu: menu.optional(),
-  })
-  .superRefine((f, ctx) => {
-    const names = new Set(Object.keys(f.queues));
-    for (const q of Object.keys(f.hours ?? {})) {
-      if (!names.has(q)) ctx.addIssue({ code: 'custom', path: ['hours', q], message: `no queue named "${q}"` });
+const file = z.strictObject({
+  timeZone: timeZone.optional(),
+  defaultQueue: queueName.optional(),
+  tags: z.record(queueName, z.array(z.string().trim().min(1))).optional(),
+  queues: z
+    .record(queueName, queue)
+    .refine((q) => Object.keys(q).length > 0, 'must define at least one queue'),
+  hours: z.record(z.string(), hours).optional(),
+  menu: menu.optional(),
+});
+
+/**
+ * References between parts of the file (hours and menu options naming queues, defaultQueue),
+ * checked on the raw document so they are reported together with the schema's problems.
+ */
+function crossCheck(raw: unknown): Array<{ path: string[]; message: string }> {
+  const out: Array<{ path: string[]; message: string }> = [];
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const f = obj(raw);
+  const queues = obj(f?.queues);
+  if (!f || !queues) return out;
+  const names = new Set(Object.keys(queues));
+  for (const q of Object.keys(obj(f.hours) ?? {})) {
+    if (!names.has(q)) out.push({ path: ['hours', q], message: `no queue named "${q}"` });
+  }
+  const menu = obj(f.menu);
+  const options = obj(menu?.options);
+  for (const [digit, option] of Object.entries(options ?? {})) {
+    const target = typeof option === 'string' ? option : obj(option)?.queue;
+    if (typeof target === 'string' && !names.has(target)) {
+      out.push({ path: ['menu', 'options', digit], message: `no queue named "${target}"` });
     }
-    for (const [digit, option] of Object.entries(f.menu?.options ?? {})) {
-      if (!names.has(option.queue)) {
-        ctx.addIssue({ code: 'custom', path: ['menu', 'options', digit], message: `no queue named "${option.queue}"` });
-      }
-    }
-    if (f.menu && Object.keys(f.menu.options).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['menu', 'options'], message: 'a menu needs at least one option' });
-    }
-    if (f.defaultQueue !== undefined && !names.has(f.defaultQueue)) {
-      ctx.addIssue({ code: 'custom', path: ['defaultQueue'], message: `no queue named "${f.defaultQueue}"` });
-    }
-    if (f.defaultQueue === undefined && names.size > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultQueue'],
-        message: 'is required when there is more than one queue (where callers go without a menu choice)',
-      });
-    }
-  });
+  }
+  if (menu && options && Object.keys(options).length === 0) {
+    out.push({ path: ['menu', 'options'], message: 'a menu needs at least one option' });
+  }
+  if (typeof f.defaultQueue === 'string' && !names.has(f.defaultQueue)) {
+    out.push({ path: ['defaultQueue'], message: `no queue named "${f.defaultQueue}"` });
+  }
+  if (f.defaultQueue === undefined && names.size > 1) {
+    out.push({
+      path: ['defaultQueue'],
+      message: 'is required when there is more than one queue (where callers go without a menu choice)',
+    });
+  }
+  return out;
+}
 
 /** `2026-12-31T9:00` → `2026-12-31T09:00`, so closures compare as strings. */
 function normalizeLocal(v: string): string {
@@ -426,39 +456,56 @@ export function parseCallCenterFile(text: string, source: string, hash = ''): Ca
     throw new CallCenterFileError(
       source,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-        return { line: pos.line, col: pos.col, field: '', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
+        const pos = lineCounter.linePos(e.pos[0]);
+        return {
+          line: pos.line,
+          col: pos.col,
+          field: '',
+          message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+        };
       }),
     );
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   if (raw === null || raw === undefined) {
-    throw new CallCenterFileError(source, [{ line: 1, col: 1, field: '', message: 'the file is empty; it needs at least `queues:`' }]);
+    throw new CallCenterFileError(source, [
+      { line: 1, col: 1, field: '', message: 'the file is empty; it needs at least `queues:`' },
+    ]);
   }
   const parsed = file.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue): FileProblem => {
+  const cross = crossCheck(raw);
+  if (!parsed.success || cross.length) {
+    const issues = [
+      ...(parsed.success ? [] : parsed.error.issues),
+      ...cross.map((c) => ({ ...c, code: 'custom' as const })),
+    ];
+    const problems = issues.map((issue): FileProblem => {
       const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
       // An unknown key points at the key itself, not at its parent map.
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
       const at = locate(doc.contents, path, keys[0]);
       const pos = lineCounter.linePos(at);
       let message = issue.message;
-      if (issue.code === 'unrecognized_keys') message = `unknown field${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
-      if (issue.code === 'invalid_union') message = unionMessage(issue) ?? message;
+      if (issue.code === 'unrecognized_keys')
+        message = `unknown field${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+      if (issue.code === 'invalid_union')
+        message = unionMessage(issue as z.core.$ZodIssueInvalidUnion) ?? message;
       const field = [...path, ...(keys.length ? [keys[0]!] : [])].join('.');
       return { line: pos.line, col: pos.col, field, message };
     });
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     throw new CallCenterFileError(source, problems);
   }
+  if (!parsed.success) throw new Error('unreachable');
   return normalize(parsed.data, source, hash);
 }
 
 /** The best message of a union (string-or-object fields): the object branch's, which says more. */
 function unionMessage(issue: z.core.$ZodIssueInvalidUnion): string | undefined {
   const branches = issue.errors ?? [];
-  const objectBranch = branches.find((b) => b.length && b.every((i) => i.path.length > 0 || i.code !== 'invalid_type'));
+  const objectBranch = branches.find(
+    (b) => b.length && b.every((i) => i.path.length > 0 || i.code !== 'invalid_type'),
+  );
   const first = objectBranch?.[0];
   if (!first) return 'must be text, or an object with the fields shown in docs/call-center-file.md';
   const sub = first.code === 'unrecognized_keys' ? `unknown field ${first.keys.join(', ')}` : first.message;
@@ -473,7 +520,9 @@ function locate(root: unknown, path: readonly PropertyKey[], key?: string): numb
     if (!node) break;
     let next: unknown;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step),
+      );
       if (!pair) break;
       // The key's own position when the value is missing or when the key is the problem.
       const keyNode = pair.key as Node;

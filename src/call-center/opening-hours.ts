@@ -78,11 +78,14 @@ export function stateAt(
   const w = wallTime(at, hours.timeZone);
   const key = naiveKey(w, w.minutes);
   const closure = hours.closures.find((c) => closureKey(c.from) <= key && key < closureKey(c.to));
-  if (closure) return { open: false, reason: 'closure', closure: { reason: closure.reason, prompt: closure.prompt } };
+  if (closure)
+    return { open: false, reason: 'closure', closure: { reason: closure.reason, prompt: closure.prompt } };
   const today = formatLocalDate(w);
   const holiday = hours.holidays.find((h) => h.date === today);
   if (holiday) return { open: false, reason: 'holiday', closure: holidayInfo(holiday) };
-  return inWeekly(hours, w, w.minutes) ? { open: true, reason: 'open' } : { open: false, reason: 'after-hours' };
+  return inWeekly(hours, w, w.minutes)
+    ? { open: true, reason: 'open' }
+    : { open: false, reason: 'after-hours' };
 }
 
 function holidayInfo(h: Holiday): { reason?: string; prompt?: Prompt } {

@@ -39,7 +39,8 @@ export function parseLocalDate(v: string): LocalDate | undefined {
   if (!m) return undefined;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const d = new Date(Date.UTC(year, month - 1, day));
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined;
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day)
+    return undefined;
   return { year, month, day };
 }
 
@@ -117,12 +118,21 @@ export function offsetAt(at: number, timeZone: string): number {
  */
 export function instantsOf(date: LocalDate, minutes: number, timeZone: string): number[] {
   const naive = Date.UTC(date.year, date.month - 1, date.day) + minutes * MINUTE;
-  const offsets = new Set([offsetAt(naive - DAY, timeZone), offsetAt(naive, timeZone), offsetAt(naive + DAY, timeZone)]);
+  const offsets = new Set([
+    offsetAt(naive - DAY, timeZone),
+    offsetAt(naive, timeZone),
+    offsetAt(naive + DAY, timeZone),
+  ]);
   const out: number[] = [];
   for (const o of offsets) {
     const t = naive - o;
     const w = wallTime(t, timeZone);
-    if (w.year === date.year && w.month === date.month && w.day === date.day && Math.abs(w.minutes - minutes) < 1e-6) {
+    if (
+      w.year === date.year &&
+      w.month === date.month &&
+      w.day === date.day &&
+      Math.abs(w.minutes - minutes) < 1e-6
+    ) {
       if (!out.includes(t)) out.push(t);
     }
   }

@@ -120,7 +120,10 @@ closures:
     expect(s).toMatchObject({ open: false, reason: 'manual', closure: { reason: 'staff meeting' } });
     // 14:00 local is inside the afternoon shift: opens exactly at the deadline.
     expect(iso(s.nextChange)).toBe('2026-12-01T13:00:00.000Z');
-    expect(isOpen(office, at('2026-12-01T13:00:00Z'), override)).toMatchObject({ open: true, reason: 'open' });
+    expect(isOpen(office, at('2026-12-01T13:00:00Z'), override)).toMatchObject({
+      open: true,
+      reason: 'open',
+    });
     // A close that ends while the schedule is closed anyway: the next change is the next opening.
     const late = { ...override, until: at('2026-12-01T18:00:00Z') };
     expect(iso(isOpen(office, at('2026-12-01T15:00:00Z'), late).nextChange)).toBe('2026-12-02T08:00:00.000Z');
@@ -136,7 +139,11 @@ closures:
   });
 
   it('no hours: always open, no next change; a manual close with a deadline ends at it', () => {
-    expect(isOpen(undefined, at('2026-12-25T09:00:00Z'))).toEqual({ open: true, reason: 'open', nextChange: null });
+    expect(isOpen(undefined, at('2026-12-25T09:00:00Z'))).toEqual({
+      open: true,
+      reason: 'open',
+      nextChange: null,
+    });
     const closed = isOpen(undefined, 1000, { closed: true, until: 5000, setAt: 0 });
     expect(closed).toMatchObject({ open: false, reason: 'manual', nextChange: 5000 });
   });
