@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import {
+  type HoursOverrideStore,
   MemoryHoursOverrideStore,
   overrideFor,
   RedisHoursOverrideStore,
