@@ -5,11 +5,11 @@ import {
   overrideFor,
   RedisHoursOverrideStore,
 } from '../../src/call-center/hours-override-store.js';
-import { describeBackends } from '../support/describe-backends.js';
+import { describeBackends, type Implementations } from '../support/describe-backends.js';
 
-const impl = {
+const impl: Implementations<HoursOverrideStore> = {
   memory: () => new MemoryHoursOverrideStore(),
-  redis: (r: never) => new RedisHoursOverrideStore(r),
+  redis: (r) => new RedisHoursOverrideStore(r),
 };
 
 describeBackends('hours override store', (backend) => {
