@@ -16,6 +16,18 @@ hours:
 defaultQueue: support
 `;
 
+interface QueueView {
+  queue: string;
+  open: boolean;
+  override: unknown;
+  [key: string]: unknown;
+}
+interface HoursBody {
+  queues: QueueView[];
+  cleared?: number;
+  code?: string;
+}
+
 describe('/api/hours', () => {
   const servers: TestServer[] = [];
   afterEach(async () => {
@@ -40,7 +52,7 @@ describe('/api/hours', () => {
           ...(init.body ? { 'content-type': 'application/json' } : {}),
         },
       });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
+      return { status: res.status, body: (await res.json()) as HoursBody };
     };
     return api;
   };
@@ -127,7 +139,7 @@ describe('/api/hours', () => {
     const second = await start(prefix);
     const queues = (await second('/hours')).body.queues;
     expect(queues.map((q: { open: boolean }) => q.open)).toEqual([false, false]);
-    expect(queues[0].override).toMatchObject({ queue: null, closed: true, until: null, reason: 'outage' });
+    expect(queues[0]!.override).toMatchObject({ queue: null, closed: true, until: null, reason: 'outage' });
     // An "open" of one queue after "close all" opens just that queue.
     await second('/hours/override', {
       method: 'PUT',
