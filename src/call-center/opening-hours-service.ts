@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import type { QueueHours } from './call-center-file.js';
 import type { CallCenterConfigSource } from './call-center-source.js';
 import { type HoursOverrideStore, overrideFor } from './hours-override-store.js';
-import { type HoursState, isOpen, type ManualOverride } from './opening-hours.js';
+import { type HoursState, isOpen, type ManualOverride, stateAt } from './opening-hours.js';
 
 export interface QueueHoursState extends HoursState {
   queue: string;
@@ -42,17 +43,66 @@ export class OpeningHoursService {
     }
   }
 
-  /** One queue's state now (or at `at`); an unknown queue is open (it has no hours). */
-  async state(queue: string, at = this.now()): Promise<QueueHoursState & { overridesUnknown?: true }> {
+  /**
+   * One queue's state at `at` without `nextChange`: what the call flow asks for each call (no
+   * look-ahead, microseconds). An unknown queue is open (it has no hours).
+   */
+  async check(
+    queue: string,
+    at = this.now(),
+  ): Promise<Omit<QueueHoursState, 'nextChange'> & { overridesUnknown?: true }> {
     const overrides = await this.loadOverrides(at);
     const hours = this.source.current().hours.get(queue);
-    const s = isOpen(hours, at, overrides && overrideFor(overrides, queue));
+    const s = stateAt(hours, at, overrides && overrideFor(overrides, queue));
     return {
       queue,
       ...(hours ? { timeZone: hours.timeZone } : {}),
       ...s,
       ...(overrides ? {} : { overridesUnknown: true }),
     };
+  }
+
+  /** One queue's state with `nextChange` (the look-ahead is cached per schedule and override). */
+  async state(queue: string, at = this.now()): Promise<QueueHoursState & { overridesUnknown?: true }> {
+    const overrides = await this.loadOverrides(at);
+    const hours = this.source.current().hours.get(queue);
+    const s = this.withNextChange(hours, at, overrides && overrideFor(overrides, queue));
+    return {
+      queue,
+      ...(hours ? { timeZone: hours.timeZone } : {}),
+      ...s,
+      ...(overrides ? {} : { overridesUnknown: true }),
+    };
+  }
+
+  /**
+   * `isOpen` with its look-ahead reused: for a later instant before the cached `nextChange`, with
+   * the same schedule (object identity: a reload makes a new one), the same override and the same
+   * open state, the next flip is the same one. A schedule that never flips within the horizon is
+   * looked at again hourly.
+   */
+  private readonly nextCache = new WeakMap<
+    QueueHours,
+    { key: string; at: number; open: boolean; next: number | null }
+  >();
+
+  private withNextChange(hours: QueueHours | undefined, at: number, override?: ManualOverride): HoursState {
+    if (!hours) return isOpen(hours, at, override);
+    const now = stateAt(hours, at, override);
+    const key = override ? JSON.stringify(override) : '';
+    const cached = this.nextCache.get(hours);
+    if (
+      cached &&
+      cached.key === key &&
+      cached.open === now.open &&
+      at >= cached.at &&
+      (cached.next === null ? at - cached.at < 3_600_000 : at < cached.next)
+    ) {
+      return { ...now, nextChange: cached.next };
+    }
+    const full = isOpen(hours, at, override);
+    this.nextCache.set(hours, { key, at, open: full.open, next: full.nextChange });
+    return full;
   }
 
   /** Every queue of the file, in file order. Throws when the override store is unreadable. */
@@ -64,7 +114,7 @@ export class OpeningHoursService {
       return {
         queue,
         ...(hours ? { timeZone: hours.timeZone } : {}),
-        ...isOpen(hours, at, overrideFor(overrides, queue)),
+        ...this.withNextChange(hours, at, overrideFor(overrides, queue)),
       };
     });
   }

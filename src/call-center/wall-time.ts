@@ -89,26 +89,83 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The wall clock in `timeZone` at the instant `at` (ms epoch). */
-export function wallTime(at: number, timeZone: string): WallTime {
+/** What Intl says the wall clock shows (slow: a formatToParts call). */
+function rawWallTime(at: number, timeZone: string): { key: number } {
   const parts: Record<string, number> = {};
   for (const p of formatter(timeZone).formatToParts(at)) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
   }
-  const date = { year: parts.year!, month: parts.month!, day: parts.day! };
   const ms = ((at % 1000) + 1000) % 1000;
-  return {
-    ...date,
-    weekday: weekdayOf(date),
-    minutes: parts.hour! * 60 + parts.minute! + (parts.second! + ms / 1000) / 60,
-  };
+  const key =
+    Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) + ms;
+  return { key };
+}
+
+const rawOffset = (at: number, timeZone: string) =>
+  Math.round((rawWallTime(at, timeZone).key - at) / 1000) * 1000;
+
+interface YearOffsets {
+  /** Offset in force at the start of the span. */
+  first: number;
+  /** Instants the offset changes, with the offset from then on, in order. */
+  changes: Array<{ at: number; offset: number }>;
+}
+
+const yearCache = new Map<string, YearOffsets>();
+const PROBE = 12 * 3600_000;
+
+/**
+ * The offset changes of one UTC year (plus two days each side), found once by probing every
+ * 12 hours and bisecting to the millisecond where the offset differs; then every wall-time
+ * question of that year is arithmetic. (Zones change their offset at most a few times a year,
+ * never twice within 12 hours.)
+ */
+function yearOffsets(year: number, timeZone: string): YearOffsets {
+  const cacheKey = `${timeZone}|${year}`;
+  let y = yearCache.get(cacheKey);
+  if (y) return y;
+  const from = Date.UTC(year, 0, 1) - 2 * DAY;
+  const to = Date.UTC(year + 1, 0, 1) + 2 * DAY;
+  const first = rawOffset(from, timeZone);
+  const changes: YearOffsets['changes'] = [];
+  let current = first;
+  for (let a = from; a < to; a += PROBE) {
+    const b = a + PROBE;
+    const ob = rawOffset(b, timeZone);
+    if (ob === current) continue;
+    let lo = a;
+    let hi = b;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (rawOffset(mid, timeZone) === current) lo = mid;
+      else hi = mid;
+    }
+    changes.push({ at: hi, offset: ob });
+    current = ob;
+  }
+  y = { first, changes };
+  if (yearCache.size > 1000) yearCache.clear();
+  yearCache.set(cacheKey, y);
+  return y;
 }
 
 /** The zone's offset from UTC at `at`, in ms (Berlin in summer: +7 200 000). */
 export function offsetAt(at: number, timeZone: string): number {
-  const w = wallTime(at, timeZone);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day) + w.minutes * MINUTE;
-  return Math.round((asUtc - at) / 1000) * 1000;
+  const y = yearOffsets(new Date(at).getUTCFullYear(), timeZone);
+  let offset = y.first;
+  for (const c of y.changes) {
+    if (at >= c.at) offset = c.offset;
+    else break;
+  }
+  return offset;
+}
+
+/** The wall clock in `timeZone` at the instant `at` (ms epoch). */
+export function wallTime(at: number, timeZone: string): WallTime {
+  const local = new Date(at + offsetAt(at, timeZone));
+  const date = { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
+  const msOfDay = local.getTime() - Date.UTC(date.year, date.month - 1, date.day);
+  return { ...date, weekday: weekdayOf(date), minutes: msOfDay / MINUTE };
 }
 
 /**
@@ -167,20 +224,10 @@ export function firstInstantAtOrAfter(date: LocalDate, minutes: number, timeZone
 /** Instants in [from, to) at which the zone's offset changes (DST starts or ends). */
 export function offsetChanges(from: number, to: number, timeZone: string): number[] {
   const out: number[] = [];
-  // Offsets change at most a few times a year: probe every 6 hours, bisect where it differs.
-  const step = 6 * 3600_000;
-  for (let a = from; a < to; a += step) {
-    const b = Math.min(a + step, to);
-    const oa = offsetAt(a, timeZone);
-    if (offsetAt(b, timeZone) === oa) continue;
-    let lo = a;
-    let hi = b;
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (offsetAt(mid, timeZone) === oa) lo = mid;
-      else hi = mid;
+  for (let year = new Date(from).getUTCFullYear(); year <= new Date(to).getUTCFullYear(); year++) {
+    for (const c of yearOffsets(year, timeZone).changes) {
+      if (c.at >= from && c.at < to && !out.includes(c.at)) out.push(c.at);
     }
-    if (hi < to) out.push(hi);
   }
-  return out;
+  return out.sort((a, b) => a - b);
 }
