@@ -32,14 +32,35 @@ declare -A prompts=(
   [voicemail]="Sorry, nobody can take your call right now. Please leave a message after the tone, and press the pound key when you are done."
   [thanks]="Thank you. We will call you back soon. Goodbye."
   [no-agents]="Sorry, no agent is available right now. Please leave a message after the tone."
+  # Opening hours and queues (docs/call-center-file.md); the texts match DEFAULT_PROMPTS and
+  # positionAnnouncement() in src/call-center/, which speak them with <Say> when an MP3 is missing.
+  [closed]="Thanks for calling. We are closed right now. Please leave a message after the tone, and we will call you back."
+  [holiday]="Thanks for calling. We are closed today for a holiday. Please leave a message after the tone, and we will call you back."
+  [closed-now]="Thanks for calling. We cannot take calls at the moment. Please leave a message after the tone, and we will call you back."
+  [closure]="Thanks for calling. We are closed at the moment. Please leave a message after the tone, and we will call you back."
+  [queue-welcome]="All our agents are busy. Please stay on the line: you will be connected to the next free agent."
+  [callback-offer]="To be called back instead of waiting, press 1. You will keep your place in line."
+  [menu-invalid]="Sorry, that is not one of the choices."
+  [queue-position-1]="You are next in line."
+  [queue-position-many]="There are many callers ahead of you."
+  [queue-wait-0]="Your wait is less than a minute."
+  [queue-wait-1]="Your wait is about 1 minute."
+  [queue-wait-long]="Your wait is more than 15 minutes."
 )
+for n in 2 3 4 5 6 7 8 9 10; do prompts[queue-position-$n]="You are number $n in line."; done
+for m in 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do prompts[queue-wait-$m]="Your wait is about $m minutes."; done
+
+names=(greeting try-again voicemail thanks no-agents closed holiday closed-now closure queue-welcome
+  callback-offer menu-invalid queue-position-many queue-wait-0 queue-wait-long)
+for n in 1 2 3 4 5 6 7 8 9 10; do names+=("queue-position-$n"); done
+for m in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do names+=("queue-wait-$m"); done
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 lead_in_ms=400
 
-for name in greeting try-again voicemail thanks no-agents; do
+for name in "${names[@]}"; do
   wav="$tmp/$name.wav"
   espeak-ng -v "$voice" -s "$speed" -p "$pitch" -w "$wav" "${prompts[$name]}"
   # espeak-ng writes a canonical 44-byte WAV header (16-bit mono PCM); anything else means a
@@ -63,5 +84,5 @@ for name in greeting try-again voicemail thanks no-agents; do
   lame --quiet --nohist -r -s "$(awk "BEGIN { print $rate / 1000 }")" --bitwidth 16 --signed --little-endian \
     -m m --resample 16 -b 32 --cbr -t "$tmp/$name.pcm" "$out/$name.mp3" \
     2> >(grep -v -e 'libsndfile may ignore -r' -e 'Compile without libsndfile' >&2)
-  printf '%-10s %6d bytes\n' "$name" "$(stat -c %s "$out/$name.mp3")"
+  printf '%-20s %6d bytes\n' "$name" "$(stat -c %s "$out/$name.mp3")"
 done

@@ -8,6 +8,13 @@ import { MemoryRosterStore } from './agents/memory-roster-store.js';
 import { RedisRosterStore } from './agents/redis-roster-store.js';
 import { rosterSummary } from './agents/roster-summary.js';
 import { StaticRoster } from './agents/static-roster.js';
+import { type CallCenterConfigSource, callCenterSourceFor } from './call-center/call-center-source.js';
+import {
+  type HoursOverrideStore,
+  MemoryHoursOverrideStore,
+  RedisHoursOverrideStore,
+} from './call-center/hours-override-store.js';
+import { OpeningHoursService } from './call-center/opening-hours-service.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
@@ -38,6 +45,7 @@ import { RedisCallRecordStore } from './records/redis-call-record-store.js';
 import { createRedis, redisProblem } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
+import hoursRoutes from './routes/api/hours.js';
 import adminApi from './routes/api/index.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
@@ -79,6 +87,8 @@ export interface AppDeps {
   rosterRefreshMs?: number;
   /** How often configuration warnings are repeated in the log (default 60 s). */
   warningEveryMs?: number;
+  /** The call-center file (queues, hours, menu); default: built from CALL_CENTER_CONFIG. */
+  callCenter?: CallCenterConfigSource;
 }
 
 export interface Services {
@@ -95,6 +105,10 @@ export interface Services {
   lifecycle: { draining: boolean };
   /** Configuration warnings, repeated in the log every minute and shown by /readyz. */
   warnings: readonly string[];
+  /** The call-center file in force (docs/interface.md §9); `current()` never does I/O. */
+  callCenter: CallCenterConfigSource;
+  /** Opening hours: the file's schedule plus the manual overrides. */
+  hours: OpeningHoursService;
 }
 
 declare module 'fastify' {
@@ -138,6 +152,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const log = app.log as Logger;
   const now = deps.now ?? Date.now;
+  // First, before any connection is opened: an invalid call-center file stops the start with
+  // the line and field of each problem.
+  const callCenter = deps.callCenter ?? callCenterSourceFor(config.callCenterConfig, log);
 
   const ownsRedis = deps.redis === undefined && config.redisUrl !== undefined;
   const redis =
@@ -201,6 +218,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     idlePollMs: deps.slack?.idlePollMs,
     now,
   });
+
+  const hoursOverrides: HoursOverrideStore = redis
+    ? new RedisHoursOverrideStore(redis)
+    : new MemoryHoursOverrideStore();
+  const hours = new OpeningHoursService({ source: callCenter, overrides: hoursOverrides, now, logger: log });
 
   const records = redis ? new RedisCallRecordStore(redis) : new MemoryCallRecordStore({ now });
   const scheduler = new JobScheduler({
@@ -323,6 +345,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     records,
     lifecycle,
     warnings,
+    callCenter,
+    hours,
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -395,6 +419,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
           await api.register(statsRoutes, { store: records, settings: config.stats });
+        },
+        async (api) => {
+          await api.register(hoursRoutes, { hours, source: callCenter, now });
         },
       ],
     });
@@ -472,6 +499,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     closing = true;
     clearInterval(finalizer);
     clearInterval(nag);
+    await callCenter.close();
     // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
     const jobsStopped = scheduler.stop();
     if (roster instanceof LiveRoster) roster.stop();

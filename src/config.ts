@@ -7,7 +7,7 @@ import { type AllowedDestination, defaultDestinations, parseDestinations } from 
  * `process.env`. An invalid value throws a `ConfigError` naming the variable and what is wrong.
  */
 
-const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
+export const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
 export interface StaticAgentEntry {
@@ -217,6 +217,7 @@ const schema = z.object({
   TZ: timeZone.default('UTC'),
   SHUTDOWN_DELAY_SECONDS: int(0, 20).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CALL_CENTER_CONFIG: z.string().trim().min(1).optional(),
   TEXML_DIR: z.string().trim().min(1).optional(),
   AUDIO_DIR: z.string().trim().min(1).optional(),
 });
@@ -282,6 +283,11 @@ export interface Config {
   /** After SIGTERM: seconds still serving (readiness failing) before the listener closes. */
   shutdownDelaySeconds: number;
   logLevel: Env['LOG_LEVEL'];
+  /**
+   * CALL_CENTER_CONFIG: path of the call-center file (docs/interface.md §9); undefined: use
+   * `call-center.yaml` in the working directory when present, else one `support` queue.
+   */
+  callCenterConfig?: string;
   /** Folders of the call-flow templates and prompts (default: `texml/` and `audio/` of the package). */
   texmlDir?: string;
   audioDir?: string;
@@ -370,6 +376,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     shutdownDelaySeconds: e.SHUTDOWN_DELAY_SECONDS,
     logLevel: e.LOG_LEVEL,
+    callCenterConfig: e.CALL_CENTER_CONFIG,
     texmlDir: e.TEXML_DIR,
     audioDir: e.AUDIO_DIR,
   };

@@ -36,6 +36,9 @@ export const Errors = {
   // …429 (with Retry-After) for one that may be dialled later.
   OutboundRateLimited: createError<[string]>('SB_OUTBOUND_RATE_LIMITED', '%s', 429),
   OutboundConcurrency: createError<[string]>('SB_OUTBOUND_CONCURRENCY', '%s', 429),
+  // Opening hours (docs/interface.md §6, §9).
+  UnknownQueue: createError<[string]>('SB_UNKNOWN_QUEUE', '%s', 404),
+  OverrideUntil: createError<[string]>('SB_OVERRIDE_UNTIL', '%s', 422),
   /** Too many bad bearer tokens from one client address (with Retry-After). */
   AuthThrottled: createError(
     'SB_AUTH_THROTTLED',

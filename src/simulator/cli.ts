@@ -3,8 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FakeTelnyxApi } from './fake-telnyx-api.js';
 import { playInbound, playOutbound, SCENARIOS } from './scenarios.js';
+import { parseAt, parseDigits } from './sim-time.js';
 import { describeInbound, randomCaller, type ServerView } from './summary.js';
-import { type Exchange, generateSigningKeys, loadPrivateKey, TelnyxPlayer } from './telnyx-player.js';
+import {
+  type Exchange,
+  generateSigningKeys,
+  loadPrivateKey,
+  SimClock,
+  TelnyxPlayer,
+} from './telnyx-player.js';
 
 /**
  * `npm run simulate -- <scenario>`: plays Telnyx against a running Switchboard and prints each
@@ -39,6 +46,11 @@ options:
   --agent NAME       outbound: the agent placing the call (default: the first in the roster)
   --to NUMBER        outbound: the customer (default +14155550123)
   --telnyx-port N    outbound: port of the simulated Telnyx API (default 9998)
+  --digits KEYS      keys the caller presses at the menu, in turn (2; 92 = a wrong key, then 2);
+                     when they run out the caller presses nothing (the menu times out)
+  --at TIME          when the call happens (Timestamp, CallInitiatedAt): 2026-12-25T10:00 is read
+                     in --tz; 2026-12-25T09:00Z or +01:00 is that instant (default: now)
+  --tz ZONE          zone of a local --at (default TZ, else UTC), e.g. Europe/Berlin
   SIMULATOR_PRIVATE_KEY (env): PEM private key to sign requests with
 `;
 
@@ -128,6 +140,9 @@ async function main(): Promise<number> {
       agent: { type: 'string' },
       to: { type: 'string' },
       'telnyx-port': { type: 'string' },
+      digits: { type: 'string' },
+      at: { type: 'string' },
+      tz: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -146,6 +161,15 @@ async function main(): Promise<number> {
     console.error(`unknown scenario "${name}"\n\n${HELP}`);
     return 2;
   }
+  let at: number | undefined;
+  let digits: string | undefined;
+  try {
+    at = values.at !== undefined ? parseAt(values.at, values.tz ?? process.env.TZ ?? 'UTC') : undefined;
+    digits = values.digits !== undefined ? parseDigits(values.digits) : undefined;
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
   const baseUrl = (values.url ?? process.env.SIMULATOR_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   try {
     await fetch(`${baseUrl}/healthz`);
@@ -160,12 +184,17 @@ async function main(): Promise<number> {
     baseUrl,
     privateKey: key ? loadPrivateKey(key.replace(/\\n/g, '\n')) : undefined,
     onExchange: printExchange,
+    clock: at !== undefined ? new SimClock(at) : undefined,
   });
   const from = values.from ?? randomCaller();
   const result = scenario
     ? await (async () => {
         console.log(bold(`\n▶ ${name}: ${scenario.describe} (caller ${from})\n`));
-        return playInbound(player, { ...scenario.script, from });
+        return playInbound(player, {
+          ...scenario.script,
+          from,
+          ...(digits !== undefined ? { digits } : {}),
+        });
       })()
     : await runOutbound(player, baseUrl, values);
   if (!result) return 1;

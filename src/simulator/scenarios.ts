@@ -31,6 +31,12 @@ export interface InboundScript {
    * <Dial> and <Record> actions): only status callbacks are documented to require it.
    */
   omitActionTimestamps?: boolean;
+  /**
+   * Keys pressed at the menu, one per `<Gather>` in turn (`92`: a wrong key, then 2). When they
+   * run out, the caller presses nothing: the menu's `<Redirect>` (or its action) is requested
+   * without `Digits`, as after Telnyx's timeout.
+   */
+  digits?: string;
 }
 
 export interface ScenarioResult {
@@ -64,6 +70,23 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   let plan = readTexml(first.body);
   result.replies.push(plan);
   await send(() => p.status(STATUS, caller, 'in-progress'));
+
+  // The menu: press the scripted keys, then let it time out (at most 10 menus, against loops).
+  const keys = [...(script.digits ?? '')];
+  for (let menus = 0; plan.gather && menus < 10; menus++) {
+    const key = keys.shift();
+    const target = key !== undefined ? plan.gather.action : (plan.redirect ?? plan.gather.action);
+    if (!target) break;
+    p.clock.advance(key !== undefined ? 3 : (plan.gather.timeout ?? 5));
+    const reply = await p.post(target, {
+      ...p.base(sid, from, to),
+      CallStatus: 'in-progress',
+      ...(key !== undefined ? { Digits: key } : {}),
+    });
+    if (reply.status !== 200) throw new Error(`${target} answered ${reply.status}: ${reply.body}`);
+    plan = readTexml(reply.body);
+    result.replies.push(plan);
+  }
 
   let round = 0;
   while (plan.dial) {

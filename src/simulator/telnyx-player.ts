@@ -57,6 +57,10 @@ export interface TexmlPlan {
     targets: { kind: 'Sip' | 'Number'; uri: string; statusCallback?: string }[];
   };
   record?: { action?: string; recordingStatusCallback?: string };
+  /** A menu: where the pressed key goes (docs/interface.md §9). */
+  gather?: { action?: string; numDigits?: number; timeout?: number };
+  /** `<Redirect>`: the URL Telnyx requests next when the verbs before it are done. */
+  redirect?: string;
   hangup: boolean;
 }
 
@@ -102,6 +106,16 @@ export function readTexml(xml: string): TexmlPlan {
       targets,
     };
   }
+  const gather = r.Gather as XmlNode | '' | undefined;
+  if (gather !== undefined) {
+    const g = (gather || {}) as XmlNode;
+    plan.gather = {
+      action: g.action as string | undefined,
+      numDigits: g.numDigits ? Number(g.numDigits) : undefined,
+      timeout: g.timeout ? Number(g.timeout) : undefined,
+    };
+  }
+  if (r.Redirect !== undefined) plan.redirect = text(r.Redirect).trim();
   const record = (r.Record as XmlNode[] | undefined)?.[0];
   if (record) {
     plan.record = {

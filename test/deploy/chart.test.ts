@@ -25,6 +25,7 @@ import {
   renderNotes,
 } from '../../scripts/deploy/helm.js';
 import { checkManifests } from '../../scripts/deploy/manifest-check.js';
+import { parseCallCenterFile } from '../../src/call-center/call-center-file.js';
 import { loadConfig } from '../../src/config.js';
 import { loadFlows } from '../../src/texml/flows.js';
 
@@ -569,5 +570,49 @@ helmDescribe('chart: Grafana dashboard', () => {
       hasFile && readdirSync(join(CHART_DIR, 'dashboards')).includes('switchboard.json'),
     );
     if (cm) expect(() => JSON.parse((cm.data as Record<string, string>)['switchboard.json']!)).not.toThrow();
+  });
+});
+
+describe('chart: the call-center file', () => {
+  const example = readFileSync(join(REPO_ROOT, 'call-center.example.yaml'), 'utf8');
+
+  it('from values: a ConfigMap with the file, mounted as a folder (no subPath), CALL_CENTER_CONFIG inside it', () => {
+    const objects = render({ values: { callCenter: { file: example } } });
+    const data = findObject(objects, 'ConfigMap', '-call-center').data as Record<string, string>;
+    expect(data['call-center.yaml']).toBe(example);
+    // The app validates exactly what the pod will read.
+    expect(parseCallCenterFile(data['call-center.yaml']!, 'configmap').queues.size).toBe(2);
+    const path = configData(objects).CALL_CENTER_CONFIG!;
+    expect(path).toBe('/etc/switchboard/call-center/call-center.yaml');
+    expect(loadConfig(configData(objects)).callCenterConfig).toBe(path);
+    const mount = (appContainer(objects).volumeMounts ?? []).find((m) => m.name === 'call-center');
+    // A subPath mount would never see ConfigMap updates: the hot reload needs the folder.
+    expect(mount).toEqual({ name: 'call-center', mountPath: '/etc/switchboard/call-center', readOnly: true });
+    expect(deploymentSpec(objects).template.spec.volumes).toContainEqual({
+      name: 'call-center',
+      configMap: { name: 'switchboard-call-center' },
+    });
+    expect(checkManifests(objects)).toEqual([]);
+  });
+
+  it('from a ConfigMap the operator manages', () => {
+    const objects = render({ values: { callCenter: { existingConfigMap: 'my-call-center' } } });
+    expect(deploymentSpec(objects).template.spec.volumes).toContainEqual({
+      name: 'call-center',
+      configMap: { name: 'my-call-center' },
+    });
+    expect(
+      objects.some((o) => o.kind === 'ConfigMap' && String(o.metadata?.name).endsWith('-call-center')),
+    ).toBe(false);
+  });
+
+  it('neither: no file, no mount, no CALL_CENTER_CONFIG; both: a clear error', () => {
+    const objects = render();
+    expect(configData(objects).CALL_CENTER_CONFIG).toBeUndefined();
+    expect((appContainer(objects).volumeMounts ?? []).some((m) => m.name === 'call-center')).toBe(false);
+    expect(renderError({ callCenter: { file: example, existingConfigMap: 'x' } })).toMatch(
+      /either callCenter.file or callCenter.existingConfigMap/,
+    );
+    expect(renderError({ callCenter: { files: example } })).toMatch(/files/);
   });
 });

@@ -88,6 +88,9 @@ describe('admin API', () => {
         'POST /api/calls',
         'GET /api/agents',
         'POST /api/agents/sync',
+        'GET /api/hours',
+        'PUT /api/hours/override',
+        'DELETE /api/hours/override',
       ].sort(),
     );
     for (const [method, url] of [

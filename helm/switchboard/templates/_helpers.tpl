@@ -152,6 +152,9 @@ Refuses value combinations that would deploy something broken. Called from the D
 {{- if and .Values.audio.existingConfigMap .Values.audio.files }}
 {{- fail "switchboard: set either audio.files or audio.existingConfigMap, not both." }}
 {{- end }}
+{{- if and .Values.callCenter.existingConfigMap .Values.callCenter.file }}
+{{- fail "switchboard: set either callCenter.file or callCenter.existingConfigMap, not both." }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "switchboard: ingress.enabled=true needs ingress.host (the public host name Telnyx reaches)." }}
 {{- end }}
@@ -163,6 +166,10 @@ Refuses value combinations that would deploy something broken. Called from the D
 
 {{- define "switchboard.audioOverridden" -}}
 {{- if or .Values.audio.files .Values.audio.existingConfigMap }}true{{ end }}
+{{- end }}
+
+{{- define "switchboard.callCenterMounted" -}}
+{{- if or .Values.callCenter.file .Values.callCenter.existingConfigMap }}true{{ end }}
 {{- end }}
 
 {{/* ConfigMap key of a template path: ConfigMap keys cannot hold "/", so partials/x.xml is partials__x.xml. */}}

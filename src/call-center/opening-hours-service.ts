@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import type { QueueHours } from './call-center-file.js';
+import type { CallCenterConfigSource } from './call-center-source.js';
+import { type HoursOverrideStore, overrideFor } from './hours-override-store.js';
+import { type HoursState, isOpen, type ManualOverride, stateAt } from './opening-hours.js';
+
+export interface QueueHoursState extends HoursState {
+  queue: string;
+  /** The hours' time zone; undefined for a queue without hours (always open). */
+  timeZone?: string;
+}
+
+/**
+ * Opening hours as the call flow and `GET /api/hours` see them: the current call-center file's
+ * schedule plus the manual overrides. A store that cannot be read does not hold up a caller: the
+ * schedule alone decides and `overridesUnknown` says so (and a warning is logged).
+ */
+export class OpeningHoursService {
+  private readonly source: CallCenterConfigSource;
+  private readonly overrides: HoursOverrideStore;
+  private readonly now: () => number;
+  private readonly log?: Logger;
+
+  constructor(options: {
+    source: CallCenterConfigSource;
+    overrides: HoursOverrideStore;
+    now?: () => number;
+    logger?: Logger;
+  }) {
+    this.source = options.source;
+    this.overrides = options.overrides;
+    this.now = options.now ?? Date.now;
+    this.log = options.logger;
+  }
+
+  /** Overrides in force, or undefined when the store cannot be read. */
+  private async loadOverrides(at: number): Promise<ManualOverride[] | undefined> {
+    try {
+      return await this.overrides.list(at);
+    } catch (err) {
+      this.log?.warn({ err }, 'hours overrides unreadable; the schedule alone decides');
+      return undefined;
+    }
+  }
+
+  /**
+   * One queue's state at `at` without `nextChange`: what the call flow asks for each call (no
+   * look-ahead, microseconds). An unknown queue is open (it has no hours).
+   */
+  async check(
+    queue: string,
+    at = this.now(),
+  ): Promise<Omit<QueueHoursState, 'nextChange'> & { overridesUnknown?: true }> {
+    const overrides = await this.loadOverrides(at);
+    const hours = this.source.current().hours.get(queue);
+    const s = stateAt(hours, at, overrides && overrideFor(overrides, queue));
+    return {
+      queue,
+      ...(hours ? { timeZone: hours.timeZone } : {}),
+      ...s,
+      ...(overrides ? {} : { overridesUnknown: true }),
+    };
+  }
+
+  /** One queue's state with `nextChange` (the look-ahead is cached per schedule and override). */
+  async state(queue: string, at = this.now()): Promise<QueueHoursState & { overridesUnknown?: true }> {
+    const overrides = await this.loadOverrides(at);
+    const hours = this.source.current().hours.get(queue);
+    const s = this.withNextChange(hours, at, overrides && overrideFor(overrides, queue));
+    return {
+      queue,
+      ...(hours ? { timeZone: hours.timeZone } : {}),
+      ...s,
+      ...(overrides ? {} : { overridesUnknown: true }),
+    };
+  }
+
+  /**
+   * `isOpen` with its look-ahead reused: for a later instant before the cached `nextChange`, with
+   * the same schedule (object identity: a reload makes a new one), the same override and the same
+   * open state, the next flip is the same one. A schedule that never flips within the horizon is
+   * looked at again hourly.
+   */
+  private readonly nextCache = new WeakMap<
+    QueueHours,
+    { key: string; at: number; open: boolean; next: number | null }
+  >();
+
+  private withNextChange(hours: QueueHours | undefined, at: number, override?: ManualOverride): HoursState {
+    if (!hours) return isOpen(hours, at, override);
+    const now = stateAt(hours, at, override);
+    const key = override ? JSON.stringify(override) : '';
+    const cached = this.nextCache.get(hours);
+    if (
+      cached &&
+      cached.key === key &&
+      cached.open === now.open &&
+      at >= cached.at &&
+      (cached.next === null ? at - cached.at < 3_600_000 : at < cached.next)
+    ) {
+      return { ...now, nextChange: cached.next };
+    }
+    const full = isOpen(hours, at, override);
+    this.nextCache.set(hours, { key, at, open: full.open, next: full.nextChange });
+    return full;
+  }
+
+  /** Every queue of the file, in file order. Throws when the override store is unreadable. */
+  async all(at = this.now()): Promise<QueueHoursState[]> {
+    const overrides = await this.overrides.list(at);
+    const config = this.source.current();
+    return [...config.queues.keys()].map((queue) => {
+      const hours = config.hours.get(queue);
+      return {
+        queue,
+        ...(hours ? { timeZone: hours.timeZone } : {}),
+        ...this.withNextChange(hours, at, overrideFor(overrides, queue)),
+      };
+    });
+  }
+
+  async setOverride(override: Omit<ManualOverride, 'setAt'>): Promise<ManualOverride> {
+    const full = { ...override, setAt: this.now() };
+    await this.overrides.set(full);
+    return full;
+  }
+
+  clearOverride(queue?: string): Promise<number> {
+    return this.overrides.clear(queue);
+  }
+}
