@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/slack/alert.js';
+import type { Alert } from '../../src/alerts/alert.js';
 import { formatDuration, maskPhoneNumber } from '../../src/slack/humanize.js';
 import {
   alertLogLine,
@@ -9,8 +9,8 @@ import {
   type SlackMessage,
 } from '../../src/slack/messages.js';
 import { clip, escapeMrkdwn, truncateMrkdwn } from '../../src/slack/mrkdwn.js';
+import { AT, AT_EPOCH, allSampleAlerts, sampleAlerts, withEveryString } from '../alerts/sample-alerts.js';
 import { slackKind } from '../support/slack-kind.js';
-import { AT, AT_EPOCH, allSampleAlerts, sampleAlerts, withEveryString } from './sample-alerts.js';
 
 /** Just enough of Block Kit's shape to inspect any block. */
 interface LooseText {

@@ -37,7 +37,7 @@ export interface MemoryOutboxOptions extends OutboxOptions {
 /**
  * The outbox in process memory: the embedded default when no Redis is configured. Same semantics
  * as `RedisOutbox` for one process (messages are stored serialized, so both behave alike: two
- * lanes, folding, summary; see src/slack/outbox.ts), but nothing survives a restart and other
+ * lanes, folding, summary; see src/alerts/outbox.ts), but nothing survives a restart and other
  * replicas cannot see it. Bounded: the routine lane by the summary, dedupe keys by a cap.
  */
 export class MemoryOutbox implements Outbox {
