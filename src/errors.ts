@@ -36,6 +36,8 @@ export const Errors = {
   // …429 (with Retry-After) for one that may be dialled later.
   OutboundRateLimited: createError<[string]>('SB_OUTBOUND_RATE_LIMITED', '%s', 429),
   OutboundConcurrency: createError<[string]>('SB_OUTBOUND_CONCURRENCY', '%s', 429),
+  /** GET /api/stats: the call records could not be read. */
+  StatsUnavailable: createError('SB_STATS_UNAVAILABLE', 'call records are unreachable; try again', 503),
   /** Too many bad bearer tokens from one client address (with Retry-After). */
   AuthThrottled: createError(
     'SB_AUTH_THROTTLED',
