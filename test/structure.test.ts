@@ -148,4 +148,12 @@ describe('the import structure of src/', () => {
       );
     expect(slackward).toEqual([]);
   });
+
+  it('chooses the backend in src/stores.ts only: app.ts imports no memory or Redis store', () => {
+    const stores = (graph.get('src/app.ts') ?? []).filter((d) => /\/(memory|redis)-[^/]*\.ts$/.test(d));
+    expect(stores).toEqual([]);
+    const app = readFileSync(join(ROOT, 'src/app.ts'), 'utf8');
+    expect(app).not.toMatch(/\binstanceof\b/);
+    expect(app).not.toMatch(/\bredis\s*\?/);
+  });
 });

@@ -356,8 +356,9 @@ describe('RedisOutbox specifics', () => {
     clients.push(raw);
     const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
     expect(keys).toEqual([
+      // The deliverer's lease is the scheduler's run lease (src/jobs/redis-job-lease.ts).
+      'job:{outbox:slack}:running',
       'outbox:{slack}:dead',
-      'outbox:{slack}:lease',
       'outbox:{slack}:pause',
       'outbox:{slack}:seen:k2',
       'outbox:{slack}:seen:voicemail:v3:abc',
