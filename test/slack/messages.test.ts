@@ -202,6 +202,12 @@ describe('buildSlackMessage', () => {
     }
   });
 
+  it('a stored time that only Date.parse would read ("50") is text, not a date token', () => {
+    // Found by the property below (seed -358167286): "50" parsed as 1950 and became <!date^…>.
+    const message = buildSlackMessage(withEveryString(sampleAlerts.backlog, '50'));
+    expect(allText(message).replace(OUR_TOKENS, '')).not.toMatch(/[<>]/);
+  });
+
   it('no arbitrary caller-controlled string can add a mention or a link', () => {
     fc.assert(
       fc.property(fc.constantFrom(...allSampleAlerts()), fc.string({ maxLength: 300 }), (alert, value) => {
