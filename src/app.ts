@@ -4,65 +4,44 @@ import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Roster } from './agents/agent.js';
 import { LiveRoster } from './agents/live-roster.js';
-import { MemoryRosterStore } from './agents/memory-roster-store.js';
-import { RedisRosterStore } from './agents/redis-roster-store.js';
 import { rosterSummary } from './agents/roster-summary.js';
 import { StaticRoster } from './agents/static-roster.js';
+import type { Outbox } from './alerts/outbox.js';
+import { OutboxWorker } from './alerts/outbox-worker.js';
+import type { BackoffOptions } from './alerts/sink.js';
 import { type CallCenterConfigSource, callCenterSourceFor } from './call-center/call-center-source.js';
-import {
-  type HoursOverrideStore,
-  MemoryHoursOverrideStore,
-  RedisHoursOverrideStore,
-} from './call-center/hours-override-store.js';
 import { OpeningHoursService } from './call-center/opening-hours-service.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
 import { ClickToCall } from './calls/click-to-call.js';
-import { MemoryCallStore } from './calls/memory-call-store.js';
 import { OutboundPolicy } from './calls/outbound-policy.js';
-import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
-import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
-import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
-import { MemoryJobLease } from './jobs/memory-job-lease.js';
-import { RedisBalanceStateStore } from './jobs/redis-balance-state-store.js';
-import { RedisJobHealthStore } from './jobs/redis-job-health-store.js';
-import { RedisJobLease } from './jobs/redis-job-lease.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
-import { MemorySlidingWindow, RedisSlidingWindow } from './limits/sliding-window.js';
-import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import type { CallRecordStore } from './records/call-record-store.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
-import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
 import { PgRecordWriter } from './records/pg-record-writer.js';
-import { RedisCallRecordStore } from './records/redis-call-record-store.js';
-import { createRedis, redisProblem } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import hoursRoutes from './routes/api/hours.js';
 import adminApi from './routes/api/index.js';
+import { statsRoutes } from './routes/api/stats.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
 import { schemaErrorFormatter } from './routes/validation-message.js';
-import { createMemoryRoutingStore } from './routing/memory-routing-store.js';
-import { createRedisRoutingStore } from './routing/redis-routing-store.js';
 import { createRouter } from './routing/router.js';
 import type { RoutingStore } from './routing/routing-store.js';
-import type { BackoffOptions } from './slack/delivery.js';
-import { MemoryOutbox } from './slack/memory-outbox.js';
-import type { Outbox } from './slack/outbox.js';
-import { OutboxWorker } from './slack/outbox-worker.js';
-import { RedisOutbox } from './slack/redis-outbox.js';
-import { createLogSink, createSlackWebhookSink } from './slack/sinks.js';
+import { type Service, ServiceGroup } from './service.js';
+import { createAlertSink } from './slack/sinks.js';
 import { runDailySummary } from './stats/daily-summary.js';
-import { statsRoutes } from './stats/stats-routes.js';
+import { createStores, type Stores } from './stores.js';
 import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
@@ -100,7 +79,11 @@ export interface Services {
   routing: RoutingStore;
   outbox: Outbox;
   scheduler: JobScheduler;
-  records: RedisCallRecordStore | MemoryCallRecordStore;
+  records: CallRecordStore;
+  /** Every store, for the backend configured (src/stores.ts). */
+  stores: Stores;
+  /** The long-running parts, started on ready and stopped on close (src/service.ts). */
+  lifecycleServices: ServiceGroup;
   /** `draining` is set by server.ts on SIGTERM: /readyz fails while requests are still served. */
   lifecycle: { draining: boolean };
   /** Configuration warnings, repeated in the log every minute and shown by /readyz. */
@@ -156,12 +139,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // the line and field of each problem.
   const callCenter = deps.callCenter ?? callCenterSourceFor(config.callCenterConfig, log);
 
-  const ownsRedis = deps.redis === undefined && config.redisUrl !== undefined;
-  const redis =
-    deps.redis !== undefined ? deps.redis : config.redisUrl ? createRedis(config.redisUrl, log) : null;
-  if (!redis) {
+  // REDIS_URL picks the backend of every store (src/stores.ts); without it, process memory.
+  const stores = createStores({
+    redisUrl: config.redisUrl,
+    redis: deps.redis,
+    logger: log,
+    now,
+    callTtlSeconds: config.callTtlSeconds,
+    outbound: config.outbound,
+    authFailuresPerMinute: AUTH_FAILURES_PER_MINUTE,
+  });
+  if (stores.backend === 'memory') {
     log.warn('REDIS_URL is not set: call state lives in this process only (single replica, lost on restart)');
   }
+  const { calls, routing, outbox, records } = stores;
+  // Long-running parts, in start order; stopped last first when the app closes.
+  const services = new ServiceGroup(log);
+  services.add({ name: 'stores', start: () => undefined, stop: () => stores.close() });
   if (!config.telnyx.publicKey) {
     log.warn('TELNYX_PUBLIC_KEY is not set: /texml/* requests are not checked for Telnyx signatures');
   } else if (!config.publicUrl) {
@@ -180,38 +174,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   repeatWarnings();
   const nag = warnings.length ? setInterval(repeatWarnings, deps.warningEveryMs ?? 60_000) : undefined;
   nag?.unref();
+  app.addHook('onClose', async () => clearInterval(nag));
   const lifecycle = { draining: false };
 
   const flows = loadFlows(config.texmlDir);
-  const calls: CallStore = redis
-    ? new RedisCallStore(redis, config.callTtlSeconds, now)
-    : new MemoryCallStore(config.callTtlSeconds, now);
   const telnyx =
     deps.telnyx ??
     (config.telnyx.apiKey
       ? createTelnyxClient({ apiKey: config.telnyx.apiKey, baseUrl: config.telnyx.baseUrl, logger: log })
       : undefined);
   // Without an API key the roster is AGENTS as configured; with one it follows the account.
-  const rosterStore = telnyx ? (redis ? new RedisRosterStore(redis) : new MemoryRosterStore()) : null;
-  const roster: Roster & { refresh?(): Promise<unknown> } = rosterStore
+  const liveRoster = telnyx
     ? new LiveRoster({
-        store: rosterStore,
+        store: stores.roster,
         staticAgents: config.agents.static,
         logger: log,
         refreshMs: deps.rosterRefreshMs,
       })
-    : new StaticRoster(config.agents.static);
+    : undefined;
+  const roster: Roster = liveRoster ?? new StaticRoster(config.agents.static);
   log.info(rosterSummary(config.agents, telnyx !== undefined));
-  const routing: RoutingStore = redis
-    ? createRedisRoutingStore(redis, { now })
-    : createMemoryRoutingStore({ now });
   const router = createRouter({ store: routing, settings: config.routing, logger: log, rng: deps.rng });
-  const outbox: Outbox = redis ? new RedisOutbox(redis, { now }) : new MemoryOutbox({ now });
   const worker = new OutboxWorker({
     outbox,
-    sink: config.slackWebhookUrl
-      ? createSlackWebhookSink(config.slackWebhookUrl, { recordingUrlPrefixes: config.recordingUrlPrefixes })
-      : createLogSink(log),
+    sink: createAlertSink(config.slackWebhookUrl, log, { recordingUrlPrefixes: config.recordingUrlPrefixes }),
     logger: log,
     minIntervalMs: deps.slack?.minIntervalMs,
     backoff: deps.slack?.backoff,
@@ -219,15 +205,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
-  const hoursOverrides: HoursOverrideStore = redis
-    ? new RedisHoursOverrideStore(redis)
-    : new MemoryHoursOverrideStore();
-  const hours = new OpeningHoursService({ source: callCenter, overrides: hoursOverrides, now, logger: log });
+  const hours = new OpeningHoursService({
+    source: callCenter,
+    overrides: stores.hoursOverrides,
+    now,
+    logger: log,
+  });
 
-  const records = redis ? new RedisCallRecordStore(redis) : new MemoryCallRecordStore({ now });
   const scheduler = new JobScheduler({
-    lease: redis ? new RedisJobLease(redis) : new MemoryJobLease(),
-    health: redis ? new RedisJobHealthStore(redis) : new MemoryJobHealthStore(),
+    lease: stores.jobs.lease,
+    health: stores.jobs.health,
     notifier: outbox,
     logger: log,
     timezone: config.stats.timeZone,
@@ -272,17 +259,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
 
   // Outbound limits (docs/interface.md §10), shared by the replicas through Redis when configured.
-  const isLive = async (sids: string[]) => {
-    const states = await Promise.all(sids.map((sid) => calls.get(sid)));
-    return new Set(states.filter((s) => s && s.phase !== 'ended').map((s) => s!.sid));
-  };
-  const perAgent = { name: 'outbound:rate', max: config.outbound.maxPerMinute, windowMs: 60_000, now };
-  const slots = { max: config.outbound.maxConcurrent, isLive, now };
   const policy = new OutboundPolicy({
     allowed: config.outbound.allowed,
     hotlineNumber: config.hotlineNumber,
-    perAgent: redis ? new RedisSlidingWindow(redis, perAgent) : new MemorySlidingWindow(perAgent),
-    slots: redis ? new RedisSlotPool(redis, slots) : new MemorySlotPool(slots),
+    perAgent: stores.outbound.perAgent,
+    slots: stores.outbound.slots,
   });
   const clickToCall = new ClickToCall({
     telnyx,
@@ -294,10 +275,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
     log,
   });
-  const authWindow = { name: 'auth:failures', max: AUTH_FAILURES_PER_MINUTE, windowMs: 60_000, now };
-  const authFailures = redis
-    ? new RedisSlidingWindow(redis, authWindow)
-    : new MemorySlidingWindow(authWindow);
 
   scheduler.register({
     name: 'daily-summary',
@@ -305,28 +282,34 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     run: () => runDailySummary({ store: records, notifier: outbox, ...config.stats, now }),
   });
   // With DATABASE_URL, call records are copied from the Redis stream to PostgreSQL every minute.
-  const pool = config.databaseUrl ? createPgPool(config.databaseUrl, log) : undefined;
-  const pgWriter =
-    pool && records instanceof RedisCallRecordStore
-      ? new PgRecordWriter({ pool, feed: records, logger: log })
-      : undefined;
-  if (pool && !pgWriter)
+  const feed = stores.durableRecordFeed;
+  if (config.databaseUrl && !feed)
     log.warn(
       'DATABASE_URL needs REDIS_URL too (the Redis stream buffers the records); not writing to PostgreSQL',
     );
-  if (pgWriter)
+  if (config.databaseUrl && feed) {
+    const pool = createPgPool(config.databaseUrl, log);
+    const pgWriter = new PgRecordWriter({ pool, feed, logger: log });
     scheduler.register({ name: 'records-to-postgres', cron: '* * * * *', run: () => pgWriter.flush() });
-  if (telnyx && rosterStore) {
+    services.add({
+      name: 'PostgreSQL record writer',
+      start: () => pgWriter.migrate(),
+      startFailure: 'PostgreSQL migration postponed; records wait in Redis',
+      startFailureLevel: 'warn',
+      stop: () => pool.end().catch(() => undefined),
+    });
+  }
+  if (telnyx) {
     registerTelnyxJobs({
       scheduler,
       client: telnyx,
-      rosterStore,
-      balanceStore: redis ? new RedisBalanceStateStore(redis) : new MemoryBalanceStateStore(),
+      rosterStore: stores.roster,
+      balanceStore: stores.jobs.balance,
       notifier: outbox,
       logger: log,
       agents: config.agents,
       balance: config.balance,
-      roster: roster instanceof LiveRoster ? roster : undefined,
+      roster: liveRoster,
       now,
     });
   } else {
@@ -335,7 +318,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   app.decorate('services', {
     config,
-    redis,
+    redis: stores.redis,
     calls,
     flow,
     roster,
@@ -343,6 +326,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     outbox,
     scheduler,
     records,
+    stores,
+    lifecycleServices: services,
     lifecycle,
     warnings,
     callCenter,
@@ -354,7 +339,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Our own errors (SB_*) carry messages written for the client; any other 5xx stays in the log.
     const ours = typeof err.code === 'string' && err.code.startsWith('SB_');
     const storeFailure = !ours || err.code === 'SB_STORE_UNAVAILABLE';
-    const redisDown = status >= 500 && storeFailure && redis ? redisProblem(redis) : undefined;
+    const redisDown = status >= 500 && storeFailure ? stores.problem() : undefined;
     if (redisDown) {
       // The outage is logged once by createRedis; a request failing for it is not a new error.
       req.log.warn({ reason: redisDown }, 'request failed: Redis unavailable');
@@ -397,13 +382,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // First: fastify-metrics learns which routes to measure as they are added.
   await app.register(metricsPlugin, { metrics });
   await app.register(healthRoutes, {
-    ping: redis
-      ? async () => {
-          const problem = redisProblem(redis);
-          if (problem) throw new Error(problem);
-          await calls.ping();
-        }
-      : undefined,
+    ping: stores.ping,
     draining: () => lifecycle.draining,
     warnings: () => warnings,
   });
@@ -414,7 +393,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       calls,
       clickToCall,
       publicUrl: config.publicUrl,
-      authFailures,
+      authFailures: stores.authFailures,
       extra: [
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
@@ -449,7 +428,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     sessionSecret: config.sessionSecret,
     apiToken: config.apiToken,
     publicUrl: config.publicUrl,
-    redis,
+    redis: stores.redis,
     roster,
     calls,
     records,
@@ -458,59 +437,66 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
   });
 
-  // Callers who hung up in the voicemail flow: decide voicemail vs missed once their time is up.
-  let finalizing = false;
-  const finalizer = setInterval(() => {
-    // Redis not connected: nothing can be decided; an outage is already logged once.
-    if (finalizing || (redis && redis.status !== 'ready')) return;
-    finalizing = true;
-    flow
-      .finalizeDue()
-      .catch((err) => log.warn({ err }, 'voicemail decisions postponed'))
-      .finally(() => {
-        finalizing = false;
-      });
-  }, deps.finalizeEveryMs ?? 5_000);
-  finalizer.unref();
-
-  let closing = false;
-  app.addHook('onReady', async () => {
-    // The outbox, the shared roster and the job leases live in Redis: start them once it is
-    // connected (at once without Redis), so the at-start roster sync and balance check are not
-    // skipped for want of a lease. Calls are served meanwhile from the static roster.
-    const start = () => {
-      if (closing) return;
-      worker.start();
-      if (roster instanceof LiveRoster) {
-        roster
-          .start()
-          .catch((err) => log.warn({ err }, 'shared roster not loaded yet; retrying in the background'));
-      }
-      pgWriter
-        ?.migrate()
-        .catch((err) => log.warn({ err }, 'PostgreSQL migration postponed; records wait in Redis'));
-      // The at-start runs go on in the background: a slow Telnyx API must not hold up calls.
-      scheduler.start().catch((err) => log.error({ err }, 'scheduler failed to start'));
-    };
-    if (redis && redis.status !== 'ready') redis.once('ready', start);
-    else start();
+  // Started once the store is connected (at once in memory), so the at-start roster sync and
+  // balance check are not skipped for want of a lease; calls are served meanwhile from the static
+  // roster. Stopped last first on close: the finalizer and jobs, the roster refresh, then the
+  // effects of the requests in flight reach the outbox, the worker hands over, the stores close.
+  services.add({ name: 'outbox worker', start: () => worker.start(), stop: () => worker.stop() });
+  services.add({ name: 'call effects', start: () => undefined, stop: () => flow.drain() });
+  if (liveRoster) {
+    services.add({
+      name: 'shared roster',
+      start: () => liveRoster.start(),
+      startFailure: 'shared roster not loaded yet; retrying in the background',
+      startFailureLevel: 'warn',
+      stop: async () => liveRoster.stop(),
+    });
+  }
+  // The at-start runs go on in the background: a slow Telnyx API must not hold up calls. Jobs
+  // may be waiting on it at close: they get 5 s, then the rest stops without them.
+  services.add({
+    name: 'scheduler',
+    start: () => scheduler.start(),
+    startFailure: 'scheduler failed to start',
+    stop: () => scheduler.stop(),
+    stopWithinMs: 5_000,
   });
+  services.add(voicemailFinalizer(flow, stores, log, deps.finalizeEveryMs ?? 5_000));
+
+  app.addHook('onReady', async () => stores.whenReady(() => services.start()));
   app.addHook('onClose', async () => {
-    closing = true;
-    clearInterval(finalizer);
-    clearInterval(nag);
+    await services.stop();
     await callCenter.close();
-    // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
-    const jobsStopped = scheduler.stop();
-    if (roster instanceof LiveRoster) roster.stop();
-    // In-flight requests are finished by now; let their background effects reach the outbox.
-    await flow.drain();
-    await worker.stop();
-    await Promise.race([jobsStopped, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    if (calls instanceof MemoryCallStore) calls.close();
-    await pool?.end().catch(() => undefined);
-    if (ownsRedis && redis) await redis.quit().catch(() => redis.disconnect());
   });
 
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * Callers who hung up in the voicemail flow: decides voicemail vs missed once their time is up,
+ * every `everyMs`, on any replica (the store's compare-and-set decides once).
+ */
+function voicemailFinalizer(flow: CallFlow, stores: Stores, log: Logger, everyMs: number): Service {
+  let timer: NodeJS.Timeout | undefined;
+  let finalizing = false;
+  return {
+    name: 'voicemail finalizer',
+    start() {
+      timer = setInterval(() => {
+        // Store not connected: nothing can be decided; an outage is already logged once.
+        if (finalizing || !stores.isReady()) return;
+        finalizing = true;
+        flow
+          .finalizeDue()
+          .catch((err) => log.warn({ err }, 'voicemail decisions postponed'))
+          .finally(() => {
+            finalizing = false;
+          });
+      }, everyMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+    },
+  };
 }

@@ -39,6 +39,8 @@ export const Errors = {
   // Opening hours (docs/interface.md §6, §9).
   UnknownQueue: createError<[string]>('SB_UNKNOWN_QUEUE', '%s', 404),
   OverrideUntil: createError<[string]>('SB_OVERRIDE_UNTIL', '%s', 422),
+  /** GET /api/stats: the call records could not be read. */
+  StatsUnavailable: createError('SB_STATS_UNAVAILABLE', 'call records are unreachable; try again', 503),
   /** Too many bad bearer tokens from one client address (with Retry-After). */
   AuthThrottled: createError(
     'SB_AUTH_THROTTLED',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Notifier } from '../slack/alert.js';
+import type { Notifier } from '../alerts/alert.js';
 import { describeTelnyxError, type TelnyxClient } from '../telnyx/client.js';
 import { type AgentFilter, listAgentConnections } from './agent-connections.js';
 import { diffRoster, type RosterRename } from './roster-diff.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Notifier } from '../slack/alert.js';
+import type { Notifier } from '../alerts/alert.js';
 import type { TelnyxClient } from '../telnyx/client.js';
 import type { BalanceState, BalanceStateStore, PendingAlert } from './balance-state-store.js';
 import { compareDecimal, isDecimal } from './decimal.js';

@@ -1,4 +1,4 @@
-import type { Alert } from '../slack/alert.js';
+import type { Alert } from '../alerts/alert.js';
 
 /** An alert decided by a balance check but not yet confirmed queued; retried on the next check. */
 export interface PendingAlert {

@@ -7,7 +7,7 @@ import {
   validate,
 } from 'node-cron';
 import type { Logger } from 'pino';
-import type { Notifier } from '../slack/alert.js';
+import type { Notifier } from '../alerts/alert.js';
 import { describeTelnyxError } from '../telnyx/client.js';
 import type { JobHealth, JobHealthStore } from './job-health-store.js';
 import type { JobLease } from './job-lease.js';

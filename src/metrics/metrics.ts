@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from '../records/call-record.js';
 import { isShortAbandon } from '../stats/call-stats.js';
+import { withTimeout } from '../with-timeout.js';
 
 /** A value read at scrape time; may be async (Redis), may fail (then the last value stays). */
 type Source<T> = () => T | Promise<T>;
@@ -59,18 +60,8 @@ export interface Metrics {
 export const WAIT_BUCKETS = [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600];
 export const TALK_BUCKETS = [15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600, 7200];
 
-async function read<T>(source: Source<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      Promise.resolve().then(source),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('metric source timed out')), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function read<T>(source: Source<T>, timeoutMs: number): Promise<T> {
+  return withTimeout(source, timeoutMs, 'metric source timed out');
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../with-timeout.js';
 
 export interface HealthRoutesOptions {
   /** Readiness check of the shared store; undefined when running on in-memory state. */
@@ -34,21 +35,13 @@ export default async function healthRoutes(app: FastifyInstance, opts: HealthRou
       return reply.code(503).send({ status: 'shutting down', store, ...warnings() });
     }
     if (!opts.ping) return { status: 'ready', store, ...warnings() };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        opts.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-        }),
-      ]);
+      await withTimeout(opts.ping, timeoutMs, 'timeout');
       return { status: 'ready', store, ...warnings() };
     } catch (err) {
       return reply
         .code(503)
         .send({ status: 'not ready', store, reason: (err as Error).message, ...warnings() });
-    } finally {
-      clearTimeout(timer);
     }
   });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { withTimeout } from '../with-timeout.js';
 import { type RoutingAgent, type RoutingDecision, routeCall, withPresence } from './route-call.js';
 import type { RoutingState, RoutingStore } from './routing-store.js';
 
@@ -51,23 +52,15 @@ export function createRouter(options: RouterOptions): Router {
 
   async function loadOrNothing(caller: string | undefined): Promise<RoutingState> {
     const withRotation = settings.strategy === 'round-robin';
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const loading = store.load(caller, { withRotation });
-      // A late failure after the timeout must not become an unhandled rejection.
-      loading.catch(() => {});
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`routing store did not answer in ${loadTimeoutMs} ms`)),
-          loadTimeoutMs,
-        );
-      });
-      return await Promise.race([loading, timeout]);
+      return await withTimeout(
+        store.load(caller, { withRotation }),
+        loadTimeoutMs,
+        `routing store did not answer in ${loadTimeoutMs} ms`,
+      );
     } catch (err) {
       logger.warn({ err }, 'routing state unavailable: routing by strategy alone');
       return { history: {}, idle: {}, busy: new Set() };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

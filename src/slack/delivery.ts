@@ -1,4 +1,5 @@
 import { type Dispatcher, request } from 'undici';
+import type { DeliveryResult } from '../alerts/sink.js';
 
 /**
  * Posting one message to a Slack incoming webhook and classifying the answer. We use raw undici
@@ -6,15 +7,6 @@ import { type Dispatcher, request } from 'undici';
  * (its `IncomingWebhookHTTPError` carries no headers:
  * https://github.com/slackapi/node-slack-sdk/blob/main/packages/webhook/src/errors.ts).
  */
-
-/** The outcome of one post, as the outbox worker needs it. */
-export type DeliveryResult =
-  /** Slack answered 200 `ok`: the message is in the channel. */
-  | { outcome: 'delivered' }
-  /** Try again later: 429 (after `retryAfterMs`), 5xx, or a network error/timeout (with backoff). */
-  | { outcome: 'retry'; reason: string; status?: number; retryAfterMs?: number }
-  /** Slack refused it for good (4xx such as `invalid_blocks`, `no_service`): do not post it again. */
-  | { outcome: 'rejected'; reason: string; status: number };
 
 export interface PostOptions {
   /** undici dispatcher (tests inject an `Agent` they can close). Default: the global dispatcher. */
@@ -101,30 +93,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now: () =>
     return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, date - now()));
   }
   return DEFAULT_RETRY_AFTER_MS;
-}
-
-/** Capped exponential backoff settings for 5xx and network errors. */
-export interface BackoffOptions {
-  /** Delay before the first retry, ms (default 1000). */
-  baseMs: number;
-  /** Longest delay, ms (default 60000). */
-  capMs: number;
-}
-
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1_000, capMs: 60_000 };
-
-/**
- * Delay before retry number `attempt` (1-based): base·2^(attempt−1), capped, with "equal jitter"
- * (half fixed, half random) so replicas recovering together do not retry in lockstep.
- */
-export function backoffDelayMs(
-  attempt: number,
-  options: BackoffOptions = DEFAULT_BACKOFF,
-  random: () => number = Math.random,
-): number {
-  const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
-  const ceiling = Math.min(options.capMs, options.baseMs * 2 ** exponent);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
 /** Slack's error string from a response body: first line, printable, at most 100 characters. */

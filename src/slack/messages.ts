@@ -1,6 +1,6 @@
 import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
-import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from '../stats/daily-summary.js';
-import type { Alert, AlertType } from './alert.js';
+import type { Alert, AlertType } from '../alerts/alert.js';
+import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from './daily-summary-message.js';
 import { formatDuration, maskPhoneNumber } from './humanize.js';
 import {
   clip,

@@ -131,7 +131,9 @@ export function mrkdwnLink(rawUrl: string, label: string): string | undefined {
  * the fallback for clients that cannot render it. https://docs.slack.dev/messaging/formatting-message-text#date-formatting
  */
 export function slackDate(iso: string): string {
-  const ms = Date.parse(iso);
+  // Only an ISO 8601 time (what alerts carry, from toISOString) becomes a token: Date.parse also
+  // reads "50" or "May 1", and a stored value that odd is shown escaped, as text.
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(iso) ? Date.parse(iso) : Number.NaN;
   if (!Number.isFinite(ms)) return untrusted(iso, 64);
   const fallback = new Date(ms)
     .toISOString()

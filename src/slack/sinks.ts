@@ -1,17 +1,8 @@
 import type { Logger } from 'pino';
-import type { Alert } from './alert.js';
-import { type DeliveryResult, type PostOptions, postToSlack } from './delivery.js';
+import type { Alert } from '../alerts/alert.js';
+import type { AlertSink, DeliveryResult } from '../alerts/sink.js';
+import { type PostOptions, postToSlack } from './delivery.js';
 import { alertLogLine, buildSlackMessage } from './messages.js';
-
-/** Where the outbox worker delivers alerts: the Slack webhook, or the log when none is configured. */
-export interface AlertSink {
-  /** For logs and metrics labels: `slack-webhook` or `log`. */
-  readonly kind: string;
-  /** Least time between two deliveries, ms; the worker's default spacing. */
-  readonly minIntervalMs: number;
-  /** `folded`: earlier alerts of the same call this one replaced (shown with it). */
-  deliver(alert: Alert, folded?: readonly Alert[]): Promise<DeliveryResult>;
-}
 
 export interface SlackWebhookSinkOptions extends PostOptions {
   /** Default 1000: Slack allows about one message per second per webhook (api.slack.com/docs/rate-limits). */

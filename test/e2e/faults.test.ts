@@ -79,7 +79,7 @@ describe('fault drills', () => {
     }
     const total = played.reduce((n, p) => n + p.alerts.length, 0);
     // Slack is behind: once ten messages wait, a call's later alert replaces its unsent earlier
-    // ones and carries them (src/slack/outbox.ts), so fewer messages stand for the same events.
+    // ones and carries them (src/alerts/outbox.ts), so fewer messages stand for the same events.
     const outbox = server.app.services.outbox;
     await eventually(async () => {
       const c = outbox.counters();

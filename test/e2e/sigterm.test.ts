@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
+import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { KEY_PREFIX } from '../../src/redis.js';
-import { OutboxWorker } from '../../src/slack/outbox-worker.js';
-import { RedisOutbox } from '../../src/slack/redis-outbox.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
 import { type FakeSlack, ok, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually } from '../helper.js';
@@ -387,7 +387,7 @@ describe('SIGTERM under load (the real server process)', () => {
       idlePollMs: 20,
     });
     worker.start();
-    // Once Slack is behind, a call's missed alert carries its unsent incoming one (src/slack/outbox.ts).
+    // Once Slack is behind, a call's missed alert carries its unsent incoming one (src/alerts/outbox.ts).
     const events = () => slack.accepted().flatMap(slackTexts);
     try {
       await eventually(() => expect(events().length).toBeGreaterThanOrEqual(expected.length), 30_000);

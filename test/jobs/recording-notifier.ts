@@ -1,7 +1,7 @@
-import type { Alert, Notifier } from '../../src/slack/alert.js';
+import type { Alert, Notifier } from '../../src/alerts/alert.js';
 
 /**
- * A Notifier that keeps the outbox promise of `src/slack/alert.ts`: idempotent by key, across
+ * A Notifier that keeps the outbox promise of `src/alerts/alert.ts`: idempotent by key, across
  * every component (replica) that shares this instance. `calls` keeps every enqueue, `alerts` the
  * messages that would be delivered (one per key).
  */

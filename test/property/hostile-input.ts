@@ -477,7 +477,9 @@ export function rejectionProblems(status: number, body: string, url = ''): strin
  */
 export async function snapshot(raw: Redis, prefix: string): Promise<Map<string, string>> {
   const keys = (await raw.keys(`${prefix}*`))
-    .filter((k) => !/outbox:\{[^}]*\}:(lease|pause)$/.test(k))
+    // The outbox worker's lease (the scheduler's run lease `job:{outbox:<name>}:running`) and
+    // Slack's pause come and go on their own.
+    .filter((k) => !/(outbox:\{[^}]*\}:pause|job:\{outbox:[^}]*\}:running)$/.test(k))
     .sort();
   const out = new Map<string, string>();
   for (const key of keys) {

@@ -118,7 +118,7 @@ describe('Slack text under hostile caller and roster input', () => {
       }),
       { numRuns: RUNS },
     );
-    // Once Slack is behind, a call's later alert carries its unsent earlier one (src/slack/outbox.ts).
+    // Once Slack is behind, a call's later alert carries its unsent earlier one (src/alerts/outbox.ts).
     await eventually(
       () => expect(slack.accepted().flatMap(slackTexts).length).toBeGreaterThanOrEqual(expected),
       15_000,

@@ -1,14 +1,10 @@
 import { createServer } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  backoffDelayMs,
-  classifyResponse,
-  type DeliveryResult,
-  parseRetryAfter,
-  postToSlack,
-} from '../../src/slack/delivery.js';
+import { backoffDelayMs, type DeliveryResult } from '../../src/alerts/sink.js';
+import { classifyResponse, parseRetryAfter, postToSlack } from '../../src/slack/delivery.js';
 import { buildSlackMessage } from '../../src/slack/messages.js';
+import { allSampleAlerts } from '../alerts/sample-alerts.js';
 import {
   type FakeSlack,
   hangUp,
@@ -19,7 +15,6 @@ import {
   stall,
   startFakeSlack,
 } from '../fakes/slack-server.js';
-import { allSampleAlerts } from './sample-alerts.js';
 
 describe('parseRetryAfter', () => {
   const now = () => Date.parse('2024-01-01T00:00:00Z');

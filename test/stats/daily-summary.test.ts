@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { DailySummaryAlert } from '../../src/alerts/alert.js';
 import { recordFromState } from '../../src/records/call-record.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
+import { dailySummaryMessage } from '../../src/slack/daily-summary-message.js';
 import { computeStats } from '../../src/stats/call-stats.js';
-import {
-  buildDailySummary,
-  type DailySummaryAlert,
-  dailySummaryMessage,
-  runDailySummary,
-} from '../../src/stats/daily-summary.js';
+import { buildDailySummary, runDailySummary } from '../../src/stats/daily-summary.js';
 import { alice, bob, carol, playCall } from './scripted-calls.js';
 
 const berlin = (local: string) => Date.parse(`${local}+01:00`);

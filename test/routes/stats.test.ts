@@ -2,8 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/records/call-record.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
+import { type StatsRoutesOptions, statsRoutes } from '../../src/routes/api/stats.js';
 import { computeStats, type DayStats } from '../../src/stats/call-stats.js';
-import { type StatsRoutesOptions, statsRoutes } from '../../src/stats/stats-routes.js';
 import { startServer, type TestServer } from '../helper.js';
 import { record } from '../records/call-record-store-suite.js';
 

@@ -1,4 +1,4 @@
-import type { Alert, AlertType } from '../../src/slack/alert.js';
+import type { Alert, AlertType } from '../../src/alerts/alert.js';
 
 export const AT = '2023-11-14T22:13:20.000Z';
 export const AT_EPOCH = 1_700_000_000;

@@ -4,17 +4,13 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/slack/alert.js';
-import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
-import type { Outbox } from '../../src/slack/outbox.js';
-import { OutboxWorker, type OutboxWorkerOptions } from '../../src/slack/outbox-worker.js';
-import { RedisOutbox } from '../../src/slack/redis-outbox.js';
-import {
-  type AlertSink,
-  createAlertSink,
-  createLogSink,
-  createSlackWebhookSink,
-} from '../../src/slack/sinks.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
+import type { Outbox } from '../../src/alerts/outbox.js';
+import { OutboxWorker, type OutboxWorkerOptions } from '../../src/alerts/outbox-worker.js';
+import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
+import type { AlertSink } from '../../src/alerts/sink.js';
+import { createAlertSink, createLogSink, createSlackWebhookSink } from '../../src/slack/sinks.js';
 import {
   type FakeSlack,
   hangUp,

@@ -1,11 +1,8 @@
-import createError from '@fastify/error';
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { Errors } from '../errors.js';
-import type { CallRecordStore } from '../records/call-record-store.js';
-import { computeStats } from './call-stats.js';
-import { dayWindow, isCalendarDate, isTimeZone } from './time-zone.js';
-
-const StatsUnavailable = createError('SB_STATS_UNAVAILABLE', 'call records are unreachable; try again', 503);
+import { Errors } from '../../errors.js';
+import type { CallRecordStore } from '../../records/call-record-store.js';
+import { computeStats } from '../../stats/call-stats.js';
+import { dayWindow, isCalendarDate, isTimeZone } from '../../stats/time-zone.js';
 
 export interface StatsRoutesOptions {
   /** Where the day's records are read from. */
@@ -95,7 +92,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         records = await opts.store.range(fromMs, toMs);
       } catch (err) {
         request.log.error({ err }, 'call records unreadable');
-        throw new StatsUnavailable();
+        throw new Errors.StatsUnavailable();
       }
       // One zone for the window read above and for the computation (hours, the day's bounds).
       return computeStats(records, { date, timeZone, serviceLevelSeconds, shortAbandonSeconds });

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF, type DeliveryResult } from './delivery.js';
 import { eventsOf, type Outbox, type OutboxHead, type OutboxMessage } from './outbox.js';
-import type { AlertSink } from './sinks.js';
+import {
+  type AlertSink,
+  type BackoffOptions,
+  backoffDelayMs,
+  DEFAULT_BACKOFF,
+  type DeliveryResult,
+} from './sink.js';
 
 export interface OutboxWorkerOptions {
   outbox: Outbox;

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/slack/alert.js';
-import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
-import { DEFAULT_ROUTINE_LIMIT, eventsOf, type Outbox, type OutboxMessage } from '../../src/slack/outbox.js';
-import { OutboxWorker } from '../../src/slack/outbox-worker.js';
-import { RedisOutbox } from '../../src/slack/redis-outbox.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
+import { DEFAULT_ROUTINE_LIMIT, eventsOf, type Outbox, type OutboxMessage } from '../../src/alerts/outbox.js';
+import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
+import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
 import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';

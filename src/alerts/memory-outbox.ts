@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MemoryJobLease } from '../jobs/memory-job-lease.js';
 import type { Alert } from './alert.js';
 import {
   ALERT_CLASS,
@@ -29,6 +30,9 @@ import {
 /** Dedupe keys remembered at most (about 4 per call): past it the oldest are forgotten early. */
 export const DEFAULT_MAX_SEEN_KEYS = 200_000;
 
+/** The deliverer's lease, in the scheduler's run leases. */
+const OUTBOX_LEASE_JOB = 'outbox';
+
 export interface MemoryOutboxOptions extends OutboxOptions {
   /** Default {@link DEFAULT_MAX_SEEN_KEYS}. */
   maxSeenKeys?: number;
@@ -37,7 +41,7 @@ export interface MemoryOutboxOptions extends OutboxOptions {
 /**
  * The outbox in process memory: the embedded default when no Redis is configured. Same semantics
  * as `RedisOutbox` for one process (messages are stored serialized, so both behave alike: two
- * lanes, folding, summary; see src/slack/outbox.ts), but nothing survives a restart and other
+ * lanes, folding, summary; see src/alerts/outbox.ts), but nothing survives a restart and other
  * replicas cannot see it. Bounded: the routine lane by the summary, dedupe keys by a cap.
  */
 export class MemoryOutbox implements Outbox {
@@ -63,7 +67,7 @@ export class MemoryOutbox implements Outbox {
   #inflight: string | undefined;
   /** The unsent `backlog` summary, which later chatter merges into. */
   #summary: string | undefined;
-  #lease: { owner: string; expiresAt: number } | undefined;
+  readonly #lease: MemoryJobLease;
   #pausedUntil = 0;
 
   constructor(options: MemoryOutboxOptions = {}) {
@@ -73,6 +77,7 @@ export class MemoryOutbox implements Outbox {
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
     this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
+    this.#lease = new MemoryJobLease(this.#now);
   }
 
   async enqueue(key: string, alert: Alert): Promise<boolean> {
@@ -202,15 +207,16 @@ export class MemoryOutbox implements Outbox {
     this.#counters.retries += 1;
   }
 
+  // The scheduler's run lease, under the job name `outbox` (src/jobs/memory-job-lease.ts).
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
-    const now = this.#now();
-    if (this.#lease && this.#lease.owner !== owner && this.#lease.expiresAt > now) return false;
-    this.#lease = { owner, expiresAt: now + ttlMs };
-    return true;
+    return (
+      (await this.#lease.renewRun(OUTBOX_LEASE_JOB, owner, ttlMs)) ||
+      (await this.#lease.acquireRun(OUTBOX_LEASE_JOB, owner, ttlMs))
+    );
   }
 
   async releaseLease(owner: string): Promise<void> {
-    if (this.#lease?.owner === owner) this.#lease = undefined;
+    await this.#lease.releaseRun(OUTBOX_LEASE_JOB, owner);
   }
 
   async pauseFor(ms: number): Promise<void> {

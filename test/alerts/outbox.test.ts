@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/slack/alert.js';
-import { MemoryOutbox } from '../../src/slack/memory-outbox.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import {
   callSidOf,
   DEFAULT_FOLD_DEPTH,
@@ -10,8 +10,8 @@ import {
   type Outbox,
   type OutboxMessage,
   type OutboxOptions,
-} from '../../src/slack/outbox.js';
-import { RedisOutbox } from '../../src/slack/redis-outbox.js';
+} from '../../src/alerts/outbox.js';
+import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { sampleAlerts } from './sample-alerts.js';
 
@@ -356,8 +356,9 @@ describe('RedisOutbox specifics', () => {
     clients.push(raw);
     const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
     expect(keys).toEqual([
+      // The deliverer's lease is the scheduler's run lease (src/jobs/redis-job-lease.ts).
+      'job:{outbox:slack}:running',
       'outbox:{slack}:dead',
-      'outbox:{slack}:lease',
       'outbox:{slack}:pause',
       'outbox:{slack}:seen:k2',
       'outbox:{slack}:seen:voicemail:v3:abc',

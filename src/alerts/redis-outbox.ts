@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RedisJobLease } from '../jobs/redis-job-lease.js';
 import type { Alert } from './alert.js';
 import {
   ALERT_CLASS,
@@ -38,7 +39,7 @@ import {
  * - `outbox:{slack}:summary`     the unsent `backlog` message later chatter merges into
  * - `outbox:{slack}:seen:<key>`  dedupe marker, `SET NX EX` (7 days)
  * - `outbox:{slack}:dead`        LIST of dead letters, newest first, capped
- * - `outbox:{slack}:lease`       single-deliverer lease: owner id, `SET NX PX`
+ * - `job:{outbox:slack}:running` single-deliverer lease: owner id (the scheduler's run lease)
  * - `outbox:{slack}:pause`       exists while nobody may post; its PTTL is the wait (Redis's
  *                                clock, so replicas with skewed clocks agree)
  * - `outbox:{slack}:queue`       the LIST of earlier versions; `peek` moves what it holds into
@@ -204,33 +205,11 @@ redis.call('LPUSH', KEYS[6], ARGV[3])
 redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[4]) - 1)
 return 1`;
 
-/** Take the lease if free, renew it if ours. */
-const LEASE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0`;
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0`;
-
 const COMMANDS = {
   sbOutboxEnqueue2: { numberOfKeys: 7, lua: ENQUEUE },
   sbOutboxPeek: { numberOfKeys: 5, lua: PEEK },
   sbOutboxAck2: { numberOfKeys: 5, lua: ACK },
   sbOutboxDeadLetter2: { numberOfKeys: 6, lua: DEAD_LETTER },
-  sbOutboxLease: { numberOfKeys: 1, lua: LEASE },
-  sbOutboxRelease: { numberOfKeys: 1, lua: RELEASE },
 } as const;
 
 type ScriptCommands = {
@@ -271,7 +250,6 @@ export class RedisOutbox implements Outbox {
     legacy: string;
     seen: string;
     dead: string;
-    lease: string;
     pause: string;
   };
   readonly #counters = newCounters();
@@ -281,6 +259,8 @@ export class RedisOutbox implements Outbox {
   readonly #routineLimit: number;
   readonly #foldDepth: number;
   readonly #now: () => number;
+  readonly #lease: RedisJobLease;
+  readonly #leaseJob: string;
 
   constructor(redis: Redis, options: RedisOutboxOptions = {}) {
     const name = options.name ?? 'slack';
@@ -296,7 +276,6 @@ export class RedisOutbox implements Outbox {
       legacy: `${base}queue`,
       seen: `${base}seen:`,
       dead: `${base}dead`,
-      lease: `${base}lease`,
       pause: `${base}pause`,
     };
     this.#redis = redis;
@@ -311,6 +290,8 @@ export class RedisOutbox implements Outbox {
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
     this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
+    this.#lease = new RedisJobLease(redis);
+    this.#leaseJob = `outbox:${name}`;
   }
 
   async enqueue(key: string, alert: Alert): Promise<boolean> {
@@ -406,14 +387,18 @@ export class RedisOutbox implements Outbox {
     this.#counters.retries += 1;
   }
 
+  // The scheduler's run lease (src/jobs/redis-job-lease.ts), job `outbox:<name>`: the key
+  // `job:{outbox:<name>}:running` holds the deliverer's id.
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.round(ttlMs));
     return (
-      Number(await this.#scripts.sbOutboxLease(this.#keys.lease, owner, Math.max(1, Math.round(ttlMs)))) === 1
+      (await this.#lease.renewRun(this.#leaseJob, owner, ttl)) ||
+      (await this.#lease.acquireRun(this.#leaseJob, owner, ttl))
     );
   }
 
   async releaseLease(owner: string): Promise<void> {
-    await this.#scripts.sbOutboxRelease(this.#keys.lease, owner);
+    await this.#lease.releaseRun(this.#leaseJob, owner);
   }
 
   async pauseFor(ms: number): Promise<void> {

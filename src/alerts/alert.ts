@@ -1,0 +1,116 @@
+/**
+ * Everything Switchboard tells the team, as plain data. `src/slack/messages.ts` turns each alert
+ * into Block Kit JSON (this folder knows nothing about Slack); the outbox delivers it. Caller-controlled strings stay raw here and are
+ * escaped by the message builders.
+ */
+export type Alert =
+  | { type: 'incoming'; callSid: string; from: string; callerName?: string; agents: string[]; at: string }
+  | { type: 'answered'; callSid: string; from: string; agent: string; waitSeconds: number; at: string }
+  | {
+      type: 'missed';
+      callSid: string;
+      from: string;
+      waitSeconds: number;
+      /** caller-hung-up: while agents rang; no-answer: every round unanswered and no voicemail left; no-agents: nobody online and no voicemail left */
+      reason: 'caller-hung-up' | 'no-answer' | 'no-agents';
+      at: string;
+    }
+  | {
+      type: 'voicemail';
+      callSid: string;
+      from: string;
+      durationSeconds: number;
+      recordingUrl: string;
+      at: string;
+    }
+  | {
+      type: 'completed';
+      callSid: string;
+      from: string;
+      agent: string;
+      talkSeconds: number;
+      waitSeconds: number;
+      at: string;
+    }
+  | { type: 'outbound-ringing'; callSid: string; agent: string; to: string; at: string }
+  | { type: 'outbound-answered'; callSid: string; agent: string; to: string; at: string }
+  | {
+      type: 'outbound-completed';
+      callSid: string;
+      agent: string;
+      to: string;
+      answered: boolean;
+      talkSeconds: number;
+      at: string;
+    }
+  | { type: 'roster-changed'; added: string[]; removed: string[]; at: string }
+  | {
+      type: 'roster-unreachable';
+      /** Agents Telnyx will not connect calls to (SIP URI calling disabled on their connection). */
+      agents: string[];
+      /** Agents whose connection Switchboard set to `internal` (AGENT_SIP_URI_CALLING=enable). */
+      enabled: string[];
+      at: string;
+    }
+  | {
+      type: 'low-balance';
+      /** decimal strings exactly as Telnyx sent them */
+      amount: string;
+      currency: string;
+      threshold: string;
+      reminder: boolean;
+      at: string;
+    }
+  | { type: 'balance-recovered'; amount: string; currency: string; threshold: string; at: string }
+  | { type: 'job-failing'; job: string; error: string; at: string }
+  | { type: 'job-recovered'; job: string; failures: number; at: string }
+  | {
+      /**
+       * Written by the outbox, not by producers: routine call alerts that were not posted one by
+       * one because Slack was too far behind (src/alerts/outbox.ts), counted by alert type.
+       */
+      type: 'backlog';
+      counts: Record<string, number>;
+      /** ISO times of the first and last event summarized. */
+      since: string;
+      until: string;
+      at: string;
+    }
+  | DailySummaryAlert;
+
+export type AlertType = Alert['type'];
+
+/**
+ * Hands alerts to the durable outbox. `enqueue` resolves once the message is stored (never waits
+ * on Slack) and is idempotent by `key`: the same key enqueued twice, by any replica, is one message.
+ */
+export interface Notifier {
+  enqueue(key: string, alert: Alert): Promise<boolean>;
+}
+
+/** The alert (an `Alert` variant): plain data; agent names stay raw here and are escaped when rendered. */
+export interface DailySummaryAlert {
+  type: 'daily-summary';
+  /** The local day summarized, `YYYY-MM-DD`, and its zone. */
+  date: string;
+  timeZone: string;
+  offered: number;
+  answered: number;
+  missed: number;
+  abandoned: number;
+  shortAbandoned: number;
+  voicemails: number;
+  /** 0..1, null when nothing was answered or abandoned. */
+  serviceLevel: number | null;
+  serviceLevelSeconds: number;
+  averageSpeedOfAnswer: number | null;
+  averageHandleTime: number | null;
+  longestWait: number;
+  busiestHour: { hour: number; offered: number } | null;
+  outboundPlaced: number;
+  /** Agents who answered or placed calls, most answered first (at most `MAX_SUMMARY_AGENTS`,
+   * src/stats/daily-summary.ts). */
+  agents: Array<{ agent: string; answered: number; talkSeconds: number; outbound: number }>;
+  /** When the summary was made, ISO. */
+  at: string;
+}
