@@ -1,3 +1,4 @@
+import { type QueueExit, type QueueScript, waitInQueue } from './queue-wait.js';
 import { newCallSid, readTexml, type TelnyxPlayer, type TexmlPlan } from './telnyx-player.js';
 
 /**
@@ -31,6 +32,8 @@ export interface InboundScript {
    * <Dial> and <Record> actions): only status callbacks are documented to require it.
    */
   omitActionTimestamps?: boolean;
+  /** What the caller does while waiting in a queue (`<Enqueue>`). */
+  queue?: QueueScript;
 }
 
 export interface ScenarioResult {
@@ -38,16 +41,32 @@ export interface ScenarioResult {
   replies: TexmlPlan[];
   /** Agents' SIP URIs rung per round. */
   rounds: string[][];
+  /** What happened, in words, step by step (queue waits, announcements, digits pressed). */
+  story: string[];
+  /** Each stay in a queue, in order, and how it ended. */
+  queueStays: QueueExit[];
+  /** Seconds in queue before the call was answered, when it was answered after waiting. */
+  answeredAfterQueueSeconds?: number;
 }
 
 const STATUS = '/texml/status';
+
+const sipUser = (uri: string): string => /^sips?:([^@;]+)/.exec(uri)?.[1] ?? uri;
 
 export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): Promise<ScenarioResult> {
   const sid = newCallSid();
   const from = script.from ?? '+13125550100';
   const to = script.to ?? '+18005550199';
   const caller = { sid, from, to };
-  const result: ScenarioResult = { callSid: sid, replies: [], rounds: [] };
+  const result: ScenarioResult = { callSid: sid, replies: [], rounds: [], story: [], queueStays: [] };
+  p.calls.register({
+    accountSid: p.accountSid,
+    callSid: sid,
+    from,
+    to,
+    direction: 'inbound',
+    startedAt: p.clock.ms,
+  });
   const send = async (fn: () => Promise<unknown>) => {
     await fn();
     if (script.chaos) await fn();
@@ -66,7 +85,35 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   await send(() => p.status(STATUS, caller, 'in-progress'));
 
   let round = 0;
-  while (plan.dial) {
+  const hangUp = async (extra: Record<string, string> = {}) => {
+    p.calls.end(sid, p.clock.ms);
+    await send(() => p.status(STATUS, caller, 'completed', extra));
+  };
+  for (;;) {
+    if (plan.enqueue && !plan.dial) {
+      const exit = await waitInQueue(p, caller, plan.enqueue, script.queue ?? {}, result.story);
+      result.queueStays.push(exit);
+      if (exit.kind === 'ended') {
+        await hangUp(exit.by === 'caller' ? { HangupSource: 'caller' } : {});
+        return result;
+      }
+      plan = exit.plan;
+      result.replies.push(plan);
+      continue;
+    }
+    if (plan.redirect && !plan.dial && !plan.record) {
+      const res = await p.request(
+        plan.redirect.method,
+        plan.redirect.url,
+        action({ CallStatus: 'in-progress' }),
+      );
+      if (res.status !== 200)
+        throw new Error(`Redirect ${plan.redirect.url} answered ${res.status}: ${res.body}`);
+      plan = readTexml(res.body);
+      result.replies.push(plan);
+      continue;
+    }
+    if (!plan.dial) break;
     round++;
     const dial = plan.dial;
     result.rounds.push(dial.targets.map((t) => t.uri));
@@ -103,6 +150,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       await send(() => p.status(STATUS, caller, 'completed', { CallDuration: String(script.hangUpAfter) }));
       for (const leg of legs) await send(() => p.status(leg.cb, leg, 'canceled'));
       if (dial.action) await p.post(dial.action, action({ DialCallStatus: 'canceled' }));
+      p.calls.end(sid, p.clock.ms);
       return result;
     }
 
@@ -139,11 +187,19 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       );
       plan = readTexml(res.body);
       result.replies.push(plan);
-      await send(() => p.status(STATUS, caller, 'completed'));
+      const queued = result.queueStays.reduce((sum, x) => sum + x.waited, 0);
+      if (result.queueStays.length > 0) result.answeredAfterQueueSeconds = queued;
+      result.story.push(
+        `connected to ${sipUser(winner.to)}${result.queueStays.length ? ` after ${queued} s in queue` : ''}; talked ${script.talkSeconds ?? 60} s`,
+      );
+      await hangUp();
       return result;
     }
 
     p.clock.advance(dial.timeout ?? 20);
+    result.story.push(
+      `${legs.map((l) => sipUser(l.to)).join(', ')} let it ring out (${dial.timeout ?? 20} s)`,
+    );
     for (const leg of legs) await send(() => p.status(leg.cb, leg, 'no-answer'));
     const res = await p.post(dial.action as string, action({ DialCallStatus: 'no-answer' }));
     if (res.status !== 200) throw new Error(`dial-result answered ${res.status}: ${res.body}`);
@@ -166,7 +222,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         const res = await p.post(plan.record.action, rec);
         result.replies.push(readTexml(res.body));
       }
-      await send(() => p.status(STATUS, caller, 'completed'));
+      await hangUp();
       if (plan.record.recordingStatusCallback) {
         // `completed` is the recording status Telnyx sends by default; <Record> has no attribute
         // choosing others (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/record).
@@ -186,10 +242,10 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       if (plan.record.action && (script.silentHangUp ?? 'record-action') === 'record-action') {
         await p.post(plan.record.action, action({ RecordingDuration: '0' }));
       }
-      await send(() => p.status(STATUS, caller, 'completed'));
+      await hangUp();
     }
   } else {
-    await send(() => p.status(STATUS, caller, 'completed'));
+    await hangUp();
   }
   return result;
 }
@@ -212,7 +268,13 @@ export interface OutboundScript {
  */
 export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Promise<ScenarioResult> {
   const agentLeg = { sid: script.callSid, from: script.hotline, to: script.agentSip };
-  const result: ScenarioResult = { callSid: script.callSid, replies: [], rounds: [] };
+  const result: ScenarioResult = {
+    callSid: script.callSid,
+    replies: [],
+    rounds: [],
+    story: [],
+    queueStays: [],
+  };
   await p.status(STATUS, agentLeg, 'initiated');
   await p.status(STATUS, agentLeg, 'ringing');
   p.clock.advance(script.agentAnswersAfter ?? 4);
