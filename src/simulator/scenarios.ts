@@ -34,6 +34,15 @@ export interface InboundScript {
   omitActionTimestamps?: boolean;
   /** What the caller does while waiting in a queue (`<Enqueue>`). */
   queue?: QueueScript;
+  /**
+   * A call answered without waiting in a queue stays on the line (the agent busy) until this
+   * settles, then hangs up: how a scenario keeps every agent busy.
+   */
+  hold?: Promise<void>;
+  /** The agent's leg answered (its SIP URI). */
+  onAnswered?: (agent: string) => void;
+  /** The call was put in a queue (each time). */
+  onEnqueued?: (queue: string) => void;
 }
 
 export interface ScenarioResult {
@@ -91,6 +100,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   };
   for (;;) {
     if (plan.enqueue && !plan.dial) {
+      script.onEnqueued?.(plan.enqueue.queue);
       const exit = await waitInQueue(p, caller, plan.enqueue, script.queue ?? {}, result.story);
       result.queueStays.push(exit);
       if (exit.kind === 'ended') {
@@ -175,6 +185,8 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         await answered();
       } else {
         await answered();
+        script.onAnswered?.(winner.to);
+        if (script.hold && result.queueStays.length === 0) await script.hold;
         await completed();
       }
       const res = await p.post(
@@ -268,6 +280,14 @@ export interface OutboundScript {
  */
 export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Promise<ScenarioResult> {
   const agentLeg = { sid: script.callSid, from: script.hotline, to: script.agentSip };
+  p.calls.register({
+    accountSid: p.accountSid,
+    callSid: script.callSid,
+    from: script.hotline,
+    to: script.agentSip,
+    direction: 'outbound',
+    startedAt: p.clock.ms,
+  });
   const result: ScenarioResult = {
     callSid: script.callSid,
     replies: [],
@@ -317,7 +337,15 @@ export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Pro
       result.replies.push(readTexml(end.body));
     }
   }
+  p.calls.end(script.callSid, p.clock.ms);
   await p.status(STATUS, agentLeg, 'completed');
+  if (target) {
+    result.story.push(
+      script.talkSeconds !== undefined
+        ? `${sipUser(script.agentSip)} answered, then ${target.uri} answered and talked ${script.talkSeconds} s`
+        : `${sipUser(script.agentSip)} answered; ${target.uri} did not answer`,
+    );
+  }
   return result;
 }
 
