@@ -4,7 +4,9 @@ import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { Roster } from './agents/agent.js';
 import { LiveRoster } from './agents/live-roster.js';
+import { MemoryAgentStateStore } from './agents/memory-agent-state-store.js';
 import { MemoryRosterStore } from './agents/memory-roster-store.js';
+import { RedisAgentStateStore } from './agents/redis-agent-state-store.js';
 import { RedisRosterStore } from './agents/redis-roster-store.js';
 import { rosterSummary } from './agents/roster-summary.js';
 import { StaticRoster } from './agents/static-roster.js';
@@ -17,6 +19,8 @@ import { OutboundPolicy } from './calls/outbound-policy.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
+import { MemoryEventLog } from './events/memory-event-log.js';
+import { RedisEventLog } from './events/redis-event-log.js';
 import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
 import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
 import { MemoryJobLease } from './jobs/memory-job-lease.js';
@@ -30,6 +34,8 @@ import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import { MemoryQueueStore } from './queues/memory-queue-store.js';
+import { RedisQueueStore } from './queues/redis-queue-store.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
 import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
@@ -39,6 +45,7 @@ import { createRedis, redisProblem } from './redis.js';
 import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import adminApi from './routes/api/index.js';
+import queueRoutes, { type QueueDefinition } from './routes/api/queues.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
@@ -210,6 +217,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timezone: config.stats.timeZone,
     now,
   });
+  // Queues, agent states and the event log (docs/interface.md §5, §7), read by /api/queues,
+  // /api/events, /api/stats and /metrics. Without a call-center file: one queue, `support`,
+  // holding every agent.
+  const queueStore = redis ? new RedisQueueStore(redis) : new MemoryQueueStore();
+  const agentStates = redis ? new RedisAgentStateStore(redis) : new MemoryAgentStateStore();
+  const events = redis ? new RedisEventLog(redis, { now }) : new MemoryEventLog({ now });
+  const queueDefinitions = (): QueueDefinition[] => [
+    { name: 'support', agentIds: roster.current().agents.map((a) => a.id) },
+  ];
+
   const metrics = createMetrics(
     {
       activeCalls: () => calls.activeCount(),
@@ -393,8 +410,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       extra: [
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
-          await api.register(statsRoutes, { store: records, settings: config.stats });
+          await api.register(statsRoutes, { store: records, settings: config.stats, events, now });
         },
+        (api) =>
+          queueRoutes(api, {
+            queues: queueDefinitions,
+            agent: (id) => roster.current().agents.find((a) => a.id === id),
+            queueStore,
+            agentStates,
+            events,
+            settings: config.stats,
+            now,
+          }),
       ],
     });
   } else {
