@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, expect, it } from 'vitest';
-import { transitionAgent } from '../../src/agents/agent-state-store.js';
+import { type AgentStateStore, transitionAgent } from '../../src/agents/agent-state-store.js';
 import { MemoryAgentStateStore } from '../../src/agents/memory-agent-state-store.js';
 import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.js';
 import type { CallCenterEvent } from '../../src/events/call-center-event.js';
@@ -8,6 +8,7 @@ import type { EventLog } from '../../src/events/event-log.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import { RedisEventLog } from '../../src/events/redis-event-log.js';
 import { MemoryQueueStore } from '../../src/queues/memory-queue-store.js';
+import type { QueueStore } from '../../src/queues/queue-store.js';
 import { RedisQueueStore } from '../../src/queues/redis-queue-store.js';
 import queueRoutes, { NEXT_CURSOR_HEADER, parseSince } from '../../src/routes/api/queues.js';
 import { ErrorReply } from '../../src/routes/api/schemas.js';
@@ -28,11 +29,11 @@ describeBackends('GET /api/queues and /api/events', (backend) => {
       memory: () => new MemoryQueueStore(),
       redis: (r) => new RedisQueueStore(r),
     });
-    const agentStates = backend.one({
+    const agentStates = backend.one<AgentStateStore>({
       memory: () => new MemoryAgentStateStore(),
       redis: (r) => new RedisAgentStateStore(r),
     });
-    const events: EventLog = backend.one({
+    const events = backend.one<EventLog>({
       memory: () => new MemoryEventLog(),
       redis: (r) => new RedisEventLog(r),
     });
