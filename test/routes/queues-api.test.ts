@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describeBackends('GET /api/queues and /api/events', (backend) => {
   async function build() {
-    const queueStore = backend.one({
+    const queueStore = backend.one<QueueStore>({
       memory: () => new MemoryQueueStore(),
       redis: (r) => new RedisQueueStore(r),
     });
