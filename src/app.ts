@@ -32,7 +32,7 @@ import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { MemorySlidingWindow, RedisSlidingWindow } from './limits/sliding-window.js';
 import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
-import { createMetrics } from './metrics/metrics.js';
+import { type AgentMetricState, agentMetricState, createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
 import { MemoryQueueStore } from './queues/memory-queue-store.js';
 import { RedisQueueStore } from './queues/redis-queue-store.js';
@@ -235,6 +235,32 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       slackFailures: () => outbox.counters().failed,
       slackFolded: () => outbox.counters(),
       jobs: () => scheduler.health(),
+      queues: async () => {
+        const defs = queueDefinitions();
+        const at = now();
+        const [summaries, states] = await Promise.all([
+          queueStore.summaries(
+            defs.map((q) => q.name),
+            at,
+          ),
+          agentStates.getMany([...new Set(defs.flatMap((q) => q.agentIds))]),
+        ]);
+        return defs.map((q) => {
+          const summary = summaries.find((x) => x.queue === q.name);
+          const agents: Partial<Record<AgentMetricState, number>> = {};
+          for (const id of q.agentIds) {
+            const r = states.get(id);
+            const state = r ? agentMetricState(r.status, r.state) : 'idle';
+            agents[state] = (agents[state] ?? 0) + 1;
+          }
+          return {
+            queue: q.name,
+            waiting: summary?.waiting ?? 0,
+            longestWaitSeconds: summary?.longestWaitSeconds ?? 0,
+            agents,
+          };
+        });
+      },
     },
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );

@@ -119,6 +119,9 @@ describe('admin API', () => {
     expect(events.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect((await fetch(`${server.url}/api/queues`)).status).toBe(401);
     expect((await api('/events?since=soon')).status).toBe(400);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('switchboard_queue_waiting{queue="support"} 0');
+    expect(metrics).toContain(`switchboard_agents{queue="support",state="idle"} ${names.length}`);
   });
 
   it('shows a call live while it rings and with its timeline after it ended; 404 for an unknown sid', async () => {
