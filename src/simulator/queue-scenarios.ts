@@ -207,7 +207,7 @@ async function queueAbandon(ctx: QueueRunContext): Promise<QueueRun> {
   };
 }
 
-/** An agent lets three offers ring out and is put on break (docs/interface.md §5.4). */
+/** An agent lets three offers ring out and is put on break (docs/interface.md §5). */
 async function noAnswerPause(ctx: QueueRunContext): Promise<QueueRun> {
   const ringOuts = new Map<string, number>();
   let last: ScenarioResult | undefined;
