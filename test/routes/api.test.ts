@@ -113,7 +113,7 @@ describe('admin API', () => {
     const names = server.app.services.roster.current().agents.map((a) => a.name);
     expect(body.queues).toHaveLength(1);
     expect(body.queues[0]).toMatchObject({ name: 'support', waiting: 0, callers: [] });
-    expect((body.queues[0]?.agents as Array<{ name: string }>).map((a) => a.name)).toEqual(names);
+    expect(((body.queues[0]?.agents ?? []) as Array<{ name: string }>).map((a) => a.name)).toEqual(names);
     const events = await api('/events?since=2026-01-01T00:00:00Z');
     expect(events.status).toBe(200);
     expect(events.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
