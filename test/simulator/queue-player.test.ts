@@ -314,6 +314,16 @@ describe('simulated caller in a TeXML queue', () => {
     expect(s.hits.at(-1)?.params).toMatchObject({ CallStatus: 'completed', HangupSource: 'caller' });
   });
 
+  it('an empty wait document is requested again a second later, not in a tight loop', async () => {
+    const { hits, player } = await setup({
+      '/texml/inbound': () => ENQUEUE,
+      '/texml/queue/wait': () => xml(''),
+    });
+    const result = await playInbound(player, { queue: { hangUpAfter: 5 } });
+    expect(hits('/texml/queue/wait').map((h) => h.params.QueueTime)).toEqual(['0', '1', '2', '3', '4']);
+    expect(result.queueStays).toEqual([{ kind: 'ended', by: 'caller', waited: 5 }]);
+  });
+
   it('refuses a verb the waitUrl document may not hold', async () => {
     const { player } = await setup({
       '/texml/inbound': () => ENQUEUE,
