@@ -11,6 +11,7 @@ import { OutboxWorker } from './alerts/outbox-worker.js';
 import type { BackoffOptions } from './alerts/sink.js';
 import { type CallCenterConfigSource, callCenterSourceFor } from './call-center/call-center-source.js';
 import { OpeningHoursService } from './call-center/opening-hours-service.js';
+import { resolveQueueMembership } from './call-center/queue-agents.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
@@ -21,7 +22,7 @@ import { configWarnings } from './config-warnings.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { loggerOptions } from './logger.js';
-import { createMetrics } from './metrics/metrics.js';
+import { type AgentMetricState, agentMetricState, createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
 import type { CallRecordStore } from './records/call-record-store.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
@@ -31,6 +32,7 @@ import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
 import hoursRoutes from './routes/api/hours.js';
 import adminApi from './routes/api/index.js';
+import queueRoutes, { type QueueDefinition } from './routes/api/queues.js';
 import { statsRoutes } from './routes/api/stats.js';
 import audioRoutes from './routes/audio.js';
 import healthRoutes from './routes/health.js';
@@ -220,6 +222,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     timezone: config.stats.timeZone,
     now,
   });
+  // Queues, agent states and the event log (docs/interface.md §5, §7), read by /api/queues,
+  // /api/events, /api/stats and /metrics. Without a call-center file: one queue, `support`,
+  // holding every agent.
+  const { queues: queueStore, agentStates, events } = stores;
+  // The queues of the call-center file (docs/call-center-file.md), resolved against the roster.
+  const queueDefinitions = (): QueueDefinition[] => {
+    const membership = resolveQueueMembership(callCenter.current(), roster.current().agents);
+    return [...membership.byQueue].map(([name, agentIds]) => ({ name, agentIds }));
+  };
+
   const metrics = createMetrics(
     {
       activeCalls: () => calls.activeCount(),
@@ -228,6 +240,32 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       slackFailures: () => outbox.counters().failed,
       slackFolded: () => outbox.counters(),
       jobs: () => scheduler.health(),
+      queues: async () => {
+        const defs = queueDefinitions();
+        const at = now();
+        const [summaries, states] = await Promise.all([
+          queueStore.summaries(
+            defs.map((q) => q.name),
+            at,
+          ),
+          agentStates.getMany([...new Set(defs.flatMap((q) => q.agentIds))]),
+        ]);
+        return defs.map((q) => {
+          const summary = summaries.find((x) => x.queue === q.name);
+          const agents: Partial<Record<AgentMetricState, number>> = {};
+          for (const id of q.agentIds) {
+            const r = states.get(id);
+            const state = r ? agentMetricState(r.status, r.state) : 'idle';
+            agents[state] = (agents[state] ?? 0) + 1;
+          }
+          return {
+            queue: q.name,
+            waiting: summary?.waiting ?? 0,
+            longestWaitSeconds: summary?.longestWaitSeconds ?? 0,
+            agents,
+          };
+        });
+      },
     },
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );
@@ -397,11 +435,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       extra: [
         (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
         async (api) => {
-          await api.register(statsRoutes, { store: records, settings: config.stats });
+          await api.register(statsRoutes, { store: records, settings: config.stats, events, now });
         },
         async (api) => {
           await api.register(hoursRoutes, { hours, source: callCenter, now });
         },
+        (api) =>
+          queueRoutes(api, {
+            queues: queueDefinitions,
+            agent: (id) => roster.current().agents.find((a) => a.id === id),
+            queueStore,
+            agentStates,
+            events,
+            settings: config.stats,
+            now,
+          }),
       ],
     });
   } else {

@@ -81,7 +81,7 @@ export function compareIds(a: string, b: string): number {
  * by `at`.
  */
 export async function eventsBetween(
-  log: EventLog,
+  log: Pick<EventLog, 'read'>,
   fromMs: number,
   toMs: number,
   options: { marginMs?: number; pageSize?: number } = {},

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AgentActivity } from '../agents/agent-state.js';
+import type { AgentStatus } from '../events/call-center-event.js';
 import type { CallRecord } from '../records/call-record.js';
 import { isShortAbandon } from '../stats/call-stats.js';
 import { withTimeout } from '../with-timeout.js';
@@ -26,6 +28,40 @@ export interface MetricsSources {
   slackFolded?: () => { superseded: Record<string, number>; summarized: Record<string, number> };
   /** Each scheduled job and the ISO time of its last success (`JobHealthStore.get`). */
   jobs?: Source<ReadonlyArray<{ job: string; lastSuccessAt?: string }>>;
+  /**
+   * Each configured queue (names from configuration, never from requests: the label set stays
+   * bounded): callers waiting, the longest wait, and its agents counted by `agentMetricState`.
+   * Read once per scrape (the queue store's `summaries` and one `getMany` of agent states).
+   */
+  queues?: Source<ReadonlyArray<QueueGaugeValues>>;
+}
+
+export interface QueueGaugeValues {
+  queue: string;
+  waiting: number;
+  longestWaitSeconds: number;
+  agents: Partial<Record<AgentMetricState, number>>;
+}
+
+/**
+ * The `state` label of `switchboard_agents`: what the agent is doing, one fixed value each, so the
+ * states of a queue add up to its agents. Working (offered a call, on a call, in wrap-up) wins
+ * over the status (an agent who went on break mid-call is still on the call); an idle agent is
+ * `idle` when available, else its status (`break`, `offline`).
+ */
+export type AgentMetricState = 'idle' | 'offered' | 'on-call' | 'wrap-up' | 'break' | 'offline';
+export const AGENT_METRIC_STATES: readonly AgentMetricState[] = [
+  'idle',
+  'offered',
+  'on-call',
+  'wrap-up',
+  'break',
+  'offline',
+];
+
+export function agentMetricState(status: AgentStatus, activity: AgentActivity): AgentMetricState {
+  if (activity !== 'idle') return activity;
+  return status === 'available' ? 'idle' : status;
 }
 
 export interface MetricsOptions {
@@ -54,6 +90,9 @@ export interface Metrics {
   jobLastSuccess: Gauge<'job_name'>;
   /** Unsigned /texml/inbound requests accepted under TELNYX_UNSIGNED_INBOUND=allow. */
   unsignedInbound: Counter;
+  queueWaiting: Gauge<'queue'>;
+  queueLongestWait: Gauge<'queue'>;
+  agents: Gauge<'queue' | 'state'>;
 }
 
 /** Ring rounds are 20 s by default; the buckets put the service-level target (20 s) on an edge. */
@@ -175,6 +214,58 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     },
   });
 
+  // The three queue gauges come from one read of the stores per scrape: prom-client collects every
+  // metric of a scrape at once (Registry.metrics), so they share the read in flight.
+  let queueRead: Promise<ReadonlyArray<QueueGaugeValues> | undefined> | undefined;
+  const readQueues = (): Promise<ReadonlyArray<QueueGaugeValues> | undefined> => {
+    const source = sources.queues;
+    if (!source) return Promise.resolve(undefined);
+    queueRead ??= read(source, timeoutMs)
+      .catch(() => undefined) // unreachable store: keep the last values
+      .finally(() => {
+        queueRead = undefined;
+      });
+    return queueRead;
+  };
+  const queueWaiting = new Gauge({
+    name: 'switchboard_queue_waiting',
+    help: 'Callers waiting in each queue, callbacks included',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      const queues = await readQueues();
+      if (!queues) return;
+      this.reset();
+      for (const q of queues) this.set({ queue: q.queue }, q.waiting);
+    },
+  });
+  const queueLongestWait = new Gauge({
+    name: 'switchboard_queue_longest_wait_seconds',
+    help: 'Seconds the longest-waiting caller of each queue has waited (0 when nobody waits)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      const queues = await readQueues();
+      if (!queues) return;
+      this.reset();
+      for (const q of queues) this.set({ queue: q.queue }, q.longestWaitSeconds);
+    },
+  });
+  const agents = new Gauge({
+    name: 'switchboard_agents',
+    help: 'Agents of each queue by state: idle, offered, on-call, wrap-up (working, whatever the status), or break / offline when not working',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const queues = await readQueues();
+      if (!queues) return;
+      this.reset();
+      for (const q of queues) {
+        for (const state of AGENT_METRIC_STATES) this.set({ queue: q.queue, state }, q.agents[state] ?? 0);
+      }
+    },
+  });
+
   const unsignedInbound = new Counter({
     name: 'switchboard_texml_unsigned_inbound_total',
     help: 'Unsigned /texml/inbound requests accepted because TELNYX_UNSIGNED_INBOUND=allow',
@@ -184,6 +275,9 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
   return {
     registry,
     unsignedInbound,
+    queueWaiting,
+    queueLongestWait,
+    agents,
     calls,
     waitSeconds,
     talkSeconds,

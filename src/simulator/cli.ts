@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FakeTelnyxApi } from './fake-telnyx-api.js';
+import { type AgentView, QUEUE_SCENARIOS } from './queue-scenarios.js';
 import { playInbound, playOutbound, SCENARIOS } from './scenarios.js';
 import { parseAt, parseDigits } from './sim-time.js';
 import { describeInbound, randomCaller, type ServerView } from './summary.js';
@@ -30,6 +31,9 @@ scenarios:
 ${Object.entries(SCENARIOS)
   .map(([name, s]) => `  ${name.padEnd(14)} ${s.describe}`)
   .join('\n')}
+${Object.entries(QUEUE_SCENARIOS)
+  .map(([name, s]) => `  ${name.padEnd(14)} ${s.describe}`)
+  .join('\n')}
   outbound       click-to-call: POST /api/calls, the agent answers, the customer talks for 42 s
   keys           print a new Ed25519 key pair (TELNYX_PUBLIC_KEY for the server, SIMULATOR_PRIVATE_KEY for this tool)
 
@@ -37,6 +41,9 @@ outbound plays Telnyx's REST API too, on --telnyx-port; start the server with
   API_TOKEN=<token> TELNYX_API_KEY=simulator TELNYX_API_BASE_URL=http://127.0.0.1:9998/v2 \
   TELNYX_CONNECTION_ID=simulator HOTLINE_NUMBER=+18005550199 AGENTS=... npm start
 and give this tool the same API_TOKEN.
+The queue scenarios (queued, callback, queue-abandon, no-answer-pause) need the same: the server
+moves waiting callers and places callbacks through that Telnyx API. Callers wait in real time
+(--pace 1), since the server's wrap-up and dispatch timers do.
 
 options:
   --url URL          server to play against (default http://127.0.0.1:8080, or SIMULATOR_URL)
@@ -45,12 +52,13 @@ options:
   --wait S           seconds to wait for Slack messages after the call (default 3)
   --agent NAME       outbound: the agent placing the call (default: the first in the roster)
   --to NUMBER        outbound: the customer (default +14155550123)
-  --telnyx-port N    outbound: port of the simulated Telnyx API (default 9998)
   --digits KEYS      keys the caller presses at the menu, in turn (2; 92 = a wrong key, then 2);
                      when they run out the caller presses nothing (the menu times out)
   --at TIME          when the call happens (Timestamp, CallInitiatedAt): 2026-12-25T10:00 is read
                      in --tz; 2026-12-25T09:00Z or +01:00 is that instant (default: now)
   --tz ZONE          zone of a local --at (default TZ, else UTC), e.g. Europe/Berlin
+  --telnyx-port N    outbound, queues: port of the simulated Telnyx API (default 9998)
+  --pace X           queues: real seconds per second waited in a queue (default 1)
   SIMULATOR_PRIVATE_KEY (env): PEM private key to sign requests with
 `;
 
@@ -143,6 +151,7 @@ async function main(): Promise<number> {
       digits: { type: 'string' },
       at: { type: 'string' },
       tz: { type: 'string' },
+      pace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -157,7 +166,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const scenario = SCENARIOS[name];
-  if (!scenario && name !== 'outbound') {
+  const queueScenario = QUEUE_SCENARIOS[name];
+  if (!scenario && !queueScenario && name !== 'outbound') {
     console.error(`unknown scenario "${name}"\n\n${HELP}`);
     return 2;
   }
@@ -186,6 +196,19 @@ async function main(): Promise<number> {
     onExchange: printExchange,
     clock: at !== undefined ? new SimClock(at) : undefined,
   });
+  if (queueScenario) {
+    const pace = Number(values.pace ?? 1);
+    if (!Number.isFinite(pace) || pace < 0) {
+      console.error('--pace must be a number of seconds, 0 or more');
+      return 2;
+    }
+    const code = await runQueueScenario(name, baseUrl, key, pace, values);
+    if (catcher) {
+      await new Promise((r) => setTimeout(r, Number(values.wait ?? 3) * 1000));
+      await new Promise((r) => catcher.server.close(r));
+    }
+    return code;
+  }
   const from = values.from ?? randomCaller();
   const result = scenario
     ? await (async () => {
@@ -216,6 +239,62 @@ async function main(): Promise<number> {
     );
   }
   return 0;
+}
+
+/** A queue scenario, with this tool playing Telnyx's REST API (call updates, callbacks) too. */
+async function runQueueScenario(
+  name: string,
+  baseUrl: string,
+  key: string | undefined,
+  pace: number,
+  values: { from?: string; 'telnyx-port'?: string },
+): Promise<number> {
+  const scenario = QUEUE_SCENARIOS[name];
+  if (!scenario) return 2;
+  const telnyx = await FakeTelnyxApi.start({
+    apiKey: 'simulator',
+    port: Number(values['telnyx-port'] ?? 9998),
+  });
+  const player = new TelnyxPlayer({
+    baseUrl,
+    privateKey: key ? loadPrivateKey(key.replace(/\\n/g, '\n')) : undefined,
+    paceMs: pace * 1000,
+  });
+  telnyx.liveCalls = player.calls;
+  const token = process.env.SIMULATOR_API_TOKEN ?? process.env.API_TOKEN;
+  let first = true;
+  try {
+    console.log(bold(`\n▶ ${name}: ${scenario.describe}\n`));
+    const run = await scenario.run({
+      player,
+      telnyx,
+      newCaller: () => {
+        const number = first && values.from ? values.from : randomCaller();
+        first = false;
+        return number;
+      },
+      agents: token ? () => agentsView(baseUrl, token) : undefined,
+      log: (line) => console.log(line),
+    });
+    console.log(bold(`\n■ call ${run.callSid}: ${run.outcome}`));
+    return 0;
+  } finally {
+    await telnyx.close();
+  }
+}
+
+/** Every agent's status and state, from `GET /api/queues`. */
+async function agentsView(baseUrl: string, token: string): Promise<AgentView[] | undefined> {
+  try {
+    const res = await fetch(`${baseUrl}/api/queues`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { queues: { agents: AgentView[] }[] };
+    const seen = new Map<string, AgentView>();
+    for (const q of body.queues) for (const a of q.agents) seen.set(a.id, a);
+    return [...seen.values()];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Click-to-call through the admin API, with this tool playing Telnyx's REST API as well. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CallUpdate, CallUpdateTarget, LiveCallInfo } from './live-calls.js';
 
 /**
  * A real HTTP server playing the parts of Telnyx API v2 that Switchboard uses, mounted under `/v2`
@@ -161,6 +162,12 @@ export class FakeTelnyxApi {
   maxInFlight = 0;
   /** Called for each request before it is answered: lets a test change the account mid-listing. */
   onRequest: ((request: RecordedRequest) => void) | undefined;
+  /**
+   * The calls in progress, for `POST /v2/texml/Accounts/{AccountSid}/Calls/{CallSid}` (update):
+   * the player playing them (`TelnyxPlayer.calls`). Without it every call is unknown (404).
+   */
+  liveCalls: CallUpdateTarget | undefined;
+  readonly #createdWaiters = new Set<() => void>();
 
   private constructor(
     private readonly server: Server,
@@ -259,7 +266,34 @@ export class FakeTelnyxApi {
     );
   }
 
+  /**
+   * The next TeXML call created (POST .../Calls) matching `predicate`, among those created from
+   * now on or already recorded after index `from`; rejects after `timeoutMs`.
+   */
+  async waitForCreatedCall(
+    predicate: (call: RecordedTexmlCall) => boolean,
+    options: { from?: number; timeoutMs: number },
+  ): Promise<RecordedTexmlCall> {
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const found = this.texmlCalls.slice(options.from ?? 0).find(predicate);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching call created within ${options.timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#createdWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.#createdWaiters.add(done);
+      });
+    }
+  }
+
   async close(): Promise<void> {
+    for (const wake of [...this.#createdWaiters]) wake();
     for (const res of this.#hanging) res.destroy();
     for (const timer of this.#slow) clearTimeout(timer);
     this.#slow.clear();
@@ -295,7 +329,10 @@ export class FakeTelnyxApi {
           error('10009', 'Authentication failed', 'Could not understand the provided credentials.'),
         ]);
       }
-      if (raw.length > 0) {
+      const form = /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '');
+      if (raw.length > 0 && form) {
+        record.body = Object.fromEntries(new URLSearchParams(raw));
+      } else if (raw.length > 0) {
         try {
           record.body = JSON.parse(raw);
         } catch {
@@ -404,6 +441,10 @@ export class FakeTelnyxApi {
       return { data: { ...this.#balance, record_type: 'balance' } };
     m = /^\/v2\/texml\/Accounts\/([^/]+)\/Calls$/.exec(p);
     if (m && r.method === 'POST') return this.createAccountCall(decodeURIComponent(m[1]!), r.body);
+    m = /^\/v2\/texml\/Accounts\/([^/]+)\/Calls\/([^/]+?)(?:\.json)?$/.exec(p);
+    if (m && r.method === 'POST') {
+      return this.updateCall(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), r);
+    }
     m = /^\/v2\/texml\/calls\/([^/]+)$/.exec(p);
     if (m && r.method === 'POST') return this.createConnectionCall(decodeURIComponent(m[1]!), r.body);
     if (p === '/v2/telephony_credentials' && r.method === 'GET') return this.listCredentials(r.query);
@@ -638,7 +679,25 @@ export class FakeTelnyxApi {
     }
     const callSid = `v3:${randomUUID()}`;
     this.texmlCalls.push({ kind: 'account', accountSid, body: b, callSid });
+    for (const wake of [...this.#createdWaiters]) wake();
     return { from: b.From, to: b.To, status: 'queued', call_sid: callSid };
+  }
+
+  /**
+   * `POST /v2/texml/Accounts/{account_sid}/Calls/{call_sid}` (texml-calls.yml `UpdateTexmlCall`):
+   * redirects a call in progress to a new `Url` (or `Texml`), or ends it (`Status=completed`);
+   * 200 with the `CallResource`, 404 for a call this account does not have, 422 for a bad body
+   * or a call that has already ended (UNCONFIRMED which status Telnyx gives that; Twilio's is an
+   * error too, "Call is not in-progress").
+   */
+  private updateCall(accountSid: string, callSid: string, r: RecordedRequest): unknown {
+    const change = parseCallUpdate(r);
+    const outcome = this.liveCalls?.update(accountSid, callSid, change);
+    if (!outcome || (!outcome.ok && outcome.reason === 'unknown')) throw notFound();
+    if (!outcome.ok) {
+      throw new HttpError(422, [error('10015', 'Invalid parameter', 'The call is not in progress.')]);
+    }
+    return toCallResource(outcome.call, change.kind === 'hangup' ? 'completed' : 'in-progress');
   }
 
   private createConnectionCall(connectionId: string, body: unknown): unknown {
@@ -652,8 +711,89 @@ export class FakeTelnyxApi {
     }
     const callSid = `v3:${randomUUID()}`;
     this.texmlCalls.push({ kind: 'connection', connectionId, body: b, callSid });
+    for (const wake of [...this.#createdWaiters]) wake();
     return { call_sid: callSid, from: b.From, to: b.To, status: 'queued' };
   }
+}
+
+const UPDATE_FIELDS = new Set([
+  'Status',
+  'Url',
+  'Method',
+  'FallbackUrl',
+  'FallbackMethod',
+  'StatusCallback',
+  'StatusCallbackMethod',
+  'Texml',
+]);
+
+const invalid = (field: string, detail: string) =>
+  error('10015', 'Invalid parameter', detail, { pointer: `/${field}` });
+
+/**
+ * Validates an `UpdateCallRequest` (texml-calls.yml): the body is form-encoded (the only content
+ * type the spec lists for this operation; a JSON body is refused with 422 here — UNCONFIRMED
+ * whether Telnyx would accept one), keys CamelCase as the spec insists ("keys present in the
+ * payload MUST BE formatted in CamelCase"); `Method` GET or POST; `Status` `completed` (the only
+ * value the spec describes: "Setting the status to completed ends the call"); `Url` an absolute
+ * http(s) URL. A body asking nothing (no `Url`, `Texml` nor `Status`) is refused: there is no
+ * call to update to (UNCONFIRMED: the spec marks no field required).
+ */
+function parseCallUpdate(r: RecordedRequest): CallUpdate {
+  const form = /^application\/x-www-form-urlencoded\b/i.test(r.headers['content-type'] ?? '');
+  if (!form) {
+    throw new HttpError(422, [
+      error('10015', 'Invalid parameter', 'The body must be application/x-www-form-urlencoded.'),
+    ]);
+  }
+  const b = (r.body ?? {}) as Record<string, string>;
+  const errors: Array<Record<string, unknown>> = [];
+  for (const key of Object.keys(b)) {
+    if (!UPDATE_FIELDS.has(key)) errors.push(invalid(key, `${key} is not a parameter of Update call`));
+  }
+  for (const key of ['Method', 'FallbackMethod', 'StatusCallbackMethod']) {
+    if (b[key] !== undefined && b[key] !== 'GET' && b[key] !== 'POST') {
+      errors.push(invalid(key, `${key} must be GET or POST`));
+    }
+  }
+  if (b.Status !== undefined && b.Status !== 'completed') {
+    errors.push(invalid('Status', 'Status must be completed'));
+  }
+  for (const key of ['Url', 'FallbackUrl', 'StatusCallback']) {
+    if (b[key] !== undefined && !/^https?:\/\/[^\s]+$/i.test(b[key])) {
+      errors.push(invalid(key, `${key} must be an absolute http(s) URL`));
+    }
+  }
+  if (b.Url === undefined && b.Texml === undefined && b.Status === undefined) {
+    errors.push(invalid('Url', 'One of Url, Texml or Status is required'));
+  }
+  if (errors.length > 0) throw new HttpError(422, errors);
+  if (b.Status === 'completed') return { kind: 'hangup' };
+  if (b.Texml !== undefined) return { kind: 'texml', texml: b.Texml };
+  return { kind: 'url', url: b.Url as string, method: (b.Method as 'GET' | 'POST' | undefined) ?? 'POST' };
+}
+
+const rfc2822 = (ms: number): string => new Date(ms).toUTCString().replace('GMT', '+0000');
+
+/** A call as `CallResource` (texml-calls.yml): unwrapped, snake_case, RFC 2822 dates. */
+function toCallResource(c: LiveCallInfo, status: string): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    account_sid: c.accountSid,
+    sid: c.callSid,
+    from: c.from,
+    to: c.to,
+    direction: c.direction,
+    status,
+    date_created: rfc2822(c.startedAt),
+    date_updated: rfc2822(now),
+    start_time: rfc2822(c.startedAt),
+    ...(c.endedAt !== undefined && {
+      end_time: rfc2822(c.endedAt),
+      duration: String(Math.max(0, Math.round((c.endedAt - c.startedAt) / 1000))),
+    }),
+    uri: `/v2/texml/Accounts/${c.accountSid}/Calls/${c.callSid}.json`,
+  };
 }
 
 function toApiConnection(c: FakeConnection & { created_at: string }): Record<string, unknown> {

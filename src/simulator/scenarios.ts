@@ -1,3 +1,4 @@
+import { type QueueExit, type QueueScript, waitInQueue } from './queue-wait.js';
 import { newCallSid, readTexml, type TelnyxPlayer, type TexmlPlan } from './telnyx-player.js';
 
 /**
@@ -37,6 +38,17 @@ export interface InboundScript {
    * without `Digits`, as after Telnyx's timeout.
    */
   digits?: string;
+  /** What the caller does while waiting in a queue (`<Enqueue>`). */
+  queue?: QueueScript;
+  /**
+   * A call answered without waiting in a queue stays on the line (the agent busy) until this
+   * settles, then hangs up: how a scenario keeps every agent busy.
+   */
+  hold?: Promise<void>;
+  /** The agent's leg answered (its SIP URI). */
+  onAnswered?: (agent: string) => void;
+  /** The call was put in a queue (each time). */
+  onEnqueued?: (queue: string) => void;
 }
 
 export interface ScenarioResult {
@@ -44,16 +56,32 @@ export interface ScenarioResult {
   replies: TexmlPlan[];
   /** Agents' SIP URIs rung per round. */
   rounds: string[][];
+  /** What happened, in words, step by step (queue waits, announcements, digits pressed). */
+  story: string[];
+  /** Each stay in a queue, in order, and how it ended. */
+  queueStays: QueueExit[];
+  /** Seconds in queue before the call was answered, when it was answered after waiting. */
+  answeredAfterQueueSeconds?: number;
 }
 
 const STATUS = '/texml/status';
+
+const sipUser = (uri: string): string => /^sips?:([^@;]+)/.exec(uri)?.[1] ?? uri;
 
 export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): Promise<ScenarioResult> {
   const sid = newCallSid();
   const from = script.from ?? '+13125550100';
   const to = script.to ?? '+18005550199';
   const caller = { sid, from, to };
-  const result: ScenarioResult = { callSid: sid, replies: [], rounds: [] };
+  const result: ScenarioResult = { callSid: sid, replies: [], rounds: [], story: [], queueStays: [] };
+  p.calls.register({
+    accountSid: p.accountSid,
+    callSid: sid,
+    from,
+    to,
+    direction: 'inbound',
+    startedAt: p.clock.ms,
+  });
   const send = async (fn: () => Promise<unknown>) => {
     await fn();
     if (script.chaos) await fn();
@@ -75,7 +103,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   const keys = [...(script.digits ?? '')];
   for (let menus = 0; plan.gather && menus < 10; menus++) {
     const key = keys.shift();
-    const target = key !== undefined ? plan.gather.action : (plan.redirect ?? plan.gather.action);
+    const target = key !== undefined ? plan.gather.action : (plan.redirect?.url ?? plan.gather.action);
     if (!target) break;
     p.clock.advance(key !== undefined ? 3 : (plan.gather.timeout ?? 5));
     const reply = await p.post(target, {
@@ -89,7 +117,36 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
   }
 
   let round = 0;
-  while (plan.dial) {
+  const hangUp = async (extra: Record<string, string> = {}) => {
+    p.calls.end(sid, p.clock.ms);
+    await send(() => p.status(STATUS, caller, 'completed', extra));
+  };
+  for (;;) {
+    if (plan.enqueue && !plan.dial) {
+      script.onEnqueued?.(plan.enqueue.queue);
+      const exit = await waitInQueue(p, caller, plan.enqueue, script.queue ?? {}, result.story);
+      result.queueStays.push(exit);
+      if (exit.kind === 'ended') {
+        await hangUp(exit.by === 'caller' ? { HangupSource: 'caller' } : {});
+        return result;
+      }
+      plan = exit.plan;
+      result.replies.push(plan);
+      continue;
+    }
+    if (plan.redirect && !plan.dial && !plan.record) {
+      const res = await p.request(
+        plan.redirect.method,
+        plan.redirect.url,
+        action({ CallStatus: 'in-progress' }),
+      );
+      if (res.status !== 200)
+        throw new Error(`Redirect ${plan.redirect.url} answered ${res.status}: ${res.body}`);
+      plan = readTexml(res.body);
+      result.replies.push(plan);
+      continue;
+    }
+    if (!plan.dial) break;
     round++;
     const dial = plan.dial;
     result.rounds.push(dial.targets.map((t) => t.uri));
@@ -126,6 +183,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       await send(() => p.status(STATUS, caller, 'completed', { CallDuration: String(script.hangUpAfter) }));
       for (const leg of legs) await send(() => p.status(leg.cb, leg, 'canceled'));
       if (dial.action) await p.post(dial.action, action({ DialCallStatus: 'canceled' }));
+      p.calls.end(sid, p.clock.ms);
       return result;
     }
 
@@ -150,6 +208,8 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         await answered();
       } else {
         await answered();
+        script.onAnswered?.(winner.to);
+        if (script.hold && result.queueStays.length === 0) await script.hold;
         await completed();
       }
       const res = await p.post(
@@ -162,11 +222,19 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       );
       plan = readTexml(res.body);
       result.replies.push(plan);
-      await send(() => p.status(STATUS, caller, 'completed'));
+      const queued = result.queueStays.reduce((sum, x) => sum + x.waited, 0);
+      if (result.queueStays.length > 0) result.answeredAfterQueueSeconds = queued;
+      result.story.push(
+        `connected to ${sipUser(winner.to)}${result.queueStays.length ? ` after ${queued} s in queue` : ''}; talked ${script.talkSeconds ?? 60} s`,
+      );
+      await hangUp();
       return result;
     }
 
     p.clock.advance(dial.timeout ?? 20);
+    result.story.push(
+      `${legs.map((l) => sipUser(l.to)).join(', ')} let it ring out (${dial.timeout ?? 20} s)`,
+    );
     for (const leg of legs) await send(() => p.status(leg.cb, leg, 'no-answer'));
     const res = await p.post(dial.action as string, action({ DialCallStatus: 'no-answer' }));
     if (res.status !== 200) throw new Error(`dial-result answered ${res.status}: ${res.body}`);
@@ -189,7 +257,7 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
         const res = await p.post(plan.record.action, rec);
         result.replies.push(readTexml(res.body));
       }
-      await send(() => p.status(STATUS, caller, 'completed'));
+      await hangUp();
       if (plan.record.recordingStatusCallback) {
         // `completed` is the recording status Telnyx sends by default; <Record> has no attribute
         // choosing others (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/record).
@@ -209,10 +277,10 @@ export async function playInbound(p: TelnyxPlayer, script: InboundScript = {}): 
       if (plan.record.action && (script.silentHangUp ?? 'record-action') === 'record-action') {
         await p.post(plan.record.action, action({ RecordingDuration: '0' }));
       }
-      await send(() => p.status(STATUS, caller, 'completed'));
+      await hangUp();
     }
   } else {
-    await send(() => p.status(STATUS, caller, 'completed'));
+    await hangUp();
   }
   return result;
 }
@@ -235,7 +303,21 @@ export interface OutboundScript {
  */
 export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Promise<ScenarioResult> {
   const agentLeg = { sid: script.callSid, from: script.hotline, to: script.agentSip };
-  const result: ScenarioResult = { callSid: script.callSid, replies: [], rounds: [] };
+  p.calls.register({
+    accountSid: p.accountSid,
+    callSid: script.callSid,
+    from: script.hotline,
+    to: script.agentSip,
+    direction: 'outbound',
+    startedAt: p.clock.ms,
+  });
+  const result: ScenarioResult = {
+    callSid: script.callSid,
+    replies: [],
+    rounds: [],
+    story: [],
+    queueStays: [],
+  };
   await p.status(STATUS, agentLeg, 'initiated');
   await p.status(STATUS, agentLeg, 'ringing');
   p.clock.advance(script.agentAnswersAfter ?? 4);
@@ -278,7 +360,15 @@ export async function playOutbound(p: TelnyxPlayer, script: OutboundScript): Pro
       result.replies.push(readTexml(end.body));
     }
   }
+  p.calls.end(script.callSid, p.clock.ms);
   await p.status(STATUS, agentLeg, 'completed');
+  if (target) {
+    result.story.push(
+      script.talkSeconds !== undefined
+        ? `${sipUser(script.agentSip)} answered, then ${target.uri} answered and talked ${script.talkSeconds} s`
+        : `${sipUser(script.agentSip)} answered; ${target.uri} did not answer`,
+    );
+  }
   return result;
 }
 

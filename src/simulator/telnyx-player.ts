@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
+import { LiveCalls, SimQueues } from './live-calls.js';
 
 /**
  * Plays Telnyx against a Switchboard server: form-encoded, PascalCase, signed requests as
@@ -28,6 +29,12 @@ export interface PlayerOptions {
    * `FakeTelnyxApi.acceptsSipUriCall`, which refuses agents whose SIP URI calling is disabled.
    */
   canDial?: (uri: string) => boolean;
+  /**
+   * Real milliseconds slept per simulated second while a caller waits in a queue (default 0: the
+   * wait document plays instantly). Against a running server, whose timers (wrap-up, dispatch)
+   * run on real time, the CLI sets 1000 so an agent can free up while the caller listens.
+   */
+  paceMs?: number;
 }
 
 export interface Exchange {
@@ -59,9 +66,33 @@ export interface TexmlPlan {
   record?: { action?: string; recordingStatusCallback?: string };
   /** A menu: where the pressed key goes (docs/interface.md §9). */
   gather?: { action?: string; numDigits?: number; timeout?: number };
-  /** `<Redirect>`: the URL Telnyx requests next when the verbs before it are done. */
-  redirect?: string;
+  /** `<Enqueue>` (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/enqueue). */
+  enqueue?: EnqueueVerb;
+  /** `<Redirect>`: the URL of the next document. */
+  redirect?: { url: string; method: string };
   hangup: boolean;
+  /** Every verb of the document in order, for the verbs played one after another (wait documents). */
+  verbs: Verb[];
+}
+
+export interface EnqueueVerb {
+  queue: string;
+  waitUrl?: string;
+  /** Default POST (docs: `waitUrlMethod`). */
+  waitUrlMethod: string;
+  action?: string;
+  /** Default POST (docs: `method`). */
+  method: string;
+  /** The verbs after `<Enqueue>`: where `<Leave>` continues when there is no `action` (texml-verbs/leave). */
+  after: Verb[];
+}
+
+/** One TeXML element: its name, attributes, text and nested elements, in document order. */
+export interface Verb {
+  name: string;
+  attrs: Record<string, string>;
+  text: string;
+  children: Verb[];
 }
 
 const parser = new XMLParser({
@@ -73,6 +104,42 @@ const parser = new XMLParser({
   textNodeName: '#text',
 });
 
+const orderedParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  preserveOrder: true,
+});
+
+type Ordered = Record<string, unknown>[];
+
+function toVerbs(nodes: Ordered): Verb[] {
+  const out: Verb[] = [];
+  for (const node of nodes) {
+    const name = Object.keys(node).find((k) => k !== ':@');
+    if (!name || name === '#text' || name.startsWith('?')) continue;
+    const inner = (node[name] as Ordered | undefined) ?? [];
+    out.push({
+      name,
+      attrs: { ...((node[':@'] as Record<string, string> | undefined) ?? {}) },
+      text: inner
+        .map((c) => (typeof c['#text'] === 'string' ? c['#text'] : ''))
+        .join('')
+        .trim(),
+      children: toVerbs(inner),
+    });
+  }
+  return out;
+}
+
+/** The verbs of a `<Response>` in document order; throws if the document is not a `<Response>`. */
+export function readVerbs(xml: string): Verb[] {
+  const doc = toVerbs(orderedParser.parse(xml) as Ordered);
+  const res = doc.find((v) => v.name === 'Response');
+  if (!res) throw new Error(`not a TeXML <Response>: ${xml.slice(0, 200)}`);
+  return res.children;
+}
+
 type XmlNode = Record<string, unknown>;
 const text = (n: unknown): string =>
   typeof n === 'string' ? n : typeof n === 'object' && n ? String((n as XmlNode)['#text'] ?? '') : '';
@@ -83,10 +150,27 @@ export function readTexml(xml: string): TexmlPlan {
   const res = doc.Response as XmlNode | '' | undefined;
   if (res === undefined) throw new Error(`not a TeXML <Response>: ${xml.slice(0, 200)}`);
   const r = (res || {}) as XmlNode;
+  const verbs = readVerbs(xml);
   const plan: TexmlPlan = {
     plays: ((r.Play as unknown[]) ?? []).map(text),
     hangup: 'Hangup' in r,
+    verbs,
   };
+  const enqueueAt = verbs.findIndex((v) => v.name === 'Enqueue');
+  const enqueue = verbs[enqueueAt];
+  if (enqueue) {
+    plan.enqueue = {
+      queue: enqueue.text,
+      waitUrl: enqueue.attrs.waitUrl,
+      waitUrlMethod: (enqueue.attrs.waitUrlMethod ?? 'POST').toUpperCase(),
+      action: enqueue.attrs.action,
+      method: (enqueue.attrs.method ?? 'POST').toUpperCase(),
+      after: verbs.slice(enqueueAt + 1),
+    };
+  }
+  const redirect = verbs.find((v) => v.name === 'Redirect');
+  if (redirect)
+    plan.redirect = { url: redirect.text, method: (redirect.attrs.method ?? 'POST').toUpperCase() };
   const dial = (r.Dial as XmlNode[] | undefined)?.[0];
   if (dial) {
     const targets: NonNullable<TexmlPlan['dial']>['targets'] = [];
@@ -115,7 +199,6 @@ export function readTexml(xml: string): TexmlPlan {
       timeout: g.timeout ? Number(g.timeout) : undefined,
     };
   }
-  if (r.Redirect !== undefined) plan.redirect = text(r.Redirect).trim();
   const record = (r.Record as XmlNode[] | undefined)?.[0];
   if (record) {
     plan.record = {
@@ -151,6 +234,10 @@ export class TelnyxPlayer {
   private turn = 0;
   /** Every request the server answered with a status other than 200 (each attempt, in order). */
   readonly failedDeliveries: Exchange[] = [];
+  /** The calls being played, reachable by the fake API's call update (`FakeTelnyxApi.liveCalls`). */
+  readonly calls = new LiveCalls();
+  /** Telnyx's queues, for the `waitUrl` parameters. */
+  readonly queues = new SimQueues();
 
   constructor(private readonly o: PlayerOptions) {
     this.clock = o.clock ?? new SimClock();
@@ -162,20 +249,44 @@ export class TelnyxPlayer {
    * ingress bring Telnyx's request for PUBLIC_URL to this server.
    */
   async post(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
-    let x = await this.deliver(pathOrUrl, params);
+    return this.request('POST', pathOrUrl, params);
+  }
+
+  /**
+   * A request with the method a verb asked for (`waitUrlMethod`, `method`): GET sends the
+   * parameters in the query string, POST form-encoded in the body.
+   */
+  async request(method: string, pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
+    const m = method.toUpperCase() === 'GET' ? 'GET' : 'POST';
+    let x = await this.deliver(pathOrUrl, params, m);
     for (let again = this.o.redeliveries ?? 1; x.status !== 200 && again > 0; again--) {
-      x = await this.deliver(pathOrUrl, params);
+      x = await this.deliver(pathOrUrl, params, m);
     }
     return x;
   }
 
+  /**
+   * Plays `seconds` of audio (or silence) on `callSid`: the clock advances, and with `paceMs`
+   * the player sleeps in real time too, woken early by an update of the call.
+   */
+  async listen(callSid: string, seconds: number): Promise<void> {
+    this.clock.advance(seconds);
+    await this.calls.pause(callSid, seconds * (this.o.paceMs ?? 0));
+  }
+
   /** One delivery attempt; a non-200 answer is a failed delivery, as Telnyx counts it. */
-  private async deliver(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
+  private async deliver(
+    pathOrUrl: string,
+    params: Record<string, string>,
+    method: 'GET' | 'POST' = 'POST',
+  ): Promise<Exchange> {
     const target = /^https?:\/\//i.test(pathOrUrl) ? new URL(pathOrUrl) : null;
     const replicas = this.o.replicas;
     const base = replicas?.length ? (replicas[this.turn++ % replicas.length] as string) : this.o.baseUrl;
-    const url = target ? `${base}${target.pathname}${target.search}` : `${base}${pathOrUrl}`;
-    const body = new URLSearchParams(params).toString();
+    let url = target ? `${base}${target.pathname}${target.search}` : `${base}${pathOrUrl}`;
+    const query = new URLSearchParams(params).toString();
+    if (method === 'GET') url += `${url.includes('?') ? '&' : '?'}${query}`;
+    const body = method === 'GET' ? '' : query;
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (this.o.privateKey) {
       const ts = String(Math.floor(Date.now() / 1000));
@@ -186,7 +297,8 @@ export class TelnyxPlayer {
         this.o.privateKey,
       ).toString('base64');
     }
-    const res = await fetch(url, { method: 'POST', headers, body });
+    if (method === 'GET') delete headers['content-type'];
+    const res = await fetch(url, { method, headers, ...(method === 'POST' && { body }) });
     const x: Exchange = {
       path: new URL(url).pathname + new URL(url).search,
       params,

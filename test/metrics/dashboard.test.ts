@@ -38,6 +38,7 @@ async function exportedFamilies(): Promise<Map<string, Set<string>>> {
     outboxDepth: () => 1,
     slackFailures: () => 1,
     jobs: () => [{ job: 'roster-sync', lastSuccessAt: new Date().toISOString() }],
+    queues: () => [{ queue: 'support', waiting: 1, longestWaitSeconds: 30, agents: { idle: 1 } }],
   });
   for (const outcome of CALL_OUTCOMES) {
     metrics.observeCall(record(`in-${outcome}`, Date.now(), { outcome }));
@@ -133,6 +134,9 @@ describe('Grafana dashboard (helm/switchboard/dashboards/switchboard.json)', () 
     expect(has(/switchboard_agents_online/)).toBe(true);
     expect(has(/switchboard_slack_outbox_depth/)).toBe(true);
     expect(has(/switchboard_slack_failures_total/)).toBe(true);
+    expect(has(/max by \(queue\) \(switchboard_queue_waiting/)).toBe(true);
+    expect(has(/max by \(queue\) \(switchboard_queue_longest_wait_seconds/)).toBe(true);
+    expect(has(/max by \(queue, state\) \(switchboard_agents\{/)).toBe(true);
     expect(has(/time\(\) - max by \(job_name\) \(switchboard_job_last_success_timestamp_seconds/)).toBe(true);
     expect(
       has(/histogram_quantile\(0\.99, sum by \(le, route\) \(rate\(http_request_duration_seconds_bucket/),

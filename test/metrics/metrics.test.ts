@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMetrics, type MetricsSources } from '../../src/metrics/metrics.js';
+import { agentMetricState, createMetrics, type MetricsSources } from '../../src/metrics/metrics.js';
 import metricsPlugin from '../../src/metrics/metrics-plugin.js';
 import { computeStats } from '../../src/stats/call-stats.js';
 import { record } from '../records/call-record-store-suite.js';
@@ -124,6 +124,57 @@ describe('metrics', () => {
     expect(samples(await scrape(), 'switchboard_slack_failures_total')).toEqual([
       'switchboard_slack_failures_total 3',
     ]);
+  });
+
+  it('exports per-queue gauges from one read of the stores per scrape, every state of a queue', async () => {
+    let reads = 0;
+    let values = [
+      { queue: 'support', waiting: 3, longestWaitSeconds: 95, agents: { idle: 1, 'on-call': 2, break: 1 } },
+      { queue: 'sales', waiting: 0, longestWaitSeconds: 0, agents: {} },
+    ];
+    const { scrape } = await serve({
+      queues: async () => {
+        reads++;
+        return values;
+      },
+    });
+    let text = await scrape();
+    expect(reads).toBe(1);
+    expect(samples(text, 'switchboard_queue_waiting')).toEqual([
+      'switchboard_queue_waiting{queue="support"} 3',
+      'switchboard_queue_waiting{queue="sales"} 0',
+    ]);
+    expect(samples(text, 'switchboard_queue_longest_wait_seconds')).toEqual([
+      'switchboard_queue_longest_wait_seconds{queue="support"} 95',
+      'switchboard_queue_longest_wait_seconds{queue="sales"} 0',
+    ]);
+    const agents = samples(text, 'switchboard_agents');
+    expect(agents).toHaveLength(12);
+    expect(agents).toEqual(
+      expect.arrayContaining([
+        'switchboard_agents{queue="support",state="idle"} 1',
+        'switchboard_agents{queue="support",state="on-call"} 2',
+        'switchboard_agents{queue="support",state="break"} 1',
+        'switchboard_agents{queue="support",state="wrap-up"} 0',
+        'switchboard_agents{queue="sales",state="offline"} 0',
+      ]),
+    );
+    // a queue taken out of the configuration disappears at the next scrape
+    values = [values[0]!];
+    text = await scrape();
+    expect(reads).toBe(2);
+    expect(samples(text, 'switchboard_queue_waiting')).toEqual([
+      'switchboard_queue_waiting{queue="support"} 3',
+    ]);
+  });
+
+  it('maps status and activity onto one agent state label', () => {
+    expect(agentMetricState('available', 'idle')).toBe('idle');
+    expect(agentMetricState('break', 'idle')).toBe('break');
+    expect(agentMetricState('offline', 'idle')).toBe('offline');
+    expect(agentMetricState('break', 'on-call')).toBe('on-call');
+    expect(agentMetricState('available', 'wrap-up')).toBe('wrap-up');
+    expect(agentMetricState('available', 'offered')).toBe('offered');
   });
 
   it('counts folded Slack alerts by kind and how, from the outbox counters', async () => {

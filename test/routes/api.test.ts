@@ -91,6 +91,8 @@ describe('admin API', () => {
         'GET /api/hours',
         'PUT /api/hours/override',
         'DELETE /api/hours/override',
+        'GET /api/queues',
+        'GET /api/events',
       ].sort(),
     );
     for (const [method, url] of [
@@ -99,9 +101,30 @@ describe('admin API', () => {
       ['POST', '/api/calls'],
       ['GET', '/api/agents'],
       ['POST', '/api/agents/sync'],
+      ['GET', '/api/queues'],
+      ['GET', '/api/events'],
     ] as const) {
       expect(server.app.hasRoute({ method, url }), `${method} ${url}`).toBe(true);
     }
+  });
+
+  it('serves the queues of the app: one queue, support, holding every agent; the event log; 401 without the token', async () => {
+    server = await startServer({ env: { API_TOKEN: TOKEN } });
+    const res = await api('/queues');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { queues: Array<Record<string, unknown>> };
+    const names = server.app.services.roster.current().agents.map((a) => a.name);
+    expect(body.queues).toHaveLength(1);
+    expect(body.queues[0]).toMatchObject({ name: 'support', waiting: 0, callers: [] });
+    expect(((body.queues[0]?.agents ?? []) as Array<{ name: string }>).map((a) => a.name)).toEqual(names);
+    const events = await api('/events?since=2026-01-01T00:00:00Z');
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect((await fetch(`${server.url}/api/queues`)).status).toBe(401);
+    expect((await api('/events?since=soon')).status).toBe(400);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('switchboard_queue_waiting{queue="support"} 0');
+    expect(metrics).toContain(`switchboard_agents{queue="support",state="idle"} ${names.length}`);
   });
 
   it('shows a call live while it rings and with its timeline after it ended; 404 for an unknown sid', async () => {

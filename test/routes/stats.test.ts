@@ -1,9 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CallCenterEvent } from '../../src/events/call-center-event.js';
+import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import type { CallRecord } from '../../src/records/call-record.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
 import { type StatsRoutesOptions, statsRoutes } from '../../src/routes/api/stats.js';
 import { computeStats, type DayStats } from '../../src/stats/call-stats.js';
+import { computeQueueStats } from '../../src/stats/queue-stats.js';
 import { startServer, type TestServer } from '../helper.js';
 import { record } from '../records/call-record-store-suite.js';
 
@@ -17,7 +20,11 @@ describe('GET /api/stats', () => {
   });
 
   /** The plugin inside an /api scope that checks a bearer token, as the app registers it. */
-  async function build(store: StatsRoutesOptions['store'], defaultTimeZone?: string) {
+  async function build(
+    store: StatsRoutesOptions['store'],
+    defaultTimeZone?: string,
+    more: Partial<StatsRoutesOptions> = {},
+  ) {
     app = Fastify();
     await app.register(
       async (api) => {
@@ -25,7 +32,7 @@ describe('GET /api/stats', () => {
           if (req.headers.authorization !== `Bearer ${TOKEN}`)
             return reply.code(401).send({ code: 'SB_UNAUTHORIZED' });
         });
-        await api.register(statsRoutes, { store, settings, defaultTimeZone });
+        await api.register(statsRoutes, { store, settings, defaultTimeZone, ...more });
       },
       { prefix: '/api' },
     );
@@ -103,6 +110,49 @@ describe('GET /api/stats', () => {
     const res = await get(url);
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe(code);
+  });
+
+  it('adds per-queue and per-agent KPIs from the event log, keeping the call-record fields', async () => {
+    const { store, records } = await seeded();
+    const clock = Date.parse('2026-11-19T12:00:00Z');
+    const events = new MemoryEventLog({ now: () => clock });
+    const at = (hhmm: string) => Date.parse(`2026-11-19T${hhmm}:00Z`);
+    const log: CallCenterEvent[] = [
+      {
+        type: 'status-change',
+        agent: 'alice',
+        from: 'offline',
+        to: 'available',
+        by: 'alice',
+        at: at('08:00'),
+      },
+      { type: 'enter-queue', queue: 'support', callSid: 'a', position: 1, at: at('09:00') },
+      { type: 'offer', queue: 'support', callSid: 'a', agent: 'alice', at: at('09:00') },
+      { type: 'connect', queue: 'support', callSid: 'a', agent: 'alice', wait: 10, at: at('09:00') },
+      { type: 'complete', queue: 'support', callSid: 'a', agent: 'alice', talk: 120, at: at('09:02') },
+      { type: 'enter-queue', queue: 'sales', callSid: 'b', position: 1, at: at('10:00') },
+      { type: 'abandon', queue: 'sales', callSid: 'b', wait: 30, position: 1, at: at('10:01') },
+    ];
+    await events.appendMany(log);
+    await build(store, undefined, { events, now: () => clock });
+    const res = await get('/api/stats?date=2026-11-19');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const { queues, agents, ...day } = body;
+    expect(day).toEqual(computeStats(records, { date: '2026-11-19', timeZone: 'UTC', ...settings }));
+    const report = computeQueueStats(log, { date: '2026-11-19', timeZone: 'UTC', ...settings, now: clock });
+    expect(queues).toEqual(report.perQueue);
+    expect(agents).toEqual(report.perAgent);
+    expect(queues.map((q: { queue: string }) => q.queue)).toEqual(['sales', 'support']);
+    expect(queues[1]).toMatchObject({ answered: 1, serviceLevel: 1, averageTalkTime: 120 });
+    expect(agents[0]).toMatchObject({ agent: 'alice', answered: 1, talkSeconds: 120 });
+  });
+
+  it('503 when the event log cannot be read', async () => {
+    const { store } = await seeded();
+    const events = { read: async () => Promise.reject(new Error('down')) };
+    await build(store, undefined, { events });
+    expect((await get('/api/stats?date=2026-11-19')).statusCode).toBe(503);
   });
 
   it('503 when the records cannot be read', async () => {

@@ -1,7 +1,9 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { Errors } from '../../errors.js';
+import { type EventLog, eventsBetween } from '../../events/event-log.js';
 import type { CallRecordStore } from '../../records/call-record-store.js';
 import { computeStats } from '../../stats/call-stats.js';
+import { computeQueueStats } from '../../stats/queue-stats.js';
 import { dayWindow, isCalendarDate, isTimeZone } from '../../stats/time-zone.js';
 
 export interface StatsRoutesOptions {
@@ -11,6 +13,12 @@ export interface StatsRoutesOptions {
   settings: { serviceLevelSeconds: number; shortAbandonSeconds: number; timeZone?: string };
   /** Zone of `date` when the request names none (default: `settings.timeZone`, else `UTC`). */
   defaultTimeZone?: string;
+  /**
+   * The call-center event log: with it the reply adds `queues` and `agents`, the day's KPIs per
+   * queue and per agent derived from the log (docs/interface.md §7).
+   */
+  events?: Pick<EventLog, 'read'>;
+  now?: () => number;
 }
 
 const Seconds = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
@@ -18,6 +26,44 @@ const Outbound = Type.Object({
   placed: Type.Integer(),
   answered: Type.Integer(),
   talkSeconds: Type.Integer(),
+});
+
+const Ratio = Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]);
+const Count = Type.Integer({ minimum: 0 });
+
+/** One queue's KPIs of the day, from the event log (`QueueDayStats`). */
+export const QueueDayStatsSchema = Type.Object({
+  queue: Type.String(),
+  offered: Count,
+  answered: Count,
+  answeredWithinServiceLevel: Count,
+  abandoned: Count,
+  shortAbandoned: Count,
+  timedOut: Count,
+  closed: Count,
+  voicemails: Count,
+  callbacks: Type.Object({ requested: Count, connected: Count, failed: Count }),
+  noAnswers: Count,
+  serviceLevel: Ratio,
+  averageSpeedOfAnswer: Seconds,
+  averageTalkTime: Seconds,
+  averageHandleTime: Seconds,
+  longestWait: Count,
+});
+
+/** One agent's KPIs of the day, from the event log (`AgentDayStats`). */
+export const AgentDayStatsSchema = Type.Object({
+  agent: Type.String(),
+  offered: Count,
+  answered: Count,
+  callbacks: Count,
+  noAnswers: Count,
+  talkSeconds: Count,
+  wrapUpSeconds: Count,
+  averageHandleTime: Seconds,
+  loggedInSeconds: Count,
+  busySeconds: Count,
+  occupancy: Ratio,
 });
 
 /** The reply of `GET /api/stats`; `DayStats` must fit it (the type provider checks the handler). */
@@ -56,6 +102,9 @@ export const DayStatsSchema = Type.Object({
       outbound: Outbound,
     }),
   ),
+  /** Per queue and per agent, from the event log (present when the app keeps one). */
+  queues: Type.Optional(Type.Array(QueueDayStatsSchema)),
+  agents: Type.Optional(Type.Array(AgentDayStatsSchema)),
 });
 
 const Query = Type.Object({
@@ -95,7 +144,23 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         throw new Errors.StatsUnavailable();
       }
       // One zone for the window read above and for the computation (hours, the day's bounds).
-      return computeStats(records, { date, timeZone, serviceLevelSeconds, shortAbandonSeconds });
+      const day = computeStats(records, { date, timeZone, serviceLevelSeconds, shortAbandonSeconds });
+      if (!opts.events) return day;
+      let events: Awaited<ReturnType<typeof eventsBetween>>;
+      try {
+        events = await eventsBetween(opts.events, fromMs, toMs);
+      } catch (err) {
+        request.log.error({ err }, 'event log unreadable');
+        throw new Errors.StatsUnavailable();
+      }
+      const report = computeQueueStats(events, {
+        date,
+        timeZone,
+        serviceLevelSeconds,
+        shortAbandonSeconds,
+        now: (opts.now ?? Date.now)(),
+      });
+      return { ...day, queues: report.perQueue, agents: report.perAgent };
     },
   );
 };
