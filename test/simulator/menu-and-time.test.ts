@@ -40,7 +40,7 @@ describe('simulator --at and --digits', () => {
       renderMenuTexml(config, { base: 'https://sb.example', action: 'https://sb.example/texml/menu' }),
     );
     expect(plan.gather).toEqual({ action: 'https://sb.example/texml/menu', numDigits: 1, timeout: 5 });
-    expect(plan.redirect).toBe('https://sb.example/texml/menu');
+    expect(plan.redirect).toEqual({ url: 'https://sb.example/texml/menu', method: 'POST' });
   });
 });
 
