@@ -17,6 +17,8 @@ import { OutboundPolicy } from './calls/outbound-policy.js';
 import { RedisCallStore } from './calls/redis-call-store.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
+import { PgEventWriter } from './events/pg-event-writer.js';
+import { RedisEventLog } from './events/redis-event-log.js';
 import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
 import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
 import { MemoryJobLease } from './jobs/memory-job-lease.js';
@@ -30,6 +32,8 @@ import { MemorySlotPool, RedisSlotPool } from './limits/slot-pool.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import { buildCallCenter, startCallCenterTick } from './queues/build-call-center.js';
+import { type CallCenter, offeringPicker } from './queues/call-center.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
 import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
@@ -70,6 +74,8 @@ export interface AppDeps {
   slack?: { minIntervalMs?: number; backoff?: BackoffOptions; idlePollMs?: number };
   /** How often pending voicemail decisions are checked (default 5 s). */
   finalizeEveryMs?: number;
+  /** How often due wrap-ups end and waiting callers are offered to free agents (default 1 s). */
+  callCenterTickMs?: number;
   /** Runs once per finished call instead of writing its call record. */
   onFinished?: (call: CallState) => Promise<void>;
   /** A Telnyx client (tests point one at the fake API); default: built from TELNYX_API_KEY. */
@@ -87,6 +93,8 @@ export interface Services {
   flow: CallFlow;
   roster: Roster;
   routing: RoutingStore;
+  /** Agent status and state, queues and the call-center event log (docs/interface.md §5, §7). */
+  center: CallCenter;
   outbox: Outbox;
   scheduler: JobScheduler;
   records: RedisCallRecordStore | MemoryCallRecordStore;
@@ -222,11 +230,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );
 
+  const center = buildCallCenter({ config, redis, roster, notifier: outbox, log, now });
   const picker: AgentPicker = {
-    async pick({ caller, round, alreadyRung }) {
-      const decision = await router.route({ caller, agents: roster.current().agents, round, alreadyRung });
-      return decision.targets;
-    },
+    pick: offeringPicker(center, router, roster, log),
     answered: async (callSid, caller, agentId) => void (await routing.recordAnswer(callSid, caller, agentId)),
     busy: (agentId, leg, at) => routing.markBusy(agentId, leg, at),
     idle: (agentId, leg, at) => routing.markIdle(agentId, leg, at),
@@ -242,6 +248,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     dialAttempts: config.routing.dialAttempts,
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     hotlineNumber: config.hotlineNumber,
+    center,
     onFinished:
       deps.onFinished ??
       createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) }),
@@ -293,6 +300,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     );
   if (pgWriter)
     scheduler.register({ name: 'records-to-postgres', cron: '* * * * *', run: () => pgWriter.flush() });
+  // The call-center event log follows the call records into PostgreSQL (docs/interface.md §7).
+  const pgEvents =
+    pool && center.events instanceof RedisEventLog
+      ? new PgEventWriter({ pool, feed: center.events, logger: log })
+      : undefined;
+  if (pgEvents)
+    scheduler.register({ name: 'events-to-postgres', cron: '* * * * *', run: () => pgEvents.flush() });
   if (telnyx && rosterStore) {
     registerTelnyxJobs({
       scheduler,
@@ -317,6 +331,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     flow,
     roster,
     routing,
+    center,
     outbox,
     scheduler,
     records,
@@ -391,7 +406,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       publicUrl: config.publicUrl,
       authFailures,
       extra: [
-        (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
+        (api) =>
+          agentRoutes(api, {
+            roster,
+            scheduler,
+            syncEnabled: telnyx !== undefined,
+            status: center.statusService(),
+            records: (ids) => center.records(ids),
+          }),
         async (api) => {
           await api.register(statsRoutes, { store: records, settings: config.stats });
         },
@@ -431,6 +453,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       });
   }, deps.finalizeEveryMs ?? 5_000);
   finalizer.unref();
+  const stopCallCenter = startCallCenterTick(center, redis, log, deps.callCenterTickMs ?? 1_000);
 
   let closing = false;
   app.addHook('onReady', async () => {
@@ -457,6 +480,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => {
     closing = true;
     clearInterval(finalizer);
+    await stopCallCenter();
     clearInterval(nag);
     // Jobs may be waiting on a slow Telnyx API: stop them, but do not let them hold up the rest.
     const jobsStopped = scheduler.stop();

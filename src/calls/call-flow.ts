@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Agent, Roster } from '../agents/agent.js';
+import type { CallCenter } from '../queues/call-center.js';
 import type { Notifier } from '../slack/alert.js';
 import {
   callerText,
@@ -44,6 +45,8 @@ export interface CallFlowOptions {
   now?: () => number;
   /** How long a TeXML reply may wait on the store before answering without it. */
   storeBudgetMs?: number;
+  /** Agent status and state (docs/interface.md §5): offers, answers, ring-outs, wrap-ups. */
+  center?: CallCenter;
 }
 
 /** Thrown when a callback could not be stored: the route answers 503 so Telnyx retries it. */
@@ -188,6 +191,7 @@ export class CallFlow {
       attempt,
       ...at,
     };
+    await this.roundEnded(state, sid, dialStatus);
     if (answered) {
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });
@@ -320,6 +324,21 @@ export class CallFlow {
     return telnyx === undefined ? { at: receivedAt, local: true, receivedAt } : { at: telnyx, receivedAt };
   }
 
+  /**
+   * The agents of the round that just ended: ring-outs counted, the others freed, before the next
+   * round is chosen (the legs' own callbacks may come later; nothing is counted twice).
+   */
+  private async roundEnded(state: CallState | null, sid: string, dialStatus: string): Promise<void> {
+    const center = this.o.center;
+    if (!center || !state?.rung.length) return;
+    const answeredBy = state.answeredLeg ? state.legs[state.answeredLeg]?.agentId : undefined;
+    try {
+      await within(center.roundEnded(sid, state.rung, dialStatus, answeredBy), this.budget);
+    } catch (err) {
+      this.o.log.warn({ err, callSid: sid }, 'agent states of the ended round not updated in time');
+    }
+  }
+
   /** Chooses the agents of a ring round; null when nobody can be rung. */
   private async nextRound(
     callSid: string,
@@ -392,9 +411,17 @@ export class CallFlow {
             break;
           case 'agent-busy':
             await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
+            await this.o.center?.answered(fx.agentId, call.sid);
             break;
           case 'agent-idle':
             await this.o.picker.idle(fx.agentId, fx.leg, fx.at);
+            await this.o.center?.legEnded(fx.agentId, call.sid, {
+              answered: fx.answered ?? false,
+              status: fx.status,
+            });
+            break;
+          case 'caller-ended':
+            await this.o.center?.callEnded(call.sid, call.rung);
             break;
           case 'finished':
             await this.o.onFinished?.(call);

@@ -88,6 +88,8 @@ describe('admin API', () => {
         'POST /api/calls',
         'GET /api/agents',
         'POST /api/agents/sync',
+        'PUT /api/agents/{id}/status',
+        'POST /api/agents/{id}/wrap-up/end',
       ].sort(),
     );
     for (const [method, url] of [
