@@ -34,6 +34,8 @@ import { createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
 import { buildCallCenter, startCallCenterTick } from './queues/build-call-center.js';
 import { type CallCenter, offeringPicker } from './queues/call-center.js';
+import type { QueueFlow } from './queues/queue-flow.js';
+import type { QueueSettings } from './queues/queue-settings.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
 import { MemoryCallRecordStore } from './records/memory-call-record-store.js';
 import { createPgPool } from './records/pg-pool.js';
@@ -76,6 +78,8 @@ export interface AppDeps {
   finalizeEveryMs?: number;
   /** How often due wrap-ups end and waiting callers are offered to free agents (default 1 s). */
   callCenterTickMs?: number;
+  /** Overrides of the queue defaults (announce, callback and wait times; docs/interface.md §7). */
+  queueSettings?: Partial<QueueSettings>;
   /** Runs once per finished call instead of writing its call record. */
   onFinished?: (call: CallState) => Promise<void>;
   /** A Telnyx client (tests point one at the fake API); default: built from TELNYX_API_KEY. */
@@ -95,6 +99,7 @@ export interface Services {
   routing: RoutingStore;
   /** Agent status and state, queues and the call-center event log (docs/interface.md §5, §7). */
   center: CallCenter;
+  queue: QueueFlow;
   outbox: Outbox;
   scheduler: JobScheduler;
   records: RedisCallRecordStore | MemoryCallRecordStore;
@@ -230,7 +235,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );
 
-  const center = buildCallCenter({ config, redis, roster, notifier: outbox, log, now });
+  const { center, queue } = buildCallCenter({
+    config,
+    redis,
+    roster,
+    notifier: outbox,
+    log,
+    now,
+    queueSettings: deps.queueSettings,
+  });
   const picker: AgentPicker = {
     pick: offeringPicker(center, router, roster, log),
     answered: async (callSid, caller, agentId) => void (await routing.recordAnswer(callSid, caller, agentId)),
@@ -249,6 +262,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     hotlineNumber: config.hotlineNumber,
     center,
+    queue,
     onFinished:
       deps.onFinished ??
       createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) }),
@@ -332,6 +346,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     roster,
     routing,
     center,
+    queue,
     outbox,
     scheduler,
     records,
@@ -453,7 +468,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       });
   }, deps.finalizeEveryMs ?? 5_000);
   finalizer.unref();
-  const stopCallCenter = startCallCenterTick(center, redis, log, deps.callCenterTickMs ?? 1_000);
+  const stopCallCenter = startCallCenterTick({ center, queue }, redis, log, deps.callCenterTickMs ?? 1_000);
 
   let closing = false;
   app.addHook('onReady', async () => {

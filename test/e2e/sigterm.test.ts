@@ -227,6 +227,9 @@ describe('SIGTERM under load (the real server process)', () => {
         HOTLINE_NUMBER: HOTLINE,
         SLACK_WEBHOOK_URL: slack.url,
         SHUTDOWN_DELAY_SECONDS: String(SHUTDOWN_DELAY_SECONDS),
+        // Scenarios ring the same agents back to back (no wrap-up, no auto-pause; docs/interface.md §5).
+        WRAP_UP_SECONDS: '0',
+        MAX_NO_ANSWER: '100',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
