@@ -213,7 +213,7 @@ describe.each(['memory', 'redis'] as const)('queues end to end (%s)', (store) =>
       const log = await events();
       const count = (type: string) => log.filter((e) => e.type === type).length;
       expect(count('enter-queue')).toBe(10);
-      expect(log.filter((e) => e.type === 'enter-queue' && e.position > 1).map((e) => e.callSid)).toEqual([
+      expect(log.flatMap((e) => (e.type === 'enter-queue' && e.position > 1 ? [e.callSid] : []))).toEqual([
         'call-5',
         'call-6',
         'call-7',
@@ -221,17 +221,17 @@ describe.each(['memory', 'redis'] as const)('queues end to end (%s)', (store) =>
         'call-9',
         'call-10',
       ]);
-      expect(log.filter((e) => e.type === 'no-answer').map((e) => e.agent)).toEqual([
+      expect(log.flatMap((e) => (e.type === 'no-answer' ? [e.agent] : []))).toEqual([
         'Alice',
         'Alice',
         'Alice',
       ]);
-      expect(log.filter((e) => e.type === 'status-change').map((e) => [e.agent, e.to, e.by])).toEqual([
+      expect(log.flatMap((e) => (e.type === 'status-change' ? [[e.agent, e.to, e.by]] : []))).toEqual([
         ['Alice', 'break', 'system'],
         ['Alice', 'available', 'supervisor'],
       ]);
       expect(count('abandon')).toBe(1);
-      expect(log.filter((e) => e.type === 'connect').map((e) => e.callSid)).toEqual([
+      expect(log.flatMap((e) => (e.type === 'connect' ? [e.callSid] : []))).toEqual([
         'call-1',
         'call-2',
         'call-3',
