@@ -105,7 +105,8 @@ export class QueueFlow {
     const signedIn = await this.o.center.signedIn(agents);
     if (!signedIn.length) {
       await this.log({ type: 'voicemail', at: now, queue, callSid, reason: 'no-agent-signed-in' });
-      await this.alertNoAgent(queue, agents, now);
+      // An empty roster is not a staffing gap but a setup one (the roster alerts cover it).
+      if (agents.length) await this.alertNoAgent(queue, agents, now);
       return { kind: 'voicemail', reason: 'no-agents' };
     }
     const s = this.o.settings(queue);
