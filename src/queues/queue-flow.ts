@@ -44,6 +44,11 @@ export interface QueueFlowOptions {
   dialAttempts: number;
   /** SERVICE_LEVEL_SECONDS: a caller waiting longer, with agents signed in, is reported once. */
   serviceLevelSeconds: number;
+  /**
+   * Offer "press 1 to be called back" in the wait document. Off until `/texml/queue/callback` and
+   * the callback dialling are built (docs/interface.md §7: still planned).
+   */
+  offerCallbacks?: boolean;
   now?: () => number;
 }
 
@@ -159,7 +164,10 @@ export class QueueFlow {
       const estimate = await this.estimateSeconds(entry.queue, position, signedIn.length);
       announce = { position, wait: spokenWait(estimate) };
     }
-    const callback = waited >= s.callbackAfterSeconds && !isWithheld(entry.caller);
+    // "Press 1 to be called back" only once callbacks are served (`offerCallbacks`): a caller who
+    // hung up for a callback that is never placed would lose their call.
+    const callback =
+      this.o.offerCallbacks === true && waited >= s.callbackAfterSeconds && !isWithheld(entry.caller);
     return { leave: false, ...(announce ? { announce } : {}), callback };
   }
 
