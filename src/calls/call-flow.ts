@@ -301,12 +301,9 @@ export class CallFlow {
       dialStatus === 'canceled' || (state && (state.phase === 'ended' || state.endedAt !== undefined));
     if (!gone && this.o.queue && state) {
       // A caller offered from the queue: back in line at the same place, or voicemail.
-      const offeredTo = state.rungAgents.at(-1)?.id;
       let back: AfterQueue | undefined;
       try {
-        back = offeredTo
-          ? await within(this.o.queue.ringEnded(sid, offeredTo, dialStatus !== 'failed'), this.budget)
-          : undefined;
+        back = await within(this.o.queue.ringEnded(sid, dialStatus !== 'failed'), this.budget);
       } catch (err) {
         this.o.log.warn({ err, callSid: sid }, 'queue unavailable after the ring; continuing without it');
       }

@@ -192,8 +192,10 @@ export class QueueFlow {
    * this caller's offers rang out DIAL_ATTEMPTS times. Undefined when the call was not offered
    * from the queue (a direct ring round).
    */
-  async ringEnded(callSid: string, agentId: string, rangOut: boolean): Promise<AfterQueue | undefined> {
-    const entry = await this.o.queues.release(callSid, agentId, { rangOut });
+  async ringEnded(callSid: string, rangOut: boolean): Promise<AfterQueue | undefined> {
+    const offered = await this.o.queues.get(callSid);
+    if (offered?.offeredTo === undefined) return undefined;
+    const entry = await this.o.queues.release(callSid, offered.offeredTo, { rangOut });
     if (!entry) return undefined;
     if ((entry.ringOuts ?? 0) >= this.o.dialAttempts) {
       const now = this.now();
