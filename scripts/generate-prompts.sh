@@ -86,3 +86,27 @@ for name in "${names[@]}"; do
     2> >(grep -v -e 'libsndfile may ignore -r' -e 'Compile without libsndfile' >&2)
   printf '%-20s %6d bytes\n' "$name" "$(stat -c %s "$out/$name.mp3")"
 done
+
+# Hold music for callers waiting in a queue (docs/interface.md §7): 10 s of soft synthesized
+# chords (C – Am – F – G, two and a half seconds each, sine tones with slow fades), so the
+# `waitUrl` document that plays it is re-requested every ~10 s and a waiting caller is moved to a
+# free agent within that time even without the call-update API. Royalty-free: made here, from
+# nothing but sine waves. Needs sox (`apt-get install sox`); skipped without it.
+if command -v sox >/dev/null; then
+  chord() { # $1 = name, then the three frequencies in Hz
+    sox -n -r 16000 -c 1 -b 16 "$tmp/$1.wav" synth 2.5 sine "$2" sine "$3" sine "$4" \
+      remix - gain -n -14 fade q 0.4 2.5 0.6
+  }
+  chord c 261.63 329.63 392.00
+  chord am 220.00 261.63 329.63
+  chord f 174.61 220.00 261.63
+  chord g 196.00 246.94 293.66
+  sox "$tmp/c.wav" "$tmp/am.wav" "$tmp/f.wav" "$tmp/g.wav" "$tmp/hold.wav" reverb 30 gain -n -12
+  sox "$tmp/hold.wav" -t raw -r 16000 -b 16 -e signed -c 1 "$tmp/hold.pcm"
+  lame --quiet --nohist -r -s 16 --bitwidth 16 --signed --little-endian \
+    -m m -b 32 --cbr -t "$tmp/hold.pcm" "$out/hold-music.mp3" \
+    2> >(grep -v -e 'libsndfile may ignore -r' -e 'Compile without libsndfile' >&2)
+  printf '%-10s %6d bytes\n' hold-music "$(stat -c %s "$out/hold-music.mp3")"
+else
+  echo "generate-prompts: sox not installed; audio/hold-music.mp3 left as it is" >&2
+fi

@@ -19,11 +19,16 @@ import { ClickToCall } from './calls/click-to-call.js';
 import { OutboundPolicy } from './calls/outbound-policy.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
+import { PgEventWriter } from './events/pg-event-writer.js';
 import { JobScheduler } from './jobs/scheduler.js';
 import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { loggerOptions } from './logger.js';
 import { type AgentMetricState, agentMetricState, createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import { buildCallCenter, callCenterTick } from './queues/build-call-center.js';
+import { type CallCenter, offeringPicker } from './queues/call-center.js';
+import type { QueueFlow } from './queues/queue-flow.js';
+import type { QueueSettings } from './queues/queue-settings.js';
 import type { CallRecordStore } from './records/call-record-store.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
 import { createPgPool } from './records/pg-pool.js';
@@ -60,6 +65,10 @@ export interface AppDeps {
   slack?: { minIntervalMs?: number; backoff?: BackoffOptions; idlePollMs?: number };
   /** How often pending voicemail decisions are checked (default 5 s). */
   finalizeEveryMs?: number;
+  /** How often due wrap-ups end and waiting callers are offered to free agents (default 1 s). */
+  callCenterTickMs?: number;
+  /** Overrides of the queue defaults (announce, callback and wait times; docs/interface.md §7). */
+  queueSettings?: Partial<QueueSettings>;
   /** Runs once per finished call instead of writing its call record. */
   onFinished?: (call: CallState) => Promise<void>;
   /** A Telnyx client (tests point one at the fake API); default: built from TELNYX_API_KEY. */
@@ -79,6 +88,9 @@ export interface Services {
   flow: CallFlow;
   roster: Roster;
   routing: RoutingStore;
+  /** Agent status and state, queues and the call-center event log (docs/interface.md §5, §7). */
+  center: CallCenter;
+  queue: QueueFlow;
   outbox: Outbox;
   scheduler: JobScheduler;
   records: CallRecordStore;
@@ -270,11 +282,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );
 
+  const { center, queue } = buildCallCenter({
+    config,
+    stores,
+    roster,
+    notifier: outbox,
+    log,
+    now,
+    queueSettings: deps.queueSettings,
+  });
   const picker: AgentPicker = {
-    async pick({ caller, round, alreadyRung }) {
-      const decision = await router.route({ caller, agents: roster.current().agents, round, alreadyRung });
-      return decision.targets;
-    },
+    pick: offeringPicker(center, router, roster, log),
     answered: async (callSid, caller, agentId) => void (await routing.recordAnswer(callSid, caller, agentId)),
     busy: (agentId, leg, at) => routing.markBusy(agentId, leg, at),
     idle: (agentId, leg, at) => routing.markIdle(agentId, leg, at),
@@ -290,6 +308,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     dialAttempts: config.routing.dialAttempts,
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     hotlineNumber: config.hotlineNumber,
+    center,
+    queue,
     onFinished:
       deps.onFinished ??
       createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) }),
@@ -336,6 +356,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       startFailureLevel: 'warn',
       stop: () => pool.end().catch(() => undefined),
     });
+    // The call-center event log follows the call records into PostgreSQL (docs/interface.md §7).
+    if (stores.durableEventFeed) {
+      const pgEvents = new PgEventWriter({ pool, feed: stores.durableEventFeed, logger: log });
+      scheduler.register({ name: 'events-to-postgres', cron: '* * * * *', run: () => pgEvents.flush() });
+    }
   }
   if (telnyx) {
     registerTelnyxJobs({
@@ -361,6 +386,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     flow,
     roster,
     routing,
+    center,
+    queue,
     outbox,
     scheduler,
     records,
@@ -433,7 +460,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       publicUrl: config.publicUrl,
       authFailures: stores.authFailures,
       extra: [
-        (api) => agentRoutes(api, { roster, scheduler, syncEnabled: telnyx !== undefined }),
+        (api) =>
+          agentRoutes(api, {
+            roster,
+            scheduler,
+            syncEnabled: telnyx !== undefined,
+            status: center.statusService(),
+            records: (ids) => center.records(ids),
+          }),
         async (api) => {
           await api.register(statsRoutes, { store: records, settings: config.stats, events, now });
         },
@@ -483,6 +517,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     stats: config.stats,
     telnyx,
     now,
+    agentStatus: center.statusService(),
+    queues: {
+      async list() {
+        const at = now();
+        return Promise.all(
+          queueDefinitions().map(async ({ name }) => {
+            const line = await queueStore.list(name, at);
+            return {
+              name,
+              waiting: line.map((c) => ({
+                position: c.position,
+                waitSeconds: c.waitSeconds,
+                callbackRequested: c.callback !== undefined,
+              })),
+              longestWaitSeconds: line.reduce((m, c) => Math.max(m, c.waitSeconds), 0),
+            };
+          }),
+        );
+      },
+      async fingerprint() {
+        const summaries = await queueStore.summaries(
+          queueDefinitions().map((q) => q.name),
+          now(),
+        );
+        return JSON.stringify(summaries);
+      },
+    },
   });
 
   // Started once the store is connected (at once in memory), so the at-start roster sync and
@@ -510,6 +571,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     stopWithinMs: 5_000,
   });
   services.add(voicemailFinalizer(flow, stores, log, deps.finalizeEveryMs ?? 5_000));
+  services.add(
+    callCenterTick({ center, queue }, () => stores.isReady(), log, deps.callCenterTickMs ?? 1_000),
+  );
 
   app.addHook('onReady', async () => stores.whenReady(() => services.start()));
   app.addHook('onClose', async () => {

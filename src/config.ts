@@ -144,6 +144,30 @@ const urlPrefixes = z
     return out;
   });
 
+/** `alice=60,bob=0`: per-agent wrap-up seconds, by agent name or id (docs/interface.md §5). */
+const wrapUpOverrides = z
+  .string()
+  .trim()
+  .transform((value, ctx): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const raw of value.split(',')) {
+      const entry = raw.trim();
+      if (!entry) continue;
+      const eq = entry.lastIndexOf('=');
+      const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+      const seconds = eq > 0 ? entry.slice(eq + 1).trim() : '';
+      if (!name || !/^\d+$/.test(seconds) || Number(seconds) > 3600) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry "${entry}" must look like name=60 (0 to 3600 seconds)`,
+        });
+        return z.NEVER;
+      }
+      out[name] = Number(seconds);
+    }
+    return out;
+  });
+
 const timeZone = z
   .string()
   .trim()
@@ -197,6 +221,10 @@ const schema = z.object({
   DIAL_TIMEOUT_SECONDS: int(5, 120).default(20),
   DIAL_ATTEMPTS: int(1, 10).default(2),
   DIAL_MAX_TARGETS: int(1, 50).default(10),
+  STICKY_RING_SECONDS: int(5, 120).default(15),
+  WRAP_UP_SECONDS: int(0, 3600).default(30),
+  AGENT_WRAP_UP_SECONDS: wrapUpOverrides.default({}),
+  MAX_NO_ANSWER: int(1, 100).default(3),
   OUTBOUND_ALLOWED_PREFIXES: destinations.optional(),
   OUTBOUND_MAX_PER_MINUTE: int(1, 1000).default(10),
   OUTBOUND_MAX_CONCURRENT: int(1, 10_000).default(20),
@@ -260,6 +288,17 @@ export interface Config {
     dialTimeoutSeconds: number;
     dialAttempts: number;
     maxTargets: number;
+    /** STICKY_RING_SECONDS: how long the preferred agent rings alone (docs/interface.md §5). */
+    stickyRingSeconds: number;
+  };
+  /** Agent status and state (docs/interface.md §5). */
+  agentState: {
+    /** WRAP_UP_SECONDS */
+    wrapUpSeconds: number;
+    /** AGENT_WRAP_UP_SECONDS: agent name or id → wrap-up seconds. */
+    wrapUpOverrides: Record<string, number>;
+    /** MAX_NO_ANSWER */
+    maxNoAnswer: number;
   };
   outbound: {
     /** OUTBOUND_ALLOWED_PREFIXES, or the hotline's country when unset (empty without a hotline). */
@@ -357,6 +396,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dialTimeoutSeconds: e.DIAL_TIMEOUT_SECONDS,
       dialAttempts: e.DIAL_ATTEMPTS,
       maxTargets: e.DIAL_MAX_TARGETS,
+      stickyRingSeconds: e.STICKY_RING_SECONDS,
+    },
+    agentState: {
+      wrapUpSeconds: e.WRAP_UP_SECONDS,
+      wrapUpOverrides: e.AGENT_WRAP_UP_SECONDS,
+      maxNoAnswer: e.MAX_NO_ANSWER,
     },
     outbound: {
       allowed: e.OUTBOUND_ALLOWED_PREFIXES ?? defaultDestinations(e.HOTLINE_NUMBER),

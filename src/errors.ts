@@ -24,6 +24,8 @@ export const Errors = {
   Upstream: createError<[string]>('SB_UPSTREAM', 'Telnyx API error: %s', 502),
   NotConfigured: createError<[string]>('SB_NOT_CONFIGURED', '%s', 503),
   Busy: createError<[string]>('SB_BUSY', '%s', 409),
+  /** The agent's state does not allow this now (e.g. ending a wrap-up that is not running). */
+  AgentRefused: createError<[string]>('SB_AGENT_REFUSED', '%s', 409),
   /** The store is unreachable: nothing was done, retry later. */
   StoreUnavailable: createError<[string]>('SB_STORE_UNAVAILABLE', '%s', 503),
   /** Telnyx placed the call but it could not be stored: retrying would ring the agent again. */

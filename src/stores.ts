@@ -80,12 +80,14 @@ export interface Stores {
   readonly outbound: { readonly perAgent: SlidingWindow; readonly slots: SlotPool };
   /** Failed bearer tokens per client address (the admin API's throttle). */
   readonly authFailures: SlidingWindow;
-  /** Agent states (docs/interface.md §8); not wired into the app yet. */
+  /** Agent status and state (docs/interface.md §5). */
   readonly agentStates: AgentStateStore;
-  /** Call queues (docs/interface.md §7); not wired into the app yet. */
+  /** Call queues (docs/interface.md §7). */
   readonly queues: QueueStore;
-  /** The call-center event log; not wired into the app yet. */
+  /** The call-center event log (docs/interface.md §7). */
   readonly events: EventLog;
+  /** The event log as a durable feed for the PostgreSQL copy: only with Redis. */
+  readonly durableEventFeed: RedisEventLog | undefined;
   /** Opening hours closed or opened by hand (docs/interface.md §9). */
   readonly hoursOverrides: HoursOverrideStore;
   /** Why the shared store cannot be reached right now; always undefined in memory. */
@@ -154,6 +156,7 @@ export function createStores(options: StoresOptions): Stores {
 
   if (redis) {
     const records = new RedisCallRecordStore(redis);
+    const events = new RedisEventLog(redis, { now });
     return {
       backend: 'redis',
       redis,
@@ -172,7 +175,8 @@ export function createStores(options: StoresOptions): Stores {
       authFailures: new RedisSlidingWindow(redis, auth),
       agentStates: new RedisAgentStateStore(redis),
       queues: new RedisQueueStore(redis),
-      events: new RedisEventLog(redis, { now }),
+      events,
+      durableEventFeed: events,
       hoursOverrides: new RedisHoursOverrideStore(redis),
       problem: () => redisProblem(redis),
       isReady: () => redis.status === 'ready',
@@ -210,6 +214,7 @@ export function createStores(options: StoresOptions): Stores {
     agentStates: new MemoryAgentStateStore(),
     queues: new MemoryQueueStore(),
     events: new MemoryEventLog({ now }),
+    durableEventFeed: undefined,
     hoursOverrides: new MemoryHoursOverrideStore(),
     problem: () => undefined,
     isReady: () => true,

@@ -37,7 +37,15 @@ export interface StartOptions {
  * player pointed at it. Slack pacing is shortened so alerts arrive within milliseconds.
  */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-  const config = loadConfig({ AGENTS, LOG_LEVEL: 'silent', ...opts.env });
+  // No wrap-up and no auto-pause unless a test sets them: the call scenarios ring the same
+  // agents back to back and let them ring out over and over (docs/interface.md §5).
+  const config = loadConfig({
+    AGENTS,
+    LOG_LEVEL: 'silent',
+    WRAP_UP_SECONDS: '0',
+    MAX_NO_ANSWER: '100',
+    ...opts.env,
+  });
   const redis =
     opts.store === 'memory' || opts.store === 'config' ? null : testRedis(opts.keyPrefix ?? uniquePrefix());
   const app = await buildApp(config, {

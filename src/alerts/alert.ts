@@ -63,6 +63,31 @@ export type Alert =
     }
   | { type: 'balance-recovered'; amount: string; currency: string; threshold: string; at: string }
   | { type: 'job-failing'; job: string; error: string; at: string }
+  /** An agent let `noAnswers` offers in a row ring out and was put on break (docs/interface.md §5). */
+  | { type: 'agent-auto-paused'; agent: string; noAnswers: number; at: string }
+  /** A caller hung up while waiting in a queue (docs/interface.md §7). */
+  | {
+      type: 'queue-abandoned';
+      callSid: string;
+      from: string;
+      queue: string;
+      waitSeconds: number;
+      position: number;
+      at: string;
+    }
+  /** A caller has waited longer than SERVICE_LEVEL_SECONDS with agents signed in (once per call). */
+  | { type: 'service-level-breached'; callSid: string; queue: string; waitSeconds: number; at: string }
+  /** Callers arrive at a queue while none of its agents is signed in (once per streak). */
+  | { type: 'no-agent-signed-in'; queue: string; at: string }
+  /** A callback gave up after its attempts. */
+  | {
+      type: 'callback-failed';
+      callSid: string;
+      from: string;
+      queue: string;
+      attempts: number;
+      at: string;
+    }
   | { type: 'job-recovered'; job: string; failures: number; at: string }
   | {
       /**

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Agent, Roster } from '../agents/agent.js';
-import type { Notifier } from '../slack/alert.js';
+import type { Notifier } from '../alerts/alert.js';
+import type { CallCenter } from '../queues/call-center.js';
+import type { AfterQueue, QueueFlow } from '../queues/queue-flow.js';
 import {
   callerText,
   parseCallStatus,
@@ -9,7 +11,7 @@ import {
   type TexmlParams,
 } from '../telnyx/texml-params.js';
 import type { DialRound, Flows } from '../texml/flows.js';
-import type { AgentRef, CallEvent, CallState, Effect } from './call-state.js';
+import { type AgentRef, type CallEvent, type CallState, type Effect, waitSeconds } from './call-state.js';
 import type { CallStore, UpdateResult } from './call-store.js';
 
 /**
@@ -44,6 +46,10 @@ export interface CallFlowOptions {
   now?: () => number;
   /** How long a TeXML reply may wait on the store before answering without it. */
   storeBudgetMs?: number;
+  /** Agent status and state (docs/interface.md §5): offers, answers, ring-outs, wrap-ups. */
+  center?: CallCenter;
+  /** Callers waiting for a free agent (docs/interface.md §7); without it, voicemail as before. */
+  queue?: QueueFlow;
 }
 
 /** Thrown when a callback could not be stored: the route answers 503 so Telnyx retries it. */
@@ -97,15 +103,31 @@ export class CallFlow {
     const at = this.when(p);
     const from = callerText(p.From);
     const round = await this.nextRound(sid, from, 1, []);
+    const arrived: CallEvent = {
+      kind: 'inbound',
+      sid,
+      from,
+      to: callerText(p.To),
+      callerName: callerText(p.CallerId) || undefined,
+      ...at,
+    };
+    if (!round) {
+      // Nobody eligible is free: wait in the queue when an agent of it is signed in.
+      const joined = await this.joinQueue(sid, from, p.AccountSid);
+      if (joined) {
+        await this.recordForReply(sid, [arrived]);
+        return this.o.flows.enqueue({ base, queue: joined });
+      }
+    } else if (this.o.center) {
+      // Offered at once: the call still enters its queue, at the front (docs/interface.md §7 log).
+      this.background(
+        this.o.center.log([
+          { type: 'enter-queue', at: this.now(), queue: 'support', callSid: sid, position: 1 },
+        ]),
+      );
+    }
     const events: CallEvent[] = [
-      {
-        kind: 'inbound',
-        sid,
-        from,
-        to: callerText(p.To),
-        callerName: callerText(p.CallerId) || undefined,
-        ...at,
-      },
+      arrived,
       round
         ? { kind: 'dial-started', attempt: 1, targets: round.agents.map(toRef), ...at }
         : { kind: 'voicemail-started', reason: 'no-agents', ...at },
@@ -114,6 +136,88 @@ export class CallFlow {
     return round
       ? this.o.flows.inbound({ base, round: round.dial })
       : this.o.flows.inbound({ base, round: null });
+  }
+
+  /**
+   * `POST /texml/queue/wait`: the `<Enqueue waitUrl>` document. When the queue cannot be read the
+   * caller keeps hearing hold music (the next fetch tries again): leaving would drop them into an
+   * action we could not answer either.
+   */
+  async queueWait(p: TexmlParams, base: string): Promise<string> {
+    const queue = this.o.queue;
+    if (!queue) return this.o.flows.queueWait({ base, leave: true, callback: false });
+    try {
+      const doc = await within(queue.wait(p.CallSid as string), this.budget);
+      return this.o.flows.queueWait({ base, ...doc });
+    } catch (err) {
+      this.o.log.warn({ err, callSid: p.CallSid }, 'queue unavailable for the wait document; hold music');
+      return this.o.flows.queueWait({ base, leave: false, callback: false });
+    }
+  }
+
+  /** `POST /texml/queue/result`: the caller left the queue (`<Enqueue action>`). */
+  async queueResult(p: TexmlParams, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    const queue = this.o.queue;
+    let next: AfterQueue = { kind: 'voicemail', reason: 'queue-unavailable' };
+    if (queue) {
+      try {
+        next = await within(queue.afterQueue(sid, p.QueueResult), this.budget);
+      } catch (err) {
+        this.o.log.warn({ err, callSid: sid }, 'queue unavailable after the Enqueue; voicemail');
+      }
+    }
+    return this.afterQueueDocument(sid, p, base, next);
+  }
+
+  private async afterQueueDocument(
+    sid: string,
+    p: TexmlParams,
+    base: string,
+    next: AfterQueue,
+  ): Promise<string> {
+    const at = this.when(p);
+    switch (next.kind) {
+      case 'dial': {
+        let attempts = 0;
+        try {
+          attempts = (await within(this.o.store.get(sid), this.budget))?.attempts ?? 0;
+        } catch {}
+        const round: DialRound = {
+          attempt: attempts + 1,
+          timeoutSeconds: this.o.dialTimeoutSeconds,
+          targets: [{ name: next.agent.name, sip: next.agent.sip }],
+        };
+        await this.recordForReply(sid, [
+          { kind: 'dial-started', attempt: round.attempt, targets: [toRef(next.agent)], ...at },
+        ]);
+        return this.o.flows.queueDial({ base, round });
+      }
+      case 'enqueue':
+        return this.o.flows.enqueue({ base, queue: next.queue });
+      case 'hangup':
+        return this.o.flows.answered({ base });
+      case 'voicemail':
+        await this.recordForReply(sid, [{ kind: 'voicemail-started', reason: 'no-answer', ...at }]);
+        return this.o.flows.voicemail({ base, reason: 'no-answer' });
+    }
+  }
+
+  /** Puts the caller in line; the queue name, or undefined for voicemail (also when the queue fails). */
+  private async joinQueue(
+    sid: string,
+    from: string,
+    accountSid: string | undefined,
+  ): Promise<string | undefined> {
+    const queue = this.o.queue;
+    if (!queue) return undefined;
+    try {
+      const joined = await within(queue.join(sid, from, accountSid?.trim() || undefined), this.budget);
+      return joined.kind === 'queued' ? joined.queue : undefined;
+    } catch (err) {
+      this.o.log.warn({ err, callSid: sid }, 'queue unavailable; voicemail');
+      return undefined;
+    }
   }
 
   /**
@@ -188,9 +292,25 @@ export class CallFlow {
       attempt,
       ...at,
     };
+    await this.roundEnded(state, sid, dialStatus);
     if (answered) {
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });
+    }
+    const gone =
+      dialStatus === 'canceled' || (state && (state.phase === 'ended' || state.endedAt !== undefined));
+    if (!gone && this.o.queue && state) {
+      // A caller offered from the queue: back in line at the same place, or voicemail.
+      let back: AfterQueue | undefined;
+      try {
+        back = await within(this.o.queue.ringEnded(sid, dialStatus !== 'failed'), this.budget);
+      } catch (err) {
+        this.o.log.warn({ err, callSid: sid }, 'queue unavailable after the ring; continuing without it');
+      }
+      if (back) {
+        await this.recordForReply(sid, [ended]);
+        return this.afterQueueDocument(sid, p, base, back);
+      }
     }
     // `canceled`: the caller hung up while the agents rang (the caller's own completed callback
     // may not be here yet) — no further round for a caller who is gone.
@@ -215,6 +335,14 @@ export class CallFlow {
       }
     }
     const reason = attempt < this.o.dialAttempts ? 'no-agents' : 'no-answer';
+    if (reason === 'no-agents' && state) {
+      // Nobody free for the next round: wait in line rather than leave a voicemail.
+      const joined = await this.joinQueue(sid, state.from, p.AccountSid);
+      if (joined) {
+        await this.recordForReply(sid, [ended]);
+        return this.o.flows.enqueue({ base, queue: joined });
+      }
+    }
     await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, ...at }]);
     return this.o.flows.voicemail({ base, reason });
   }
@@ -320,6 +448,21 @@ export class CallFlow {
     return telnyx === undefined ? { at: receivedAt, local: true, receivedAt } : { at: telnyx, receivedAt };
   }
 
+  /**
+   * The agents of the round that just ended: ring-outs counted, the others freed, before the next
+   * round is chosen (the legs' own callbacks may come later; nothing is counted twice).
+   */
+  private async roundEnded(state: CallState | null, sid: string, dialStatus: string): Promise<void> {
+    const center = this.o.center;
+    if (!center || !state?.rung.length) return;
+    const answeredBy = state.answeredLeg ? state.legs[state.answeredLeg]?.agentId : undefined;
+    try {
+      await within(center.roundEnded(sid, state.rung, dialStatus, answeredBy), this.budget);
+    } catch (err) {
+      this.o.log.warn({ err, callSid: sid }, 'agent states of the ended round not updated in time');
+    }
+  }
+
   /** Chooses the agents of a ring round; null when nobody can be rung. */
   private async nextRound(
     callSid: string,
@@ -389,22 +532,45 @@ export class CallFlow {
             break;
           case 'answered-by':
             await this.o.picker.answered(call.sid, fx.caller, fx.agentId);
+            await this.o.queue?.connected(call.sid, fx.agentId, waitSeconds(call));
             break;
           case 'agent-busy':
             await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
+            await this.o.center?.answered(fx.agentId, call.sid);
             break;
           case 'agent-idle':
             await this.o.picker.idle(fx.agentId, fx.leg, fx.at);
+            await this.o.center?.legEnded(fx.agentId, call.sid, {
+              answered: fx.answered ?? false,
+              status: fx.status,
+            });
             break;
-          case 'finished':
+          case 'caller-ended':
+            await this.o.center?.callEnded(call.sid, call.rung);
+            await this.o.queue?.callerEnded(call.sid, call.from);
+            break;
+          case 'finished': {
+            const agentId = call.answeredLeg ? call.legs[call.answeredLeg]?.agentId : undefined;
+            if (agentId && call.direction === 'inbound' && call.answeredAt !== undefined) {
+              const talk =
+                call.dialDuration ??
+                Math.max(0, Math.round(((call.endedAt ?? call.answeredAt) - call.answeredAt) / 1000));
+              await this.o.queue?.completed(call.sid, agentId, talk);
+            }
             await this.o.onFinished?.(call);
             break;
+          }
         }
         done.push(fx.id);
       }
     } finally {
       if (done.length) await this.o.store.ack(call.sid, done);
     }
+  }
+
+  /** Work the reply does not wait for (it logs its own failures). */
+  private background(p: Promise<unknown>): void {
+    this.track(p);
   }
 
   private track(p: Promise<unknown>): void {

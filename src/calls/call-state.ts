@@ -10,7 +10,7 @@
  */
 
 import { sipKey } from '../agents/sip-uri.js';
-import type { Alert } from '../slack/alert.js';
+import type { Alert } from '../alerts/alert.js';
 
 export type LegStatus =
   | 'queued'
@@ -150,7 +150,19 @@ export type Effect =
   | { id: string; kind: 'alert'; alert: Alert }
   | { id: string; kind: 'answered-by'; caller: string; agentId: string }
   | { id: string; kind: 'agent-busy'; agentId: string; leg: string; at: number }
-  | { id: string; kind: 'agent-idle'; agentId: string; leg: string; at: number }
+  | {
+      id: string;
+      kind: 'agent-idle';
+      agentId: string;
+      leg: string;
+      at: number;
+      /** The leg was answered (the agent talked): its end starts the wrap-up. */
+      answered?: boolean;
+      /** The leg's final status: `no-answer`/`busy` = the agent let the offer ring out. */
+      status?: LegStatus;
+    }
+  /** The caller's own leg ended (inbound): every agent still offered this call is freed. */
+  | { id: string; kind: 'caller-ended'; at: number }
   | { id: string; kind: 'finished' };
 
 /**
@@ -543,6 +555,7 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
     if (isTerminal(e.status) && s.endedAt === undefined) {
       s.endedAt = e.at;
       s.phase = 'ended';
+      out.effects.push({ id: 'caller-ended', kind: 'caller-ended', at: e.at });
       if (s.voicemailAt !== undefined && !s.recordingUrl && s.answeredAt === undefined) {
         if (s.recordingAbsent) out.decide = true;
         else s.finalizeAt = (e.receivedAt ?? e.at) + VOICEMAIL_GRACE_MS;
@@ -610,6 +623,8 @@ function applyStatus(current: CallState | null, e: Extract<CallEvent, { kind: 's
       agentId: leg.agentId,
       leg: leg.sid,
       at: leg.endedAt as number,
+      answered: leg.answeredAt !== undefined,
+      status: leg.status,
     });
   }
   return true;

@@ -143,6 +143,14 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
     xml(reply, await flow.voicemailEnded(req.texml!, base(req))),
   );
 
+  // Queues (docs/interface.md §7): the waitUrl loop and the Enqueue action never drop a caller.
+  route('/texml/queue/wait', async (req, reply) =>
+    neverDrop(req, reply, () => flow.queueWait(req.texml!, base(req))),
+  );
+  route('/texml/queue/result', async (req, reply) =>
+    neverDrop(req, reply, () => flow.queueResult(req.texml!, base(req))),
+  );
+
   route('/texml/status', async (req, reply) => ack(reply, flow.status(req.texml!)));
 
   route('/texml/recording', async (req, reply) => ack(reply, flow.recording(req.texml!)));

@@ -16,6 +16,12 @@ export interface RouteRequest<A extends RosterAgent> {
   round: number;
   /** Agent ids rung in earlier rounds of this call. */
   alreadyRung: readonly string[];
+  /**
+   * The agents that may be offered the call now (available, idle and registered, from the agent
+   * state store: docs/interface.md §5). When given, it replaces the routing store's busy flags:
+   * every other agent counts as busy. Undefined (the state store is down): the busy flags decide.
+   */
+  offerable?: ReadonlySet<string>;
 }
 
 export type RoutedAgent<A extends RosterAgent> = A & { idleSince: number | undefined; busy: boolean };
@@ -67,7 +73,16 @@ export function createRouter(options: RouterOptions): Router {
   return {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
       const state = await loadOrNothing(request.caller);
-      const agents = withPresence(request.agents, state);
+      const offerable = request.offerable;
+      const agents = withPresence(
+        request.agents,
+        offerable
+          ? {
+              idle: state.idle,
+              busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
+            }
+          : state,
+      );
       try {
         return routeCall({
           caller: request.caller,

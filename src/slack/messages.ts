@@ -315,6 +315,67 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       context(a),
     ],
   },
+  'agent-auto-paused': {
+    title: () => '⏸️ Agent put on break',
+    summary: (a, v) =>
+      `⏸️ ${v.name(a.agent)} was put on break after ${a.noAnswers} unanswered ${a.noAnswers === 1 ? 'offer' : 'offers'} in a row`,
+    body: (a) => [
+      fields([
+        ['Agent', v.name(a.agent)],
+        ['Unanswered offers', String(a.noAnswers)],
+      ]),
+      section('No more calls are offered to this agent until the status is set to available again.'),
+      context(a),
+    ],
+  },
+  'queue-abandoned': {
+    title: () => '🚪 Caller left the queue',
+    summary: (a, v) =>
+      `🚪 ${v.phone(a.from)} hung up in queue ${v.name(a.queue)} after ${formatDuration(a.waitSeconds)} at position ${a.position}`,
+    body: (a) => [
+      fields([
+        ['Caller', v.phone(a.from)],
+        ['Queue', v.name(a.queue)],
+        ['Waited', formatDuration(a.waitSeconds)],
+        ['Position', String(a.position)],
+      ]),
+      callContext(a),
+    ],
+  },
+  'service-level-breached': {
+    title: () => '⏱️ Service level breached',
+    summary: (a, v) =>
+      `⏱️ A caller in queue ${v.name(a.queue)} has waited ${formatDuration(a.waitSeconds)}, over the service-level target`,
+    body: (a) => [
+      fields([
+        ['Queue', v.name(a.queue)],
+        ['Waiting', formatDuration(a.waitSeconds)],
+      ]),
+      callContext(a),
+    ],
+  },
+  'no-agent-signed-in': {
+    title: () => '🙈 No agent signed in',
+    summary: (a, v) => `🙈 Callers are reaching queue ${v.name(a.queue)} but no agent of it is signed in`,
+    body: (a) => [
+      fields([['Queue', v.name(a.queue)]]),
+      section('Callers go to voicemail until an agent of this queue sets the status to available.'),
+      context(a),
+    ],
+  },
+  'callback-failed': {
+    title: () => '☎️ Callback failed',
+    summary: (a, v) =>
+      `📴 Callback to ${v.phone(a.from)} (queue ${v.name(a.queue)}) failed after ${a.attempts} ${a.attempts === 1 ? 'attempt' : 'attempts'}`,
+    body: (a) => [
+      fields([
+        ['Caller', v.phone(a.from)],
+        ['Queue', v.name(a.queue)],
+        ['Attempts', String(a.attempts)],
+      ]),
+      callContext(a),
+    ],
+  },
   'job-recovered': {
     title: () => '🟢 Scheduled job recovered',
     summary: (a, v) =>

@@ -45,6 +45,19 @@ export interface Flows {
   answered(v: { base: string }): string;
   /** Click-to-call: the agent answered, now dial the customer `to` showing `callerId`. */
   outbound(v: { base: string; to: string; callerId: string }): string;
+  /** Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7). */
+  enqueue(v: { base: string; queue: string }): string;
+  /** The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music. */
+  queueWait(v: {
+    base: string;
+    leave: boolean;
+    announce?: { position: number; wait: string };
+    callback: boolean;
+  }): string;
+  /** A waiting caller's turn: the `<Dial>` to the agent it was offered to. */
+  queueDial(v: { base: string; round: DialRound }): string;
+  /** The caller asked for a callback: a confirmation and `<Hangup/>`. */
+  callbackRequested(v: { base: string }): string;
 }
 
 /** The shipped templates: `texml/` of the package. */
@@ -184,7 +197,50 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
     ],
   });
 
+  const enqueue = templates.compile<{ base: string; queue: string }>({
+    file: 'queue-enqueue.xml',
+    shape: { base: 'value', queue: 'value' },
+    samples: [{ label: 'a queue', view: { base: SAMPLE_BASE, queue: `support & "sales" <x>` } }],
+  });
+  interface WaitView {
+    base: string;
+    leave: boolean;
+    announce: { position: number; wait: string } | null;
+    callback: boolean;
+  }
+  const announce = { position: 3, wait: 'two minutes' };
+  const queueWait = templates.compile<WaitView>({
+    file: 'queue-wait.xml',
+    shape: {
+      base: 'value',
+      leave: 'value',
+      announce: { position: 'value', wait: 'value' },
+      callback: 'value',
+    },
+    samples: [
+      { label: 'leave', view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false } },
+      { label: 'announce', view: { base: SAMPLE_BASE, leave: false, announce, callback: false } },
+      { label: 'music only', view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false } },
+      { label: 'callback offer', view: { base: SAMPLE_BASE, leave: false, announce, callback: true } },
+    ],
+  });
+  const queueDial = templates.compile<NextRoundView>({
+    file: 'queue-dial.xml',
+    shape: { base: 'value', round: ROUND_SHAPE },
+    samples: [{ label: 'one agent', view: { base: SAMPLE_BASE, round: sampleRound(1, '+13125550100') } }],
+  });
+  const callbackRequested = templates.compile<BaseView>({
+    file: 'queue-callback.xml',
+    shape: { base: 'value' },
+    samples: [{ label: 'a callback', view: { base: SAMPLE_BASE } }],
+  });
+
   return {
+    enqueue: ({ base, queue }) => enqueue({ base: baseUrl(base), queue }),
+    queueWait: ({ base, leave, announce, callback }) =>
+      queueWait({ base: baseUrl(base), leave, announce: announce ?? null, callback }),
+    queueDial: ({ base, round }) => queueDial({ base: baseUrl(base), round: roundView(round) }),
+    callbackRequested: ({ base }) => callbackRequested({ base: baseUrl(base) }),
     inbound: ({ base, round }) =>
       inbound({ base: baseUrl(base), round: round && round.targets.length > 0 ? roundView(round) : null }),
     nextRound: ({ base, round }) =>

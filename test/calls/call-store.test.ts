@@ -173,6 +173,7 @@ describe.each(factories)('call store ($name)', ({ make }) => {
       'alert:incoming',
       'alert:answered',
       'answered-by',
+      'caller-ended',
       'alert:completed',
       'finished',
     ]);

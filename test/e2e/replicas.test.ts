@@ -242,6 +242,9 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
       AGENT_SYNC_CRON: '* * * * * *',
       BALANCE_CHECK_CRON: '* * * * * *',
       BALANCE_ALERT_THRESHOLD: '80',
+      // Scenarios ring the same agents back to back (no wrap-up, no auto-pause; docs/interface.md §5).
+      WRAP_UP_SECONDS: '0',
+      MAX_NO_ANSWER: '100',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     };
     const started = await Promise.allSettled([spawnReplica(env), spawnReplica(env), spawnReplica(env)]);

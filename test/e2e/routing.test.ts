@@ -30,10 +30,14 @@ describe('routing end to end (two instances, one Redis)', () => {
     playInbound(server.player, { from, answerInRound: 1, answerAfter: 5, talkSeconds: 20, ...opts });
 
   const firstDial = async (server: TestServer, from: string) => {
-    const res = await server.player.post(
-      '/texml/inbound',
-      server.player.base(newCallSid(), from, '+18005550199'),
-    );
+    const sid = newCallSid();
+    const res = await server.player.post('/texml/inbound', server.player.base(sid, from, '+18005550199'));
+    // The caller hangs up before anyone answers: the agents offered the call are free again
+    // (docs/interface.md §5: an offered agent is not offered a second call).
+    await server.player.post('/texml/status', {
+      ...server.player.base(sid, from, '+18005550199'),
+      CallStatus: 'completed',
+    });
     return readTexml(res.body).dial?.targets.map((t) => t.uri) ?? [];
   };
 

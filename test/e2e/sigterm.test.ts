@@ -227,6 +227,9 @@ describe('SIGTERM under load (the real server process)', () => {
         HOTLINE_NUMBER: HOTLINE,
         SLACK_WEBHOOK_URL: slack.url,
         SHUTDOWN_DELAY_SECONDS: String(SHUTDOWN_DELAY_SECONDS),
+        // Scenarios ring the same agents back to back (no wrap-up, no auto-pause; docs/interface.md §5).
+        WRAP_UP_SECONDS: '0',
+        MAX_NO_ANSWER: '100',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -353,7 +356,10 @@ describe('SIGTERM under load (the real server process)', () => {
       200, 200, 200, 200,
     ]);
     for (const s of heldSent.filter((x) => x.route === 'inbound')) {
-      expect((s.outcome as { body: string }).body).toMatch(/<Response>[\s\S]*<Dial[\s\S]*<\/Response>/);
+      // A ring round, or the queue when the earlier calls hold every agent (docs/interface.md §7).
+      expect((s.outcome as { body: string }).body).toMatch(
+        /<Response>[\s\S]*<(Dial|Enqueue)[\s\S]*<\/Response>/,
+      );
     }
     // After SIGTERM: every request served — none refused, reset or answered 503.
     const after = sent.filter((s) => s.phase === 'after');

@@ -382,8 +382,21 @@ export const queryString: fc.Arbitrary<string> = fc.oneof(
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false });
 
 /** Verbs the shipped templates can produce; anything else in a reply was injected. */
-const VERBS = new Set(['Response', 'Play', 'Dial', 'Sip', 'Number', 'Record', 'Hangup']);
-const URL_ATTRIBUTES = ['@_action', '@_statusCallback', '@_recordingStatusCallback'];
+const VERBS = new Set([
+  'Response',
+  'Play',
+  'Dial',
+  'Sip',
+  'Number',
+  'Record',
+  'Hangup',
+  // The queue templates (docs/interface.md §7).
+  'Enqueue',
+  'Leave',
+  'Say',
+  'Gather',
+]);
+const URL_ATTRIBUTES = ['@_action', '@_statusCallback', '@_recordingStatusCallback', '@_waitUrl'];
 
 export interface TexmlExpectations {
   /** Every URL in the reply must start with this (PUBLIC_URL), when given. */

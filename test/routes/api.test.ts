@@ -93,6 +93,8 @@ describe('admin API', () => {
         'DELETE /api/hours/override',
         'GET /api/queues',
         'GET /api/events',
+        'PUT /api/agents/{id}/status',
+        'POST /api/agents/{id}/wrap-up/end',
       ].sort(),
     );
     for (const [method, url] of [

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { audioRoutes, DEFAULT_AUDIO_DIR } from '../../src/routes/audio.js';
 
-const PROMPTS = ['greeting', 'try-again', 'voicemail', 'thanks', 'no-agents'];
+const PROMPTS = ['greeting', 'try-again', 'voicemail', 'thanks', 'no-agents', 'hold-music'];
 
 let app: FastifyInstance | undefined;
 let tmp: string | undefined;

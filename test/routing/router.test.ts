@@ -38,6 +38,7 @@ const settings = (over: Partial<Config['routing']> = {}): Config['routing'] => (
   dialTimeoutSeconds: 20,
   dialAttempts: 2,
   maxTargets: 10,
+  stickyRingSeconds: 15,
   ...over,
 });
 

@@ -14,6 +14,11 @@ export function slackKind(text: string): string {
     ['⚠️', 'low-balance'],
     ['💰', 'balance-recovered'],
     ['🗂️', 'backlog'],
+    ['⏸️', 'agent-auto-paused'],
+    ['🚪', 'queue-abandoned'],
+    ['⏱️', 'service-level-breached'],
+    ['🙈', 'no-agent-signed-in'],
+    ['📴', 'callback-failed'],
   ];
   return kinds.find(([emoji]) => text.startsWith(emoji))?.[1] ?? text;
 }

@@ -1,6 +1,8 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Roster } from '../../agents/agent.js';
+import type { AgentRecord } from '../../agents/agent-state.js';
+import { AGENT_STATUSES, type AgentStatusService } from '../../agents/agent-status-service.js';
 import { agentsReport } from '../../agents/agents-report.js';
 import type { RosterSyncResult } from '../../agents/roster-sync.js';
 import { Errors } from '../../errors.js';
@@ -13,7 +15,21 @@ export interface AgentRoutesOptions {
   scheduler: JobScheduler;
   /** False without TELNYX_API_KEY: the roster is the static AGENTS and cannot be synced. */
   syncEnabled: boolean;
+  /** Agent status and state (docs/interface.md §5); without it the routes below are not mounted. */
+  status?: AgentStatusService;
+  /** Status and state of many agents in one read, for `GET /api/agents`. */
+  records?: (agentIds: readonly string[]) => Promise<Map<string, AgentRecord>>;
 }
+
+const StatusView = Type.Object({
+  status: Type.Union(AGENT_STATUSES.map((s) => Type.Literal(s))),
+  reason: Type.Optional(Type.String()),
+  state: Type.Union(['idle', 'offered', 'on-call', 'wrap-up'].map((s) => Type.Literal(s))),
+  stateSince: Type.String(),
+  statusSince: Type.Optional(Type.String()),
+});
+
+const AgentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
 
 const JobHealth = Type.Object({
   job: Type.String(),
@@ -47,6 +63,13 @@ export default async function agentRoutes(app: FastifyInstance, opts: AgentRoute
                 source: Type.String(),
                 /** Why Telnyx will not connect a call to this agent (never rung), e.g. `sip-uri-calling-disabled`. */
                 unreachable: Type.Optional(Type.String()),
+                /** Set by a person: available, break (with a reason) or offline (docs/interface.md §5). */
+                status: Type.Optional(Type.String()),
+                reason: Type.Optional(Type.String()),
+                /** Set by the system: idle, offered, on-call or wrap-up. */
+                state: Type.Optional(Type.String()),
+                stateSince: Type.Optional(Type.String()),
+                wrapUpUntil: Type.Optional(Type.String()),
               }),
             ),
             jobs: Type.Optional(Type.Array(JobHealth)),
@@ -54,8 +77,72 @@ export default async function agentRoutes(app: FastifyInstance, opts: AgentRoute
         },
       },
     },
-    async () => agentsReport({ roster: opts.roster, jobs: opts.syncEnabled ? opts.scheduler : undefined }),
+    async (req) => {
+      const report = await agentsReport({
+        roster: opts.roster,
+        jobs: opts.syncEnabled ? opts.scheduler : undefined,
+      });
+      if (!opts.records) return report;
+      // The roster still answers when the agent state store does not (no status then).
+      const records = await opts.records(report.agents.map((a) => a.id)).catch((err) => {
+        req.log.warn({ err }, 'agent states unavailable for GET /api/agents');
+        return undefined;
+      });
+      if (!records) return report;
+      return {
+        ...report,
+        agents: report.agents.map((a) => {
+          const r = records.get(a.id);
+          if (!r) return a;
+          return {
+            ...a,
+            status: r.status,
+            ...(r.reason ? { reason: r.reason } : {}),
+            state: r.state,
+            stateSince: new Date(r.stateAt).toISOString(),
+            ...(r.wrapUpUntil ? { wrapUpUntil: new Date(r.wrapUpUntil).toISOString() } : {}),
+          };
+        }),
+      };
+    },
   );
+
+  const status = opts.status;
+  if (status) {
+    api.put(
+      '/agents/:id/status',
+      {
+        schema: {
+          tags: ['agents'],
+          summary: "Sets an agent's status: available, break (with a reason) or offline",
+          params: AgentParams,
+          body: Type.Object(
+            {
+              status: Type.Union(AGENT_STATUSES.map((s) => Type.Literal(s))),
+              reason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: StatusView, 404: Type.Ref('ErrorReply'), 409: Type.Ref('ErrorReply') },
+        },
+      },
+      async (req) =>
+        status.setStatus(req.params.id, req.body.status, req.body.reason, { role: 'supervisor' }),
+    );
+
+    api.post(
+      '/agents/:id/wrap-up/end',
+      {
+        schema: {
+          tags: ['agents'],
+          summary: "Ends an agent's wrap-up now",
+          params: AgentParams,
+          response: { 200: StatusView, 404: Type.Ref('ErrorReply'), 409: Type.Ref('ErrorReply') },
+        },
+      },
+      async (req) => status.endWrapUp(req.params.id),
+    );
+  }
 
   api.post(
     '/agents/sync',

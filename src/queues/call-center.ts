@@ -1,0 +1,371 @@
+/**
+ * The call-center core as the call flow uses it (docs/interface.md §5 and §7): who may be offered
+ * a call now, the offer / answer / ring-out / wrap-up life of each agent, and the event log and
+ * Slack alerts each step owes. One object, built once in app.ts and handed to `CallFlow`, so the
+ * flow never touches the stores directly.
+ *
+ * Every method is safe to call from any replica: agent transitions go through
+ * `transitionAgent` (read, reduce, compare-and-set), so only the replica that committed a step
+ * logs it and alerts about it. Failures of the event log or of Slack are logged and never thrown:
+ * the caller's TeXML reply must not depend on them.
+ */
+
+import type { Logger } from 'pino';
+import type { Agent, Roster } from '../agents/agent.js';
+import {
+  type AgentEvent,
+  type AgentRecord,
+  type AgentRules,
+  type AgentTransition,
+  isOfferable,
+  SYSTEM,
+} from '../agents/agent-state.js';
+import { type AgentStateStore, transitionAgent } from '../agents/agent-state-store.js';
+import {
+  type AgentStatus,
+  type AgentStatusService,
+  type AgentStatusView,
+  changerName,
+  type StatusChanger,
+} from '../agents/agent-status-service.js';
+import type { Notifier } from '../alerts/alert.js';
+import { Errors } from '../errors.js';
+import type { CallCenterEvent } from '../events/call-center-event.js';
+import type { EventLog } from '../events/event-log.js';
+
+/** The queue of a call when no call-center file names one (docs/interface.md §7). */
+export const DEFAULT_QUEUE = 'support';
+
+export interface AgentStateSettings {
+  /** WRAP_UP_SECONDS */
+  wrapUpSeconds: number;
+  /** AGENT_WRAP_UP_SECONDS: agent name or id → seconds. */
+  wrapUpOverrides: Readonly<Record<string, number>>;
+  /** MAX_NO_ANSWER */
+  maxNoAnswer: number;
+  /** DIAL_TIMEOUT_SECONDS: an offer with no news for much longer than this was lost. */
+  dialTimeoutSeconds: number;
+}
+
+export interface CallCenterOptions {
+  agents: AgentStateStore;
+  events: EventLog;
+  notifier: Notifier;
+  roster: Roster;
+  log: Logger;
+  settings: AgentStateSettings;
+  now?: () => number;
+}
+
+/** How a leg of an offered call ended, as the call state saw it. */
+export interface LegEnd {
+  /** The agent answered this leg (its end starts the wrap-up). */
+  answered: boolean;
+  /** Telnyx's final status of the leg. */
+  status?: string;
+}
+
+/** An offer with no answer, ring-out or cancel after this long was lost (a callback never came). */
+const OFFER_GRACE_MS = 60_000;
+/**
+ * An agent on a call with no end for this long: its `completed` was lost. Telnyx ends a `<Dial>`
+ * leg at `timeLimit`, 14 400 s by default
+ * (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/dial).
+ */
+const ON_CALL_MAX_MS = 14_400_000;
+
+/** A leg status that means the agent did not pick up (rather than: the call went elsewhere). */
+const RANG_OUT = new Set(['no-answer', 'busy']);
+
+export class CallCenter {
+  readonly now: () => number;
+  /** Called (not awaited) with each agent who just became offerable; the queue dispatch hooks in here. */
+  onFreed?: (agentId: string) => void;
+
+  constructor(private readonly o: CallCenterOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The call-center event log (for `GET /api/events`, stats and the PostgreSQL copy). */
+  get events(): EventLog {
+    return this.o.events;
+  }
+
+  get agentStates(): AgentStateStore {
+    return this.o.agents;
+  }
+
+  /** Presence: the roster says the phone is registered (static agents always), and Telnyx can reach it. */
+  registered(agentId: string): boolean {
+    const agent = this.agent(agentId);
+    return agent !== undefined && agent.online && !agent.unreachable;
+  }
+
+  agent(agentId: string): Agent | undefined {
+    return this.o.roster.current().agents.find((a) => a.id === agentId);
+  }
+
+  /** This agent's rules: its wrap-up override (by id, then name), else WRAP_UP_SECONDS. */
+  rulesFor(agentId: string): Omit<AgentRules, 'now'> {
+    const { wrapUpOverrides, wrapUpSeconds, maxNoAnswer } = this.o.settings;
+    const name = this.agent(agentId)?.name;
+    const override = Object.hasOwn(wrapUpOverrides, agentId)
+      ? wrapUpOverrides[agentId]
+      : name !== undefined && Object.hasOwn(wrapUpOverrides, name)
+        ? wrapUpOverrides[name]
+        : undefined;
+    return { wrapUpSeconds: override ?? wrapUpSeconds, maxNoAnswer };
+  }
+
+  /** The records of `agentIds` in one read (new agents get the default record). */
+  records(agentIds: readonly string[]): Promise<Map<string, AgentRecord>> {
+    return this.o.agents.getMany(agentIds);
+  }
+
+  /** Roster agents that may be offered a call now: available, idle and registered. One store read. */
+  async offerable(agents: readonly Agent[]): Promise<Set<string>> {
+    const records = await this.o.agents.getMany(agents.map((a) => a.id));
+    const out = new Set<string>();
+    for (const a of agents) {
+      const r = records.get(a.id);
+      if (r && isOfferable(r, a.online && !a.unreachable)) out.add(a.id);
+    }
+    return out;
+  }
+
+  /** Status `available` whatever the state: "signed in" (docs/interface.md §5, §7). */
+  async signedIn(agents: readonly Agent[]): Promise<Agent[]> {
+    const records = await this.o.agents.getMany(agents.map((a) => a.id));
+    return agents.filter((a) => records.get(a.id)?.status === 'available' && a.online && !a.unreachable);
+  }
+
+  /**
+   * Commits one offer per agent (in parallel): the agents whose offer committed, in the order
+   * given. An agent another replica offered a call a moment ago is refused and left out, so on two
+   * replicas one agent gets one offer. Logs `offer` for each.
+   */
+  async offer(
+    callSid: string,
+    agentIds: readonly string[],
+    queue: string = DEFAULT_QUEUE,
+  ): Promise<string[]> {
+    const at = this.now();
+    const results = await Promise.all(
+      agentIds.map(async (agentId) => {
+        const t = await transitionAgent(
+          this.o.agents,
+          agentId,
+          { type: 'offer', callSid, queue, registered: this.registered(agentId) },
+          { ...this.rulesFor(agentId), now: at },
+        );
+        // `ignored` = already offered this very call (a repeated request): still offered.
+        return t.outcome === 'refused' ? undefined : { agentId, applied: t.outcome === 'applied' };
+      }),
+    );
+    const offered = results.filter((r) => r !== undefined);
+    await this.log(
+      offered
+        .filter((r) => r.applied)
+        .map((r) => ({ type: 'offer' as const, at, queue, callSid, agent: r.agentId })),
+    );
+    return offered.map((r) => r.agentId);
+  }
+
+  /** An agent's leg of `callSid` was answered. */
+  answered(agentId: string, callSid: string): Promise<AgentTransition | undefined> {
+    return this.step(agentId, { type: 'offer-answered', callSid });
+  }
+
+  /** An agent's leg of `callSid` ended: wrap-up after a talk, a no-answer after a ring-out, else freed. */
+  legEnded(agentId: string, callSid: string, end: LegEnd): Promise<AgentTransition | undefined> {
+    if (end.answered) return this.step(agentId, { type: 'call-ended', callSid });
+    if (end.status && RANG_OUT.has(end.status))
+      return this.step(agentId, { type: 'offer-rang-out', callSid });
+    return this.step(agentId, { type: 'offer-cancelled', callSid });
+  }
+
+  /**
+   * A ring round of `callSid` ended (the `<Dial>` action) before the legs' own callbacks may have
+   * come: unanswered with `no-answer`/`busy` = every agent still offered rang out; answered = the
+   * others are cancelled. The reducer ignores agents no longer offered this call, so the legs'
+   * callbacks arriving later count nothing twice.
+   */
+  async roundEnded(callSid: string, agentIds: readonly string[], dialStatus: string, answeredBy?: string) {
+    const answered = dialStatus === 'completed' || dialStatus === 'answered' || answeredBy !== undefined;
+    await Promise.all(
+      agentIds
+        .filter((id) => id !== answeredBy)
+        .map((id) =>
+          this.step(id, {
+            type: !answered && RANG_OUT.has(dialStatus) ? 'offer-rang-out' : 'offer-cancelled',
+            callSid,
+          }),
+        ),
+    );
+  }
+
+  /** The caller's call ended: agents still offered it are freed, the one on it starts the wrap-up. */
+  async callEnded(callSid: string, agentIds: readonly string[]): Promise<void> {
+    await Promise.all(agentIds.map((id) => this.step(id, { type: 'call-ended', callSid })));
+  }
+
+  /**
+   * The periodic tick (any replica; the compare-and-set makes each step happen once): ends due
+   * wrap-ups, and frees agents whose offer or call lost its callbacks.
+   */
+  async tick(limit = 100): Promise<number> {
+    const now = this.now();
+    let changed = 0;
+    for (const agentId of await this.o.agents.dueWrapUps(now, limit)) {
+      if (await this.step(agentId, { type: 'wrap-up-ended', by: SYSTEM })) changed++;
+    }
+    const lostOfferMs = this.o.settings.dialTimeoutSeconds * 1000 + OFFER_GRACE_MS;
+    for (const r of await this.o.agents.all()) {
+      if (r.state === 'offered' && r.callSid && r.stateAt < now - lostOfferMs) {
+        this.o.log.warn({ agent: r.agentId, callSid: r.callSid }, 'offer lost its callbacks; agent freed');
+        if (await this.step(r.agentId, { type: 'offer-cancelled', callSid: r.callSid })) changed++;
+      } else if (r.state === 'on-call' && r.callSid && r.stateAt < now - ON_CALL_MAX_MS) {
+        this.o.log.warn({ agent: r.agentId, callSid: r.callSid }, 'call end never reported; agent freed');
+        if (await this.step(r.agentId, { type: 'call-ended', callSid: r.callSid })) changed++;
+      }
+    }
+    return changed;
+  }
+
+  /** The console's and the admin API's view of the agents' status (docs/interface.md §8). */
+  statusService(): AgentStatusService {
+    return {
+      get: async (agentId) => {
+        if (!this.agent(agentId)) return null;
+        return toView(await this.o.agents.get(agentId));
+      },
+      setStatus: async (agentId, status, reason, by) => this.setStatus(agentId, status, reason, by),
+      endWrapUp: async (agentId) => {
+        if (!this.agent(agentId)) throw new Errors.NotFound(`no agent ${agentId}`);
+        const t = await this.commit(agentId, { type: 'wrap-up-ended', by: 'supervisor' });
+        if (t.outcome !== 'applied') throw new Errors.AgentRefused(`agent ${agentId} is not in wrap-up`);
+        return toView(t.record);
+      },
+    };
+  }
+
+  async setStatus(
+    agentId: string,
+    status: AgentStatus,
+    reason: string | undefined,
+    by: StatusChanger,
+  ): Promise<AgentStatusView> {
+    if (!this.agent(agentId)) throw new Errors.NotFound(`no agent ${agentId}`);
+    const t = await this.commit(agentId, { type: 'status-set', status, reason, by: changerName(by) });
+    if (t.outcome === 'refused') throw new Errors.AgentRefused(`agent ${agentId}: ${t.refusal}`);
+    return toView(t.record);
+  }
+
+  /** Appends call-center events; a log outage is logged, never thrown (nothing waits on it). */
+  async log(events: readonly CallCenterEvent[]): Promise<void> {
+    if (!events.length) return;
+    try {
+      await this.o.events.appendMany(events);
+    } catch (err) {
+      this.o.log.warn({ err, types: events.map((e) => e.type) }, 'call-center events not logged');
+    }
+  }
+
+  /** One agent step that must not throw (callbacks, ticks): a store failure is logged. */
+  private async step(agentId: string, event: AgentEvent): Promise<AgentTransition | undefined> {
+    try {
+      const t = await this.commit(agentId, event);
+      return t.outcome === 'applied' ? t : undefined;
+    } catch (err) {
+      this.o.log.warn({ err, agent: agentId, event: event.type }, 'agent state not updated');
+      return undefined;
+    }
+  }
+
+  /** Commits one agent event, then logs its events, sends its alerts and reports a freed agent. */
+  private async commit(agentId: string, event: AgentEvent): Promise<AgentTransition> {
+    const t = await transitionAgent(this.o.agents, agentId, event, {
+      ...this.rulesFor(agentId),
+      now: this.now(),
+    });
+    if (t.outcome !== 'applied') return t;
+    await this.log(t.events);
+    for (const alert of t.alerts) {
+      const name = this.agent(alert.agentId)?.name ?? alert.agentId;
+      await this.o.notifier
+        .enqueue(`agent:${alert.agentId}:auto-paused:${alert.at}`, {
+          type: 'agent-auto-paused',
+          agent: name,
+          noAnswers: alert.noAnswers,
+          at: new Date(alert.at).toISOString(),
+        })
+        .catch((err) => this.o.log.warn({ err, agent: agentId }, 'auto-pause alert not queued'));
+    }
+    if (this.onFreed && isOfferable(t.record, this.registered(agentId))) this.onFreed(agentId);
+    return t;
+  }
+}
+
+export function toView(r: AgentRecord): AgentStatusView {
+  return {
+    status: r.status,
+    ...(r.reason ? { reason: r.reason } : {}),
+    state: r.state,
+    stateSince: new Date(r.stateAt).toISOString(),
+    ...(r.statusAt ? { statusSince: new Date(r.statusAt).toISOString() } : {}),
+  };
+}
+
+/** What `offeringPicker` routes with: the router of src/routing/router.ts. */
+export interface OfferRouter {
+  route(request: {
+    caller: string | undefined;
+    agents: readonly Agent[];
+    round: number;
+    alreadyRung: readonly string[];
+    offerable?: ReadonlySet<string>;
+  }): Promise<{ targets: Agent[] }>;
+}
+
+/**
+ * Routing through the agent state (docs/interface.md §5): only agents that are available, idle
+ * and registered are handed to the strategy, and each target gets its offer committed before it
+ * rings, so an agent on a call, in wrap-up or offered by another replica is never rung. When the
+ * agent state store fails, it routes as before (the roster with the routing store's busy flags):
+ * the caller is never dropped for it.
+ */
+export function offeringPicker(
+  center: CallCenter,
+  router: OfferRouter,
+  roster: Roster,
+  log: Logger,
+): (input: {
+  callSid: string;
+  caller: string;
+  round: number;
+  alreadyRung: readonly string[];
+}) => Promise<Agent[]> {
+  return async ({ callSid, caller, round, alreadyRung }) => {
+    const agents = roster.current().agents;
+    let offerable: Set<string> | undefined;
+    try {
+      offerable = await center.offerable(agents);
+    } catch (err) {
+      log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
+    }
+    const decision = await router.route({ caller, agents, round, alreadyRung, offerable });
+    if (!offerable || !decision.targets.length) return decision.targets;
+    try {
+      const offered = new Set(
+        await center.offer(
+          callSid,
+          decision.targets.map((a) => a.id),
+        ),
+      );
+      return decision.targets.filter((a) => offered.has(a.id));
+    } catch (err) {
+      log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
+      return decision.targets;
+    }
+  };
+}

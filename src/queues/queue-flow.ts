@@ -1,0 +1,354 @@
+/**
+ * Callers waiting for an agent (docs/interface.md §7), as the call flow drives it:
+ * - `join`: nobody eligible is free → the caller is put in line (`enter-queue`), or sent to
+ *   voicemail when the line is full or no agent of the queue is signed in;
+ * - `wait`: the `<Enqueue waitUrl>` document — `<Leave/>` once the caller was offered to a free
+ *   agent (or the wait is over), else the position and estimated wait, then hold music;
+ * - `dispatch`: an agent became free → `offerNextCaller` claims the longest-waiting caller of the
+ *   agent's queues and commits the offer; the caller's next waitUrl fetch leaves the queue and the
+ *   `<Enqueue action>` request gets the `<Dial>` to that agent (`afterQueue`);
+ * - `ringEnded`: the agent let it ring out → back in line at the same place, or voicemail after
+ *   `DIAL_ATTEMPTS` ring-outs (docs/interface.md §5);
+ * - `connected` / `completed` / `callerEnded`: the `connect`, `complete` and `abandon` events.
+ *
+ * Nothing here waits on Slack: alerts go to the outbox. Store failures reach the call flow, which
+ * answers without the queue (ring the roster, or voicemail).
+ */
+
+import type { Logger } from 'pino';
+import type { Agent, Roster } from '../agents/agent.js';
+import type { Alert, Notifier } from '../alerts/alert.js';
+import type { CallCenterEvent } from '../events/call-center-event.js';
+import { isWithheld } from '../routing/route-call.js';
+import { offerNextCaller } from './agent-dispatch.js';
+import { type CallCenter, DEFAULT_QUEUE } from './call-center.js';
+import { type QueueEntry, waitSeconds } from './queue-entry.js';
+import type { QueueSettingsSource } from './queue-settings.js';
+import type { QueueStore, RemovedEntry } from './queue-store.js';
+
+/** Length of audio/hold-music.mp3: the waitUrl document is requested again about this often. */
+export const HOLD_MUSIC_SECONDS = 10;
+/** Handle time assumed per call until the log has answers to go by (estimated wait). */
+export const FALLBACK_HANDLE_SECONDS = 180;
+
+export interface QueueFlowOptions {
+  center: CallCenter;
+  queues: QueueStore;
+  settings: QueueSettingsSource;
+  notifier: Notifier;
+  roster: Roster;
+  log: Logger;
+  /** DIAL_TIMEOUT_SECONDS: ring time of one offer. */
+  dialTimeoutSeconds: number;
+  /** DIAL_ATTEMPTS: ring-outs of one caller before voicemail (docs/interface.md §5). */
+  dialAttempts: number;
+  /** SERVICE_LEVEL_SECONDS: a caller waiting longer, with agents signed in, is reported once. */
+  serviceLevelSeconds: number;
+  /**
+   * Offer "press 1 to be called back" in the wait document. Off until `/texml/queue/callback` and
+   * the callback dialling are built (docs/interface.md §7: still planned).
+   */
+  offerCallbacks?: boolean;
+  now?: () => number;
+}
+
+export type JoinResult =
+  | { kind: 'queued'; queue: string; position: number }
+  | { kind: 'voicemail'; reason: 'full' | 'no-agents' };
+
+export interface WaitDocument {
+  leave: boolean;
+  announce?: { position: number; wait: string };
+  callback: boolean;
+}
+
+/** What the `<Enqueue action>` request leads to. */
+export type AfterQueue =
+  | { kind: 'dial'; agent: Agent }
+  | { kind: 'enqueue'; queue: string }
+  | { kind: 'voicemail'; reason: string }
+  | { kind: 'hangup' };
+
+/** "about two minutes" in words a text-to-speech voice reads well. */
+export function spokenWait(seconds: number): string {
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return minutes === 1 ? 'one minute' : `${minutes} minutes`;
+}
+
+export class QueueFlow {
+  readonly now: () => number;
+  /** queue → [when computed, seconds one agent needs per call] (from the event log, cached). */
+  private readonly handleCache = new Map<string, { at: number; seconds: number }>();
+
+  constructor(private readonly o: QueueFlowOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get store(): QueueStore {
+    return this.o.queues;
+  }
+
+  /** The agents of `queue`: without a call-center file, every agent is in `support`. */
+  agentsOf(_queue: string): Agent[] {
+    return [...this.o.roster.current().agents];
+  }
+
+  /** The queues agent `agentId` serves. */
+  queuesOf(_agentId: string): string[] {
+    return [DEFAULT_QUEUE];
+  }
+
+  /** Puts the caller in line, or says why not (voicemail). Logs `enter-queue` / `voicemail`. */
+  async join(
+    callSid: string,
+    caller: string,
+    accountSid: string | undefined,
+    queue: string = DEFAULT_QUEUE,
+  ): Promise<JoinResult> {
+    const now = this.now();
+    const agents = this.agentsOf(queue);
+    const signedIn = await this.o.center.signedIn(agents);
+    if (!signedIn.length) {
+      await this.log({ type: 'voicemail', at: now, queue, callSid, reason: 'no-agent-signed-in' });
+      // An empty roster is not a staffing gap but a setup one (the roster alerts cover it).
+      if (agents.length) await this.alertNoAgent(queue, agents, now);
+      return { kind: 'voicemail', reason: 'no-agents' };
+    }
+    const s = this.o.settings(queue);
+    const r = await this.o.queues.enqueue(
+      { callSid, queue, caller, ...(accountSid ? { accountSid } : {}) },
+      { now, maxWaiting: s.maxWaiting },
+    );
+    if (!r.ok) {
+      await this.log({ type: 'voicemail', at: now, queue, callSid, reason: 'full' });
+      return { kind: 'voicemail', reason: 'full' };
+    }
+    if (!r.rejoined) await this.log({ type: 'enter-queue', at: now, queue, callSid, position: r.position });
+    return { kind: 'queued', queue, position: r.position };
+  }
+
+  /** The waitUrl document of a waiting caller (docs/interface.md §7 "While waiting"). */
+  async wait(callSid: string): Promise<WaitDocument> {
+    const entry = await this.o.queues.get(callSid);
+    // Offered to a free agent, or no longer in line: leave; the Enqueue action says what next.
+    if (!entry || entry.offeredTo !== undefined) return { leave: true, callback: false };
+    const now = this.now();
+    const s = this.o.settings(entry.queue);
+    const waited = waitSeconds(entry, now);
+    if (waited >= s.maxWaitSeconds) {
+      const removed = await this.o.queues.remove(callSid, 'timeout', now);
+      if (removed) await this.logRemoved(removed, now);
+      return { leave: true, callback: false };
+    }
+    const signedIn = await this.o.center.signedIn(this.agentsOf(entry.queue));
+    if (!signedIn.length) {
+      const removed = await this.o.queues.remove(callSid, 'closed', now);
+      if (removed) await this.logRemoved(removed, now, 'no-agent-signed-in');
+      return { leave: true, callback: false };
+    }
+    if (waited > this.o.serviceLevelSeconds) {
+      await this.alert(`call:${callSid}:service-level-breached`, {
+        type: 'service-level-breached',
+        callSid,
+        queue: entry.queue,
+        waitSeconds: waited,
+        at: new Date(now).toISOString(),
+      });
+    }
+    // Announce on the first fetch and then once per announceSeconds: the document is fetched
+    // again every HOLD_MUSIC_SECONDS, so a window that long catches each multiple once.
+    const due = waited < HOLD_MUSIC_SECONDS || waited % Math.max(1, s.announceSeconds) < HOLD_MUSIC_SECONDS;
+    let announce: WaitDocument['announce'];
+    if (due) {
+      const position = (await this.o.queues.position(callSid)) ?? 1;
+      const estimate = await this.estimateSeconds(entry.queue, position, signedIn.length);
+      announce = { position, wait: spokenWait(estimate) };
+    }
+    // "Press 1 to be called back" only once callbacks are served (`offerCallbacks`): a caller who
+    // hung up for a callback that is never placed would lose their call.
+    const callback =
+      this.o.offerCallbacks === true && waited >= s.callbackAfterSeconds && !isWithheld(entry.caller);
+    return { leave: false, ...(announce ? { announce } : {}), callback };
+  }
+
+  /** The `<Enqueue action>` request: the caller left the queue; dial the agent, re-queue, or voicemail. */
+  async afterQueue(callSid: string, queueResult: string | undefined): Promise<AfterQueue> {
+    const entry = await this.o.queues.get(callSid);
+    const result = (queueResult ?? '').trim().toLowerCase();
+    if (entry?.offeredTo !== undefined) {
+      const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
+      if (agent) return { kind: 'dial', agent };
+      await this.o.queues.release(callSid, entry.offeredTo);
+      return { kind: 'enqueue', queue: entry.queue };
+    }
+    // The caller hung up while waiting: the abandon is logged from the caller's `completed`.
+    if (result === 'hangup') return { kind: 'hangup' };
+    if (entry) return { kind: 'enqueue', queue: entry.queue };
+    return { kind: 'voicemail', reason: 'queue-exit' };
+  }
+
+  /**
+   * The offered agent's ring ended unanswered: back in line at the same place, or voicemail once
+   * this caller's offers rang out DIAL_ATTEMPTS times. Undefined when the call was not offered
+   * from the queue (a direct ring round).
+   */
+  async ringEnded(callSid: string, rangOut: boolean): Promise<AfterQueue | undefined> {
+    const offered = await this.o.queues.get(callSid);
+    if (offered?.offeredTo === undefined) return undefined;
+    const entry = await this.o.queues.release(callSid, offered.offeredTo, { rangOut });
+    if (!entry) return undefined;
+    if ((entry.ringOuts ?? 0) >= this.o.dialAttempts) {
+      const now = this.now();
+      const removed = await this.o.queues.remove(callSid, 'voicemail', now);
+      if (removed)
+        await this.log({ type: 'voicemail', at: now, queue: entry.queue, callSid, reason: 'no-answer' });
+      return { kind: 'voicemail', reason: 'no-answer' };
+    }
+    return { kind: 'enqueue', queue: entry.queue };
+  }
+
+  /** An agent answered: `connect` with the wait since the caller first joined (or since the call began). */
+  async connected(callSid: string, agentId: string, callWaitSeconds: number): Promise<void> {
+    const now = this.now();
+    const removed = await this.o.queues.remove(callSid, 'connect', now);
+    await this.log({
+      type: 'connect',
+      at: now,
+      queue: removed?.entry.queue ?? DEFAULT_QUEUE,
+      callSid,
+      agent: agentId,
+      wait: removed ? Math.max(removed.waitSeconds, callWaitSeconds) : callWaitSeconds,
+    });
+  }
+
+  /** The answered call ended: `complete` with the talk time. */
+  async completed(
+    callSid: string,
+    agentId: string,
+    talkSeconds: number,
+    queue = DEFAULT_QUEUE,
+  ): Promise<void> {
+    await this.log({ type: 'complete', at: this.now(), queue, callSid, agent: agentId, talk: talkSeconds });
+  }
+
+  /** The caller hung up: if still in line, `abandon` with wait and position, and Slack. */
+  async callerEnded(callSid: string, from: string): Promise<void> {
+    const entry = await this.o.queues.get(callSid);
+    // A callback entry stays in line after its caller hung up: that was the point of it.
+    if (!entry || entry.callback) return;
+    const now = this.now();
+    const removed = await this.o.queues.remove(callSid, 'abandon', now);
+    if (!removed) return;
+    await this.logRemoved(removed, now);
+    await this.alert(`call:${callSid}:queue-abandoned`, {
+      type: 'queue-abandoned',
+      callSid,
+      from,
+      queue: removed.entry.queue,
+      waitSeconds: removed.waitSeconds,
+      position: removed.position,
+      at: new Date(now).toISOString(),
+    });
+  }
+
+  /**
+   * An agent became free: offer them the longest-waiting caller of their queues (both sides
+   * committed, or neither). The caller leaves the queue on its next waitUrl fetch.
+   */
+  async dispatch(agentId: string): Promise<QueueEntry | undefined> {
+    const now = this.now();
+    const offered = await offerNextCaller(this.o.center.agentStates, this.o.queues, {
+      agentId,
+      queues: this.queuesOf(agentId),
+      registered: this.o.center.registered(agentId),
+      now,
+      rules: this.o.center.rulesFor(agentId),
+    });
+    if (!offered) return undefined;
+    await this.log({
+      type: 'offer',
+      at: now,
+      queue: offered.entry.queue,
+      callSid: offered.entry.callSid,
+      agent: agentId,
+    });
+    return offered.entry;
+  }
+
+  /** The periodic tick: every free agent is offered a waiting caller (one claim per free agent). */
+  async tick(): Promise<number> {
+    const agents = this.o.roster.current().agents;
+    if (!agents.length) return 0;
+    const waiting = await this.o.queues.summaries([DEFAULT_QUEUE], this.now());
+    if (!waiting.some((q) => q.waiting > q.offered)) return 0;
+    let offered = 0;
+    for (const agentId of await this.o.center.offerable(agents)) {
+      if (await this.dispatch(agentId)) offered++;
+    }
+    return offered;
+  }
+
+  /**
+   * Estimated wait of the caller at `position`: one agent's recent time per call (talk plus
+   * wrap-up, the mean of the last hour's `complete` events, else FALLBACK_HANDLE_SECONDS) times the
+   * callers up to this one, shared by the agents signed in.
+   */
+  async estimateSeconds(queue: string, position: number, agentsSignedIn: number): Promise<number> {
+    const now = this.now();
+    let cached = this.handleCache.get(queue);
+    if (!cached || cached.at < now - 30_000) {
+      let seconds = FALLBACK_HANDLE_SECONDS;
+      try {
+        const events = await this.o.center.events.read({ since: now - 3_600_000, limit: 5_000 });
+        const talks = events
+          .filter((e) => e.type === 'complete' && e.queue === queue)
+          .map((e) => (e as { talk: number }).talk);
+        if (talks.length) seconds = talks.reduce((a, b) => a + b, 0) / talks.length;
+      } catch (err) {
+        this.o.log.warn({ err, queue }, 'event log unavailable for the wait estimate; using the fallback');
+      }
+      cached = { at: now, seconds };
+      this.handleCache.set(queue, cached);
+    }
+    return (position * cached.seconds) / Math.max(1, agentsSignedIn);
+  }
+
+  private async logRemoved(removed: RemovedEntry, now: number, reason?: string): Promise<void> {
+    const { entry, waitSeconds: wait, position } = removed;
+    const base = { at: now, queue: entry.queue, callSid: entry.callSid, wait, position };
+    switch (removed.reason) {
+      case 'abandon':
+        return this.log({ type: 'abandon', ...base });
+      case 'timeout':
+        return this.log({ type: 'exit-timeout', ...base });
+      case 'closed':
+        return this.log({ type: 'exit-closed', ...base, ...(reason ? { reason } : {}) });
+      default:
+        return undefined;
+    }
+  }
+
+  /** No agent of `queue` is signed in while callers arrive: one alert per streak (every replica agrees on its key). */
+  private async alertNoAgent(queue: string, agents: readonly Agent[], now: number): Promise<void> {
+    let streak = 0;
+    try {
+      const records = await this.o.center.records(agents.map((a) => a.id));
+      for (const r of records.values()) streak = Math.max(streak, r.statusAt);
+    } catch {}
+    await this.alert(`queue:${queue}:no-agent:${streak}`, {
+      type: 'no-agent-signed-in',
+      queue,
+      at: new Date(now).toISOString(),
+    });
+  }
+
+  private log(event: CallCenterEvent): Promise<void> {
+    return this.o.center.log([event]);
+  }
+
+  private async alert(key: string, alert: Alert): Promise<void> {
+    await this.o.notifier
+      .enqueue(key, alert)
+      .catch((err) => this.o.log.warn({ err, type: alert.type }, 'queue alert not queued'));
+  }
+}
