@@ -109,7 +109,8 @@ describe('console and wallboard in Chromium', () => {
     expect(agentPage.url()).not.toContain(new URL(link.url).pathname.slice(7));
     await agentPage.getByText('No call right now.').waitFor();
     await agentPage.getByTestId('feed').getByText('live').waitFor();
-    await agentPage.getByTestId('status-unavailable').waitFor();
+    // The agent's status comes from the agent state store: a new agent is available.
+    await agentPage.getByTestId('status').getByText('Available').waitFor();
 
     // Keyboard: Tab to "Turn on" and press Enter.
     const turnOn = agentPage.getByRole('button', { name: 'Turn on' });
@@ -139,7 +140,8 @@ describe('console and wallboard in Chromium', () => {
     await boardPage.getByRole('button', { name: 'Sign in' }).click();
     await boardPage.waitForURL(`${server.url}/wallboard`);
     await boardPage.getByTestId('feed').getByText('live').waitFor();
-    await boardPage.getByTestId('queues-unavailable').waitFor();
+    // The one queue without a call-center file, `support`, with nobody waiting.
+    await boardPage.getByTestId('queue-support').getByText('0').first().waitFor();
     expect(await boardPage.getByTestId('kpi-offered').locator('.kpi-value').textContent()).toBe('0');
   }, 60_000);
 

@@ -130,7 +130,7 @@ function Wallboard() {
           ) : (
             <div class="queues">
               {view.queues.map((q) => (
-                <div class="queue" key={q.name}>
+                <div class="queue" key={q.name} data-testid={`queue-${q.name}`}>
                   <h3>{q.name}</h3>
                   <p>
                     <span class="big">{q.waiting.length}</span> waiting
