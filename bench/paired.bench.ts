@@ -138,8 +138,13 @@ async function measure(server: Server, play: () => Promise<PhaseResult>): Promis
   const c0 = await server.cpuUs();
   const result = await play();
   const c1 = await server.cpuUs();
-  const bad = Object.values(result.routes).reduce((n, r) => n + r.unexpected, 0) + result.errors;
-  if (bad) log(`  ${result.name}: ${bad} unexpected replies or errors`);
+  const non2xx = (st: Record<string, number>) =>
+    Object.entries(st).reduce((n, [code, k]) => n + (code.startsWith('2') ? 0 : k), 0);
+  const bad = Object.values(result.routes).reduce((n, r) => n + non2xx(r.statuses), 0) + result.errors;
+  if (bad)
+    log(
+      `  ${result.name}: ${bad} unexpected replies or errors: ${JSON.stringify(Object.fromEntries(Object.entries(result.routes).map(([k, v]) => [k, v.statuses])))} ${JSON.stringify(result.wrongBodies)}`,
+    );
   return { result, cpuUs: (c1 - c0) / result.requests };
 }
 
@@ -219,6 +224,9 @@ function ensureWorktree(ref: string): { dir: string; sha: string; remove: () => 
 interface Tree {
   name: string;
   root: string;
+  /** 50 agents, as `npm run bench`: the call mix, the floor, the paced mix, Redis memory. */
+  mixServer: Server;
+  mixDb: Redis;
   small: Server;
   large: Server;
   smallDb: Redis;
@@ -282,28 +290,29 @@ export async function pairedBench(): Promise<void> {
       ['this tree', repo],
       [`baseline ${wt.sha}`, wt.dir],
     ].entries()) {
-      log(`starting ${name}: 5 and 1,000 agents`);
-      const small = await Server.start(`${name} (5 agents)`, root as string, envFor(1 + 2 * i, 5));
-      const large = await Server.start(`${name} (1,000 agents)`, root as string, envFor(2 + 2 * i, 1000));
-      const smallDb = new Redis(`${redisServer.url}/${1 + 2 * i}`);
+      log(`starting ${name}: 50, 5 and 1,000 agents`);
+      const mixServer = await Server.start(`${name} (50 agents)`, root as string, envFor(1 + 3 * i, 50));
+      const small = await Server.start(`${name} (5 agents)`, root as string, envFor(2 + 3 * i, 5));
+      const large = await Server.start(`${name} (1,000 agents)`, root as string, envFor(3 + 3 * i, 1000));
+      const mixDb = new Redis(`${redisServer.url}/${1 + 3 * i}`);
+      const smallDb = new Redis(`${redisServer.url}/${2 + 3 * i}`);
       // One caller who talked to 1,000 agents once each: a flat history, so nobody is sticky.
       const fields: string[] = [];
       for (let a = 0; a < HISTORY_ENTRIES; a++) fields.push(`former-agent-${a}`, '1');
       await smallDb.hset(`sb:{routing}:history:${HISTORY_CALLER}`, ...fields);
-      trees.push({ name: name as string, root: root as string, small, large, smallDb });
+      trees.push({ name: name as string, root: root as string, mixServer, mixDb, small, large, smallDb });
     }
     const all = Array.from({ length: MIX_STEPS.length }, (_, i) => i);
     const url = (s: Server) => `http://127.0.0.1:${s.app}`;
     log('warm-up');
     for (const t of trees) {
-      for (const s of [t.small, t.large]) {
-        await playCalls({
-          name: 'warm-up',
-          url: url(s),
-          connections: CONNECTIONS,
-          calls: sign(MIX_CALLS / 2),
-          steps: all,
-        });
+      for (const [s, n] of [
+        [t.mixServer, 50],
+        [t.small, 5],
+        [t.large, 1000],
+      ] as const) {
+        const calls = sign(roundTo(MIX_CALLS / 2, CONNECTIONS), { agentSips: agentSips(n) });
+        await playCalls({ name: 'warm-up', url: url(s), connections: CONNECTIONS, calls, steps: all });
       }
     }
 
@@ -311,20 +320,21 @@ export async function pairedBench(): Promise<void> {
       const order = r % 2 ? [...trees].reverse() : trees;
       for (const t of order) {
         log(`round ${r + 1}: ${t.name}`);
-        const before = r === 0 ? await keyStats(t.smallDb) : undefined;
-        const mix = await measure(t.small, () =>
+        const before = r === 0 ? await keyStats(t.mixDb) : undefined;
+        const mixCalls = sign(MIX_CALLS, { agentSips: agentSips(50) });
+        const mix = await measure(t.mixServer, () =>
           playCalls({
             name: 'call mix',
-            url: url(t.small),
+            url: url(t.mixServer),
             connections: CONNECTIONS,
-            calls: sign(MIX_CALLS),
+            calls: mixCalls,
             steps: all,
           }),
         );
         if (before) {
           // Let the finished calls' effects settle, then count what they left.
           await new Promise((resolve) => setTimeout(resolve, 500));
-          const after = await keyStats(t.smallDb);
+          const after = await keyStats(t.mixDb);
           const families: KeyStats['families'] = {};
           for (const [f, v] of Object.entries(after.families)) {
             const b = before.families[f] ?? [0, 0, 0];
@@ -337,10 +347,10 @@ export async function pairedBench(): Promise<void> {
           };
         }
         const pool = sign(200);
-        const floor = await measure(t.small, () =>
+        const floor = await measure(t.mixServer, () =>
           cycleRequests({
             name: 'floor',
-            url: `http://127.0.0.1:${t.small.baseline}`,
+            url: `http://127.0.0.1:${t.mixServer.baseline}`,
             connections: CONNECTIONS,
             seconds: 4,
             route: 'baseline-callback',
@@ -362,13 +372,14 @@ export async function pairedBench(): Promise<void> {
         const inbound1000 = await inbound(t.large, { agentSips: agentSips(1000) });
         const inboundHistory = await inbound(t.small, { caller: () => HISTORY_CALLER });
         const thinkMs = (1000 * CONNECTIONS) / (0.5 * mix.result.perSecond);
-        const paced = await measure(t.small, () =>
+        const paced = await measure(t.mixServer, () =>
           playCallsPaced({
             name: 'mix at 50 %',
-            url: url(t.small),
+            url: url(t.mixServer),
             connections: CONNECTIONS,
             calls: sign(
               Math.ceil(0.5 * (mix.result.callsPerSecond ?? 50) * PACED_SECONDS * 1.5) + CONNECTIONS,
+              { agentSips: agentSips(50) },
             ),
             steps: all,
             thinkMs,
@@ -385,7 +396,8 @@ export async function pairedBench(): Promise<void> {
   } finally {
     for (const t of trees) {
       t.smallDb.disconnect();
-      await Promise.all([t.small.close(), t.large.close()]);
+      t.mixDb.disconnect();
+      await Promise.all([t.mixServer.close(), t.small.close(), t.large.close()]);
     }
     await slack.close();
     await stopRedisServer(redisServer);

@@ -186,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     : new StaticRoster(config.agents.static);
   log.info(rosterSummary(config.agents, telnyx !== undefined));
   const routing: RoutingStore = redis
-    ? createRedisRoutingStore(redis, { now })
+    ? createRedisRoutingStore(redis, { now, historyDays: config.routing.historyDays })
     : createMemoryRoutingStore({ now });
   const router = createRouter({ store: routing, settings: config.routing, logger: log, rng: deps.rng });
   const outbox: Outbox = redis ? new RedisOutbox(redis, { now }) : new MemoryOutbox({ now });
