@@ -195,9 +195,9 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
   const historyTtlSeconds = String(Math.round((options.historyDays ?? 365) * 86_400));
   // Each write that may create the presence counter offers a new epoch id (HSETNX keeps the first),
   // so a counter re-created after a flush is never mistaken for the one a replica held.
-  const process = randomUUID();
+  const replicaId = randomUUID();
   let writes = 0;
-  const newEpoch = () => `${process}.${++writes}`;
+  const newEpoch = () => `${replicaId}.${++writes}`;
 
   redis.defineCommand('switchboardRoutingLoad2', { numberOfKeys: 6, lua: LOAD });
   redis.defineCommand('switchboardRoutingRecordAnswer2', { numberOfKeys: 2, lua: RECORD_ANSWER });
