@@ -57,6 +57,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     'mix-calls': { type: 'string' },
     'inbound-calls': { type: 'string' },
+    report: { type: 'string' },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -273,7 +274,7 @@ function gitRevision(): string {
 }
 
 async function main(): Promise<void> {
-  if (args.baseline) {
+  if (args.baseline || args.report) {
     const { pairedBench } = await import('./paired.bench.js');
     return pairedBench();
   }
