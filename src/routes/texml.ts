@@ -82,8 +82,7 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
         opts.onUnsignedInbound?.();
         req.log.warn('unsigned /texml/inbound accepted (TELNYX_UNSIGNED_INBOUND=allow)');
       } else {
-        // Off the event loop (libuv's thread pool): the verify is the largest cost of a callback.
-        const reason = await verifier.checkAsync(req.rawBody ?? '', signature, timestamp);
+        const reason = verifier.check(req.rawBody ?? '', signature, timestamp);
         if (reason) throw new Errors.BadSignature(reason);
       }
     }

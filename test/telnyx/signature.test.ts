@@ -115,8 +115,6 @@ describe('SignatureVerifier', () => {
 
   it.each(cases)('$name → accept=$accept, same as the SDK', async (c) => {
     const ours = verifier.check(c.payload, c.signature, c.timestamp) === null;
-    const oursOffLoop = (await verifier.checkAsync(c.payload, c.signature, c.timestamp)) === null;
-    expect(oursOffLoop).toBe(ours);
     const headers: Record<string, string> = {};
     if (c.signature !== undefined) headers['Telnyx-Signature-Ed25519'] = c.signature;
     if (c.timestamp !== undefined) headers['telnyx-timestamp'] = c.timestamp;
