@@ -112,11 +112,12 @@ class Server {
     });
   }
 
-  async cpuUs(): Promise<number> {
+  /** CPU µs so far, and the app's Redis commands and socket writes so far. */
+  async cpuUs(): Promise<{ us: number; commands: number; writes: number }> {
     const answer = this.next('cpu');
     this.proc.send({ type: 'cpu' } satisfies ParentMessage);
     const m = (await answer) as Extract<ChildMessage, { type: 'cpu' }>;
-    return m.usage.user + m.usage.system;
+    return { us: m.usage.user + m.usage.system, commands: m.redis.commands, writes: m.redis.writes };
   }
 
   async close(): Promise<void> {
@@ -133,6 +134,9 @@ interface Measured {
   result: PhaseResult;
   /** Server CPU (user + system) per request, µs. */
   cpuUs: number;
+  /** The app's Redis commands and socket writes (≈ round trips) per request. */
+  redisCommands: number;
+  redisWrites: number;
 }
 
 async function measure(server: Server, play: () => Promise<PhaseResult>): Promise<Measured> {
@@ -146,7 +150,12 @@ async function measure(server: Server, play: () => Promise<PhaseResult>): Promis
     log(
       `  ${result.name}: ${bad} unexpected replies or errors: ${JSON.stringify(Object.fromEntries(Object.entries(result.routes).map(([k, v]) => [k, v.statuses])))} ${JSON.stringify(result.wrongBodies)}`,
     );
-  return { result, cpuUs: (c1 - c0) / result.requests };
+  return {
+    result,
+    cpuUs: (c1.us - c0.us) / result.requests,
+    redisCommands: (c1.commands - c0.commands) / result.requests,
+    redisWrites: (c1.writes - c0.writes) / result.requests,
+  };
 }
 
 const p99 = (m: Measured, route: PhaseRoute) => m.result.routes[route]?.p99 ?? Number.NaN;
@@ -512,6 +521,15 @@ function report(
     ],
     ['… baseline', spread(ratio((r) => p99(r.mix, 'inbound') / p99(r.mix, 'status'), theirs)), '—'],
   ];
+  const rt = (k: 'mix' | 'inbound5', of: readonly Round[]) =>
+    spread(
+      of.map((r) => r[k].redisWrites ?? Number.NaN),
+      2,
+    );
+  out(
+    `Redis socket writes (≈ round trips) per request, min – median – max: call mix ${rt('mix', mine)} (baseline ${rt('mix', theirs)}); \`/texml/inbound\` ${rt('inbound5', mine)} (baseline ${rt('inbound5', theirs)}).`,
+  );
+  out();
   out('| ratio (min – **median** – max over the rounds) | measured | target |');
   out('| --- | --- | --- |');
   for (const [a, b, c] of rows) out(`| ${a} | ${b} | ${c} |`);
