@@ -52,6 +52,8 @@ export interface CallMixOptions {
   privateKey: KeyObject;
   /** SIP URIs of the roster's agents; call n's legs ring agents n and n+1 (mod the roster). */
   agentSips: readonly string[];
+  /** Call n's caller number; default a new number per call (no history, no sticky agent). */
+  caller?: (n: number) => string;
 }
 
 /** Signs one request the way Telnyx does. */
@@ -83,7 +85,7 @@ export function signedCall(n: number, o: CallMixOptions, nowMs = Date.now()): Si
   const sid = callSid();
   const legA = callSid();
   const legB = callSid();
-  const from = callerNumber(n);
+  const from = o.caller ? o.caller(n) : callerNumber(n);
   const agents = o.agentSips;
   const sipA = agents[n % agents.length] as string;
   const sipB = agents[(n + 1) % agents.length] as string;

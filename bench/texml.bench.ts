@@ -10,6 +10,8 @@
  * --paced-load 0.25,0.5 --paced-seconds 10 (the mix with pauses, at those shares of the saturated rate; 0: off)
  * --soak 60 (0: off) --log-level silent|info (the app's logger; info writes to /dev/null)
  * --json <file> (the raw numbers, for comparing runs).
+ * --baseline <git ref> [--rounds 3]: this tree and that revision side by side, printing the ratios
+ * of issue 18 (bench/paired.bench.ts).
  * REDIS_URL: use that Redis (keys under `sb:` and `bench:` are written: use a scratch instance);
  * otherwise a private redis-server is started on a free port (Debian: apt-get install redis-server).
  *
@@ -50,6 +52,12 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     out: { type: 'string', default: join(here, 'RESULTS.md') },
     json: { type: 'string' },
+    // Paired mode (bench/paired.bench.ts): this tree against a git ref, side by side.
+    baseline: { type: 'string' },
+    rounds: { type: 'string' },
+    'mix-calls': { type: 'string' },
+    'inbound-calls': { type: 'string' },
+    report: { type: 'string' },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -266,6 +274,10 @@ function gitRevision(): string {
 }
 
 async function main(): Promise<void> {
+  if (args.baseline || args.report) {
+    const { pairedBench } = await import('./paired.bench.js');
+    return pairedBench();
+  }
   const redisServer = process.env.REDIS_URL ? undefined : await startRedisServer();
   try {
     await bench(

@@ -218,6 +218,7 @@ const schema = z.object({
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a number from 0 to 1, such as 0.6')
     .transform(Number)
     .default(0.6),
+  ROUTING_HISTORY_DAYS: int(1, 3650).default(365),
   DIAL_TIMEOUT_SECONDS: int(5, 120).default(20),
   DIAL_ATTEMPTS: int(1, 10).default(2),
   DIAL_MAX_TARGETS: int(1, 50).default(10),
@@ -285,6 +286,8 @@ export interface Config {
     strategy: RoutingStrategy;
     sticky: boolean;
     stickyThreshold: number;
+    /** ROUTING_HISTORY_DAYS: a caller's history is forgotten this long after their last answered call. */
+    historyDays: number;
     dialTimeoutSeconds: number;
     dialAttempts: number;
     maxTargets: number;
@@ -393,6 +396,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       strategy: e.ROUTING_STRATEGY,
       sticky: e.STICKY_ROUTING,
       stickyThreshold: e.STICKY_THRESHOLD,
+      historyDays: e.ROUTING_HISTORY_DAYS,
       dialTimeoutSeconds: e.DIAL_TIMEOUT_SECONDS,
       dialAttempts: e.DIAL_ATTEMPTS,
       maxTargets: e.DIAL_MAX_TARGETS,

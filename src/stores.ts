@@ -119,6 +119,8 @@ export interface StoresOptions {
   outbound: { maxPerMinute: number; maxConcurrent: number };
   /** Failed bearer tokens allowed per client address and minute. */
   authFailuresPerMinute: number;
+  /** ROUTING_HISTORY_DAYS: how long a caller's answered calls count for sticky routing. */
+  routingHistoryDays?: number;
 }
 
 /** Builds every store for the configured backend (see {@link Stores}). */
@@ -162,7 +164,7 @@ export function createStores(options: StoresOptions): Stores {
       redis,
       calls,
       roster: new RedisRosterStore(redis),
-      routing: createRedisRoutingStore(redis, { now }),
+      routing: createRedisRoutingStore(redis, { now, historyDays: options.routingHistoryDays }),
       outbox: new RedisOutbox(redis, { now }),
       records,
       durableRecordFeed: records,

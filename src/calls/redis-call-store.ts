@@ -34,10 +34,18 @@ const effectsKey = (sid: string) => `call:{${sid}}:fx`;
 const ACTIVE = 'calls:active';
 const FINALIZE = 'calls:finalize';
 
-/** Commit a transition only if nobody else did since we read version ARGV[1]. */
+/**
+ * Commit a transition only if nobody else did since we read version ARGV[1]. On a mismatch it hands
+ * back what is stored instead — {0, version, state JSON, effects…} — so a replica whose remembered
+ * state was stale re-applies without a second read; on success {1, effects…} (all pending effects).
+ */
 const CAS_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], 'v') or ''
-if cur ~= ARGV[1] then return false end
+if cur ~= ARGV[1] then
+  local out = { 0, cur, redis.call('HGET', KEYS[1], 's') or '' }
+  for _, x in ipairs(redis.call('HVALS', KEYS[3])) do out[#out + 1] = x end
+  return out
+end
 local ttl = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
@@ -53,35 +61,60 @@ while i < #ARGV do
   i = i + 2
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ttl) end
-return redis.call('HGETALL', KEYS[3])
+local out = { 1 }
+for _, x in ipairs(redis.call('HVALS', KEYS[3])) do out[#out + 1] = x end
+return out
 `;
 
-/** The client once `defineCommand` added the script as a method. */
-type WithCas = Redis & {
+/** Version, state JSON and pending effects of one call, in one round trip: {version, state, effects…}. */
+const READ_SCRIPT = `
+local out = { redis.call('HGET', KEYS[1], 'v') or '', redis.call('HGET', KEYS[1], 's') or '' }
+for _, x in ipairs(redis.call('HVALS', KEYS[2])) do out[#out + 1] = x end
+return out
+`;
+
+/** The client once `defineCommand` added the scripts as methods. */
+type WithScripts = Redis & {
   callCas(
     stateKey: string,
     timelineKey: string,
     effectsKey: string,
     ...args: (string | number)[]
-  ): Promise<string[] | null>;
+  ): Promise<(string | number)[]>;
+  callRead(stateKey: string, effectsKey: string): Promise<string[]>;
 };
 
 const MAX_ATTEMPTS = 30;
 
+/**
+ * How many calls' last committed version this process remembers. A call's callbacks mostly reach
+ * the replica that handled its earlier ones only by chance, so this is a saving, never a truth: a
+ * stale entry costs nothing extra (the compare-and-set hands back what is stored).
+ */
+const REMEMBERED_CALLS = 2_000;
+
 /** Pending effects in the order their transitions owed them. */
-function decodeEffects(values: readonly string[]): Effect[] {
+function decodeEffects(values: readonly (string | number)[]): Effect[] {
   return values
-    .map((v) => JSON.parse(v) as [number, Effect])
+    .map((v) => JSON.parse(String(v)) as [number, Effect])
     .sort((a, b) => a[0] - b[0])
     .map(([, fx]) => fx);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What this process last committed (or read) for one call: version and state JSON. */
+interface Known {
+  version: string;
+  json: string;
+}
+
 /** Call state in Redis, shared by every replica. */
 export class RedisCallStore implements CallStore {
-  private readonly redis: WithCas;
+  private readonly redis: WithScripts;
   private readonly queues = new Map<string, Promise<void>>();
+  /** Least recently used first (a Map keeps insertion order; a hit is re-inserted). */
+  private readonly known = new Map<string, Known>();
 
   constructor(
     redis: Redis,
@@ -89,13 +122,22 @@ export class RedisCallStore implements CallStore {
     private readonly now: () => number = Date.now,
   ) {
     if (!('callCas' in redis)) redis.defineCommand('callCas', { numberOfKeys: 3, lua: CAS_SCRIPT });
-    this.redis = redis as WithCas;
+    if (!('callRead' in redis)) redis.defineCommand('callRead', { numberOfKeys: 2, lua: READ_SCRIPT });
+    this.redis = redis as WithScripts;
   }
 
-  /** One command: the version and the state. Pending effects are only read when nothing changes. */
-  private async read(sid: string): Promise<{ version: string; state: CallState | null }> {
-    const [version, json] = await this.redis.hmget(stateKey(sid), 'v', 's');
-    return { version: version ?? '', state: json ? (JSON.parse(json) as CallState) : null };
+  /** One round trip: the version, the state and the pending effects. */
+  private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
+    const [version = '', json = '', ...fx] = await this.redis.callRead(stateKey(sid), effectsKey(sid));
+    this.remember(sid, version, json);
+    return { version, state: json ? (JSON.parse(json) as CallState) : null, pending: decodeEffects(fx) };
+  }
+
+  private remember(sid: string, version: string, json: string): void {
+    this.known.delete(sid);
+    if (!json) return;
+    this.known.set(sid, { version, json });
+    if (this.known.size > REMEMBERED_CALLS) this.known.delete(this.known.keys().next().value as string);
   }
 
   async get(sid: string): Promise<CallState | null> {
@@ -124,26 +166,37 @@ export class RedisCallStore implements CallStore {
     return run;
   }
 
+  /**
+   * The compare-and-set goes out without a read first when this process knows the call's last
+   * version (it committed it), or the events would create the call (tried on "no call yet"). A
+   * wrong guess costs no extra round trip: the script answers a mismatch with what is stored.
+   * Only when the events change nothing on what is remembered (a duplicate, or the memory is
+   * stale) is the call read — one round trip that also brings its pending effects.
+   */
   private async updateNow(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
     const events: readonly CallEvent[] = Array.isArray(event) ? event : [event];
+    const known = this.known.get(sid);
+    let version = known?.version ?? '';
+    let state: CallState | null = known ? (JSON.parse(known.json) as CallState) : null;
+    let fresh = false; // `state` came from Redis just now (not from memory)
+    let conflicts = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-      const { version, state } = await this.read(sid);
-      const t = applyEvents(state, events);
-      if (!t) {
-        // A repeated or late callback: hand back what an earlier update may have left undone.
-        const pending = decodeEffects(Object.values(await this.redis.hgetall(effectsKey(sid))));
-        // A repeated callback of an ended call also repairs the index, in case the replica that
-        // ended it died before removing it (the count would be off until the entry aged out).
-        // Only removal: ended is final, whereas re-adding could race with another replica's end.
-        if (state?.phase === 'ended') await this.redis.zrem(ACTIVE, sid);
-        return { state, changed: false, pending };
+      let t = applyEvents(state, events);
+      if (!t && !fresh) {
+        const read = await this.read(sid);
+        version = read.version;
+        state = read.state;
+        fresh = true;
+        t = applyEvents(state, events);
+        if (!t) return this.unchanged(sid, state, read.pending);
       }
+      if (!t) throw new Error('unreachable: a fresh state that changes nothing was answered above');
       const next = String(Number(version || '0') + 1);
+      const json = JSON.stringify(t.state);
       const args: (string | number)[] = [
         version,
         next,
-        JSON.stringify(t.state),
+        json,
         stateTtlSeconds(t.state, this.ttlSeconds),
         t.timeline.length,
         ...t.timeline.map((e) => JSON.stringify(e)),
@@ -153,12 +206,33 @@ export class RedisCallStore implements CallStore {
       for (const [i, fx] of t.effects.entries())
         args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
       const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
-      if (res === null) continue; // someone else committed first: re-read and re-apply
-      const all = decodeEffects(res.filter((_, i) => i % 2 === 1));
-      await this.index(sid, state, t.state);
-      return { state: t.state, changed: true, pending: all };
+      if (Number(res[0]) === 1) {
+        this.remember(sid, next, json);
+        await this.index(sid, state, t.state);
+        return { state: t.state, changed: true, pending: decodeEffects(res.slice(1)) };
+      }
+      // Someone else committed first (or this memory was stale): re-apply to what is stored.
+      const storedVersion = String(res[1] ?? '');
+      const storedJson = String(res[2] ?? '');
+      this.remember(sid, storedVersion, storedJson);
+      version = storedVersion;
+      state = storedJson ? (JSON.parse(storedJson) as CallState) : null;
+      fresh = true;
+      if (!applyEvents(state, events)) return this.unchanged(sid, state, decodeEffects(res.slice(3)));
+      // The first mismatch is a stale memory or a wrong "no call yet" guess; the next are
+      // contention with another replica: back off with jitter.
+      if (++conflicts > 1) await sleep(Math.random() * Math.min(50, 2 ** conflicts));
     }
     throw new CallStoreConflictError(sid);
+  }
+
+  /** A repeated or late callback: hand back what an earlier update may have left undone. */
+  private async unchanged(sid: string, state: CallState | null, pending: Effect[]): Promise<UpdateResult> {
+    // A repeated callback of an ended call also repairs the index, in case the replica that
+    // ended it died before removing it (the count would be off until the entry aged out).
+    // Only removal: ended is final, whereas re-adding could race with another replica's end.
+    if (state?.phase === 'ended') await this.redis.zrem(ACTIVE, sid);
+    return { state, changed: false, pending };
   }
 
   /**

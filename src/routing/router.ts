@@ -55,6 +55,46 @@ export function createRouter(options: RouterOptions): Router {
   const rng = options.rng ?? Math.random;
   const loadTimeoutMs = options.loadTimeoutMs ?? 500;
   let localRotation = 0;
+  // The roster with presence of the last decision, kept while the roster snapshot and the store's
+  // presence objects stay the same: the next decision rebuilds only the agents whose idle time or
+  // busy flag changed since (O(changed), not O(roster): 1,000 agents cost ~0.2 ms to rebuild).
+  // Entries are replaced, never changed, so the targets of an earlier decision stay as they were.
+  let last:
+    | {
+        agents: readonly RosterAgent[];
+        idle: RoutingState['idle'];
+        busy: RoutingState['busy'];
+        version: string;
+        routed: RoutedAgent<RosterAgent>[];
+        index: Map<string, number>;
+      }
+    | undefined;
+
+  function rosterWithPresence<A extends RosterAgent>(
+    agents: readonly A[],
+    state: RoutingState,
+  ): RoutedAgent<A>[] {
+    const p = state.presence;
+    if (!p) return withPresence(agents, state);
+    if (last && last.agents === agents && last.idle === state.idle && last.busy === state.busy) {
+      const changed = last.version === p.version ? [] : p.changedSince(last.version);
+      if (changed) {
+        // Copy-on-write: an earlier decision may still hold the previous array.
+        const routed = changed.length ? last.routed.slice() : last.routed;
+        for (const id of changed) {
+          const i = last.index.get(id);
+          if (i !== undefined) routed[i] = withPresence([agents[i]!], state)[0]!;
+        }
+        last = { ...last, version: p.version, routed };
+        return routed as RoutedAgent<A>[];
+      }
+    }
+    const routed = withPresence(agents, state);
+    const index = new Map<string, number>();
+    for (const [i, a] of agents.entries()) index.set(a.id, i);
+    last = { agents, idle: state.idle, busy: state.busy, version: p.version, routed, index };
+    return routed;
+  }
 
   async function loadOrNothing(caller: string | undefined): Promise<RoutingState> {
     const withRotation = settings.strategy === 'round-robin';
@@ -74,15 +114,14 @@ export function createRouter(options: RouterOptions): Router {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
       const state = await loadOrNothing(request.caller);
       const offerable = request.offerable;
-      const agents = withPresence(
-        request.agents,
-        offerable
-          ? {
-              idle: state.idle,
-              busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
-            }
-          : state,
-      );
+      // With the agent state store (docs/interface.md §5) the offerable set decides who is free;
+      // without it, the routing store's presence (cached and read as a delta).
+      const agents = offerable
+        ? withPresence(request.agents, {
+            idle: state.idle,
+            busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
+          })
+        : rosterWithPresence(request.agents, state);
       try {
         return routeCall({
           caller: request.caller,

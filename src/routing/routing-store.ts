@@ -15,6 +15,14 @@ export interface RoutingState {
   busy: Set<string>;
   /** The round-robin counter after advancing it, when asked for with `withRotation`. */
   rotation?: number;
+  /**
+   * Set by a store that keeps presence in process (the Redis store): `idle` and `busy` are then its
+   * live view, updated in place by later loads — read them right after `load`, never change them —
+   * and a reader that derived something per agent from an earlier state can ask which agents'
+   * idle time or busy flag changed since that state's `version` (null: unknown, start over).
+   * This is what keeps a routing decision O(changed agents) rather than O(roster).
+   */
+  presence?: { version: string; changedSince(version: string): readonly string[] | null };
 }
 
 export interface LoadOptions {

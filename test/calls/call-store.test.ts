@@ -336,6 +336,82 @@ describe('redis active calls index', () => {
   });
 });
 
+describe('redis call store round trips', () => {
+  /** Counts the commands a client sends (EVALSHA and its EVAL fallback count once each). */
+  function counting(redis: Redis): () => string[] {
+    const sent: string[] = [];
+    const original = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((cmd: { name: string }) => {
+      if (cmd.name !== 'eval' || sent.at(-1) !== 'evalsha') sent.push(cmd.name);
+      return original(cmd as never);
+    }) as typeof redis.sendCommand;
+    return () => sent.splice(0);
+  }
+
+  it('writes a new call and each later callback it committed itself in one round trip, no read first', async () => {
+    const redis = testRedis();
+    try {
+      const store = new RedisCallStore(redis, 3600, () => T0);
+      await redis.ping(); // connected: the handshake is not counted
+      const sent = counting(redis);
+      await store.update('rt', inbound('rt'));
+      // The compare-and-set, then the active index (another slot, so not inside the script).
+      expect(sent()).toEqual(['evalsha', 'zadd', 'zremrangebyscore']);
+      await store.update('rt', caller('rt', 'in-progress', 2, T0 + 1000));
+      expect(sent()).toEqual(['evalsha']);
+      // A duplicate: one read (state and pending effects together), no write.
+      const dup = await store.update('rt', caller('rt', 'in-progress', 2, T0 + 1000));
+      expect(dup.changed).toBe(false);
+      expect(sent()).toEqual(['evalsha']);
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('a replica whose remembered state is stale applies the event to what another replica stored', async () => {
+    const redis = testRedis();
+    const prefix = redis.options.keyPrefix as string;
+    const other = testRedis(prefix);
+    try {
+      const a = new RedisCallStore(redis, 3600, () => T0);
+      const b = new RedisCallStore(other, 3600, () => T0);
+      await a.update('st', inbound('st'));
+      await b.update('st', round(1, [alice, bob], T0 + 500)); // a's memory is now one version behind
+      await b.update('st', leg('LA', 'st', 'ringing', 1, T0 + 600, alice));
+      const sent = counting(redis);
+      const r = await a.update('st', leg('LA', 'st', 'in-progress', 2, T0 + 2000, alice));
+      expect(r.changed).toBe(true);
+      expect(r.state).toMatchObject({ attempts: 1, rung: ['a1', 'b1'], answeredLeg: 'LA' });
+      expect(r.pending.map((p) => p.id)).toContain('alert:answered');
+      // The stale try came back with the stored state; the retry committed: two scripts, no read.
+      expect(sent().filter((c) => c === 'evalsha')).toHaveLength(2);
+      expect(await b.get('st')).toEqual(r.state);
+      // And b, now stale itself, still sees a's write.
+      const done = await b.update('st', leg('LA', 'st', 'completed', 3, T0 + 9000, alice));
+      expect(done.state?.legs.LA?.status).toBe('completed');
+      expect(done.state?.answeredLeg).toBe('LA');
+    } finally {
+      await Promise.all([redis.quit(), other.quit()]);
+    }
+  });
+
+  it('a memory of a call whose keys are gone starts over from "no call"', async () => {
+    const redis = testRedis();
+    try {
+      const store = new RedisCallStore(redis, 3600, () => T0);
+      await store.update('gone', inbound('gone'));
+      await store.update('gone', round(1, [alice], T0 + 100));
+      await redis.del('call:{gone}', 'call:{gone}:tl', 'call:{gone}:fx');
+      const r = await store.update('gone', inbound('gone', T0 + 200));
+      expect(r.changed).toBe(true);
+      expect(r.state?.attempts ?? 0).toBe(0);
+      expect((await store.get('gone'))?.sid).toBe('gone');
+    } finally {
+      await redis.quit();
+    }
+  });
+});
+
 describe('memory call store cap', () => {
   it('evicts the oldest finished calls past the cap and never a running one', async () => {
     const store = new MemoryCallStore(3600, () => T0, 3);

@@ -34,6 +34,7 @@ function capturingLogger() {
 const settings = (over: Partial<Config['routing']> = {}): Config['routing'] => ({
   strategy: 'longest-idle',
   sticky: true,
+  historyDays: 365,
   stickyThreshold: 0.6,
   dialTimeoutSeconds: 20,
   dialAttempts: 2,

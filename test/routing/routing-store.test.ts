@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
-import { createRedisRoutingStore } from '../../src/routing/redis-routing-store.js';
+import { createRedisRoutingStore, HISTORY_AGENTS } from '../../src/routing/redis-routing-store.js';
 import { redisUrl, testRedis, uniquePrefix } from '../setup/redis.js';
 import { routingStoreSuite } from './routing-store-suite.js';
 
@@ -71,11 +71,59 @@ describe('redis routing store, Redis specifics', () => {
     monitor.disconnect();
 
     expect(Object.keys(state.idle)).toHaveLength(300);
-    expect(Object.keys(state.history)).toHaveLength(40);
+    // 40 agents answered once each; the history keeps HISTORY_AGENTS of them.
+    expect(Object.keys(state.history)).toHaveLength(HISTORY_AGENTS);
     const sent = seen.filter(
       (e) => e.source !== 'lua' && e.args.some((a) => a.startsWith(prefix)) && e.args[1] !== mark,
     );
     expect(sent.map((e) => e.args[0]?.toLowerCase())).toEqual(['evalsha']);
+  });
+
+  it('keeps the agents a caller talked to most, trims a longer history on read, and expires it after historyDays', async () => {
+    const prefix = uniquePrefix();
+    const redis = client(prefix);
+    const store = createRedisRoutingStore(redis, { historyDays: 2 });
+    for (let i = 0; i < 3; i++) await store.recordAnswer(`call-top-${i}`, '+13125550100', 'top');
+    for (let i = 0; i < HISTORY_AGENTS + 5; i++)
+      await store.recordAnswer(`call-${i}`, '+13125550100', `agent-${i}`);
+    const kept = (await store.load('+13125550100')).history;
+    expect(Object.keys(kept)).toHaveLength(HISTORY_AGENTS);
+    expect(kept.top).toBe(3);
+    // The newest answer is never the one dropped.
+    expect(kept[`agent-${HISTORY_AGENTS + 4}`]).toBe(1);
+    expect(await redis.ttl('{routing}:history:+13125550100')).toBeGreaterThan(2 * 86_400 - 100);
+    // A history written before the cap (1,000 agents) is trimmed by the first load.
+    const fields: string[] = [];
+    for (let i = 0; i < 1000; i++) fields.push(`old-${i}`, String(i % 7 === 0 ? 2 : 1));
+    await redis.hset('{routing}:history:+13125550199', ...fields);
+    expect(Object.keys((await store.load('+13125550199')).history)).toHaveLength(HISTORY_AGENTS);
+    expect(await redis.hlen('{routing}:history:+13125550199')).toBe(HISTORY_AGENTS);
+    expect(Object.values((await store.load('+13125550199')).history).every((n) => n === 2)).toBe(true);
+  });
+
+  it('a replica reads only the agents changed since its last load, and sees every change', async () => {
+    const prefix = uniquePrefix();
+    const a = createRedisRoutingStore(client(prefix));
+    const b = createRedisRoutingStore(client(prefix));
+    const now = Date.now();
+    for (let i = 0; i < 50; i++) await b.markIdle(`agent-${i}`, `leg-${i}`, now + i);
+    const first = await a.load(undefined);
+    expect(Object.keys(first.idle)).toHaveLength(50);
+    await b.markBusy('agent-7', 'leg-x', now + 100);
+    await b.markIdle('agent-9', 'leg-y', now + 200);
+    const held = first.presence!.version;
+    const second = await a.load(undefined);
+    expect(second.idle['agent-9']).toBe(now + 200);
+    expect([...second.busy]).toEqual(['agent-7']);
+    expect([...(second.presence!.changedSince(held) ?? [])].sort()).toEqual(['agent-7', 'agent-9']);
+    expect(second.presence!.changedSince(second.presence!.version)).toEqual([]);
+    expect(second.presence!.changedSince('another-epoch:1')).toBeNull();
+    // A flushed Redis (a new presence epoch) is read whole again.
+    await client(prefix).del('{routing}:presence', '{routing}:changed', '{routing}:idle', '{routing}:busy');
+    await b.markIdle('agent-1', 'leg-z', now + 300);
+    const third = await a.load(undefined);
+    expect({ ...third.idle }).toEqual({ 'agent-1': now + 300 });
+    expect([...third.busy]).toEqual([]);
   });
 
   it('puts every key under one hash tag (Redis Cluster), behind the client keyPrefix', async () => {
@@ -99,7 +147,9 @@ describe('redis routing store, Redis specifics', () => {
     await store.markIdle('alice', 'leg-1', Date.now());
     expect(await raw.ttl('{routing}:counted:call-1')).toBeGreaterThan(100);
     expect(await raw.pttl('{routing}:ended:leg-1')).toBeGreaterThan(80_000);
-    expect(await raw.ttl('{routing}:history:+13125550100')).toBe(-1);
+    // ROUTING_HISTORY_DAYS (default 365) after the caller's last answered call.
+    expect(await raw.ttl('{routing}:history:+13125550100')).toBeGreaterThan(365 * 86_400 - 100);
+    expect(await raw.ttl('{routing}:history:+13125550100')).toBeLessThanOrEqual(365 * 86_400);
 
     await store.recordAnswer('call-2', 'Anonymous', 'alice');
     expect(
