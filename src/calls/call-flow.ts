@@ -524,47 +524,62 @@ export class CallFlow {
   /** Every effect is idempotent, so a replica re-running one another replica started is harmless. */
   private async runEffects(call: CallState, pending: Effect[]): Promise<void> {
     const done: string[] = [];
+    // A failed bookkeeping effect (agent state, queue, history) stays pending for the next
+    // re-drive but does not hold back the call's other effects; a failed alert stops the run, so
+    // the call's Slack messages keep their order.
+    let failure: unknown;
     try {
       for (const fx of pending) {
-        switch (fx.kind) {
-          case 'alert':
-            await this.o.notifier.enqueue(`call:${call.sid}:${fx.alert.type}`, fx.alert);
-            break;
-          case 'answered-by':
-            await this.o.picker.answered(call.sid, fx.caller, fx.agentId);
-            await this.o.queue?.connected(call.sid, fx.agentId, waitSeconds(call));
-            break;
-          case 'agent-busy':
-            await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
-            await this.o.center?.answered(fx.agentId, call.sid);
-            break;
-          case 'agent-idle':
-            await this.o.picker.idle(fx.agentId, fx.leg, fx.at);
-            await this.o.center?.legEnded(fx.agentId, call.sid, {
-              answered: fx.answered ?? false,
-              status: fx.status,
-            });
-            break;
-          case 'caller-ended':
-            await this.o.center?.callEnded(call.sid, call.rung);
-            await this.o.queue?.callerEnded(call.sid, call.from);
-            break;
-          case 'finished': {
-            const agentId = call.answeredLeg ? call.legs[call.answeredLeg]?.agentId : undefined;
-            if (agentId && call.direction === 'inbound' && call.answeredAt !== undefined) {
-              const talk =
-                call.dialDuration ??
-                Math.max(0, Math.round(((call.endedAt ?? call.answeredAt) - call.answeredAt) / 1000));
-              await this.o.queue?.completed(call.sid, agentId, talk);
-            }
-            await this.o.onFinished?.(call);
-            break;
-          }
+        try {
+          await this.runEffect(call, fx);
+          done.push(fx.id);
+        } catch (err) {
+          if (fx.kind === 'alert') throw err;
+          failure ??= err;
+          this.o.log.warn({ err, callSid: call.sid, effect: fx.id }, 'call effect postponed');
         }
-        done.push(fx.id);
       }
     } finally {
       if (done.length) await this.o.store.ack(call.sid, done);
+    }
+    if (failure) throw failure;
+  }
+
+  private async runEffect(call: CallState, fx: Effect): Promise<void> {
+    switch (fx.kind) {
+      case 'alert':
+        await this.o.notifier.enqueue(`call:${call.sid}:${fx.alert.type}`, fx.alert);
+        break;
+      case 'answered-by':
+        await this.o.picker.answered(call.sid, fx.caller, fx.agentId);
+        await this.o.queue?.connected(call.sid, fx.agentId, waitSeconds(call));
+        break;
+      case 'agent-busy':
+        await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
+        await this.o.center?.answered(fx.agentId, call.sid);
+        break;
+      case 'agent-idle':
+        await this.o.picker.idle(fx.agentId, fx.leg, fx.at);
+        await this.o.center?.legEnded(fx.agentId, call.sid, {
+          answered: fx.answered ?? false,
+          status: fx.status,
+        });
+        break;
+      case 'caller-ended':
+        await this.o.center?.callEnded(call.sid, call.rung);
+        await this.o.queue?.callerEnded(call.sid, call.from);
+        break;
+      case 'finished': {
+        const agentId = call.answeredLeg ? call.legs[call.answeredLeg]?.agentId : undefined;
+        if (agentId && call.direction === 'inbound' && call.answeredAt !== undefined) {
+          const talk =
+            call.dialDuration ??
+            Math.max(0, Math.round(((call.endedAt ?? call.answeredAt) - call.answeredAt) / 1000));
+          await this.o.queue?.completed(call.sid, agentId, talk);
+        }
+        await this.o.onFinished?.(call);
+        break;
+      }
     }
   }
 
