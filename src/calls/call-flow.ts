@@ -11,6 +11,7 @@ import {
   type TexmlParams,
 } from '../telnyx/texml-params.js';
 import type { DialRound, Flows } from '../texml/flows.js';
+import { withTimeout } from '../with-timeout.js';
 import { type AgentRef, type CallEvent, type CallState, type Effect, waitSeconds } from './call-state.js';
 import type { CallStore, UpdateResult } from './call-store.js';
 
@@ -58,16 +59,6 @@ export class CallbackNotStoredError extends Error {
     super(`callback not stored: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'CallbackNotStoredError';
   }
-}
-
-class TimeoutError extends Error {}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A recording with a usable URL and a duration that is not 0 (absent duration: trust the URL). */
@@ -147,7 +138,7 @@ export class CallFlow {
     const queue = this.o.queue;
     if (!queue) return this.o.flows.queueWait({ base, leave: true, callback: false });
     try {
-      const doc = await within(queue.wait(p.CallSid as string), this.budget);
+      const doc = await withTimeout(queue.wait(p.CallSid as string), this.budget);
       return this.o.flows.queueWait({ base, ...doc });
     } catch (err) {
       this.o.log.warn({ err, callSid: p.CallSid }, 'queue unavailable for the wait document; hold music');
@@ -162,7 +153,7 @@ export class CallFlow {
     let next: AfterQueue = { kind: 'voicemail', reason: 'queue-unavailable' };
     if (queue) {
       try {
-        next = await within(queue.afterQueue(sid, p.QueueResult), this.budget);
+        next = await withTimeout(queue.afterQueue(sid, p.QueueResult), this.budget);
       } catch (err) {
         this.o.log.warn({ err, callSid: sid }, 'queue unavailable after the Enqueue; voicemail');
       }
@@ -181,7 +172,7 @@ export class CallFlow {
       case 'dial': {
         let attempts = 0;
         try {
-          attempts = (await within(this.o.store.get(sid), this.budget))?.attempts ?? 0;
+          attempts = (await withTimeout(this.o.store.get(sid), this.budget))?.attempts ?? 0;
         } catch {}
         const round: DialRound = {
           attempt: attempts + 1,
@@ -212,7 +203,7 @@ export class CallFlow {
     const queue = this.o.queue;
     if (!queue) return undefined;
     try {
-      const joined = await within(queue.join(sid, from, accountSid?.trim() || undefined), this.budget);
+      const joined = await withTimeout(queue.join(sid, from, accountSid?.trim() || undefined), this.budget);
       return joined.kind === 'queued' ? joined.queue : undefined;
     } catch (err) {
       this.o.log.warn({ err, callSid: sid }, 'queue unavailable; voicemail');
@@ -228,7 +219,7 @@ export class CallFlow {
     const sid = p.CallSid as string;
     let state: CallState | null = null;
     try {
-      state = await within(this.o.store.get(sid), this.budget);
+      state = await withTimeout(this.o.store.get(sid), this.budget);
     } catch (err) {
       this.o.log.error({ err, callSid: sid }, 'call state unavailable: cannot dial the customer');
     }
@@ -262,7 +253,7 @@ export class CallFlow {
     let state: CallState | null = null;
     let unknown = false;
     try {
-      state = await within(this.o.store.get(sid), this.budget);
+      state = await withTimeout(this.o.store.get(sid), this.budget);
     } catch (err) {
       unknown = true;
       this.o.log.warn({ err, callSid: sid }, 'call state unavailable for dial-result; no further ring round');
@@ -303,7 +294,7 @@ export class CallFlow {
       // A caller offered from the queue: back in line at the same place, or voicemail.
       let back: AfterQueue | undefined;
       try {
-        back = await within(this.o.queue.ringEnded(sid, dialStatus !== 'failed'), this.budget);
+        back = await withTimeout(this.o.queue.ringEnded(sid, dialStatus !== 'failed'), this.budget);
       } catch (err) {
         this.o.log.warn({ err, callSid: sid }, 'queue unavailable after the ring; continuing without it');
       }
@@ -359,7 +350,7 @@ export class CallFlow {
     const event = this.recordActionEvent(p);
     if (event) {
       try {
-        await within(this.apply(p.CallSid as string, event), this.budget);
+        await withTimeout(this.apply(p.CallSid as string, event), this.budget);
       } catch (err) {
         this.o.log.warn({ err, callSid: p.CallSid }, 'could not store the voicemail from the record action');
       }
@@ -457,7 +448,7 @@ export class CallFlow {
     if (!center || !state?.rung.length) return;
     const answeredBy = state.answeredLeg ? state.legs[state.answeredLeg]?.agentId : undefined;
     try {
-      await within(center.roundEnded(sid, state.rung, dialStatus, answeredBy), this.budget);
+      await withTimeout(center.roundEnded(sid, state.rung, dialStatus, answeredBy), this.budget);
     } catch (err) {
       this.o.log.warn({ err, callSid: sid }, 'agent states of the ended round not updated in time');
     }
@@ -472,7 +463,7 @@ export class CallFlow {
   ): Promise<{ agents: Agent[]; dial: DialRound } | null> {
     let agents: Agent[];
     try {
-      agents = await within(
+      agents = await withTimeout(
         this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung }),
         this.budget,
       );
@@ -500,7 +491,7 @@ export class CallFlow {
     const work = this.apply(sid, events);
     this.track(work);
     try {
-      await within(work, this.budget);
+      await withTimeout(work, this.budget);
     } catch (err) {
       this.o.log.error({ err, callSid: sid }, 'call state not stored in time; answering from the roster');
     }
