@@ -6,8 +6,9 @@ import { DEFAULT_ROUTINE_LIMIT, eventsOf, type Outbox, type OutboxMessage } from
 import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
 import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
+import type { FakeSlack } from '../fakes/slack-server.js';
 import { describeBackends } from '../support/describe-backends.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 /**
@@ -38,14 +39,12 @@ function callAlerts(i: number): Array<[string, Alert]> {
 }
 
 const workers: OutboxWorker[] = [];
-let slack: FakeSlack | undefined;
+const slack = useFakeSlack();
 
 describeBackends('outbox under a flood of 10,000 calls (two replicas enqueueing)', (backend) => {
   // Registered inside the suite, so it runs before describeBackends quits the Redis clients.
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop()));
-    await slack?.close();
-    slack = undefined;
   });
 
   const open = () => {
@@ -88,7 +87,6 @@ describeBackends('outbox under a flood of 10,000 calls (two replicas enqueueing)
     const voicemailQueuedAt = Date.now();
 
     // The real Slack pacing: one message a second, to a Slack that checks every payload.
-    slack = await startFakeSlack();
     const worker = new OutboxWorker({
       outbox: a,
       sink: createSlackWebhookSink(slack.url, { timeoutMs: 2_000, minIntervalMs: 1_000 }),
@@ -98,7 +96,7 @@ describeBackends('outbox under a flood of 10,000 calls (two replicas enqueueing)
     workers.push(worker);
     worker.start();
     const voicemailPosted = () =>
-      slack!
+      slack
         .accepted()
         .findIndex((m) => m.text.startsWith('📩') && JSON.stringify(m.blocks).includes(sid(last)));
     const deadline = voicemailQueuedAt + 60_000;
