@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import { DEFAULT_ROUTINE_LIMIT, eventsOf, type Outbox, type OutboxMessage } from '../../src/alerts/outbox.js';
 import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
 import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
-import { testRedis, uniquePrefix } from '../setup/redis.js';
+import type { FakeSlack } from '../fakes/slack-server.js';
+import { describeBackends } from '../support/describe-backends.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 /**
@@ -38,36 +38,23 @@ function callAlerts(i: number): Array<[string, Alert]> {
   return out;
 }
 
-const clients: Redis[] = [];
 const workers: OutboxWorker[] = [];
-let slack: FakeSlack | undefined;
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(clients.splice(0).map((c) => c.quit()));
-  await slack?.close();
-  slack = undefined;
-});
+const slack = useFakeSlack();
 
-const outboxes: Array<[string, () => { a: Outbox; b: Outbox }]> = [
-  [
-    'RedisOutbox (two replicas enqueueing)',
-    () => {
-      const prefix = uniquePrefix();
-      const [ca, cb] = [testRedis(prefix), testRedis(prefix)];
-      clients.push(ca, cb);
-      return { a: new RedisOutbox(ca), b: new RedisOutbox(cb) };
-    },
-  ],
-  [
-    'MemoryOutbox',
-    () => {
-      const outbox = new MemoryOutbox();
-      return { a: outbox, b: outbox };
-    },
-  ],
-];
+describeBackends('outbox under a flood of 10,000 calls (two replicas enqueueing)', (backend) => {
+  // Registered inside the suite, so it runs before describeBackends quits the Redis clients.
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+  });
 
-describe.each(outboxes)('%s under a flood of 10,000 calls', (_, open) => {
+  const open = () => {
+    const [a, b] = backend.pair<Outbox>({
+      memory: () => new MemoryOutbox(),
+      redis: (redis) => new RedisOutbox(redis),
+    });
+    return { a, b };
+  };
+
   it('stays bounded, and the voicemail of call 10,001 jumps the line at 1 message/s', async () => {
     const { a, b } = open();
     let events = 0;
@@ -100,7 +87,6 @@ describe.each(outboxes)('%s under a flood of 10,000 calls', (_, open) => {
     const voicemailQueuedAt = Date.now();
 
     // The real Slack pacing: one message a second, to a Slack that checks every payload.
-    slack = await startFakeSlack();
     const worker = new OutboxWorker({
       outbox: a,
       sink: createSlackWebhookSink(slack.url, { timeoutMs: 2_000, minIntervalMs: 1_000 }),
@@ -110,7 +96,7 @@ describe.each(outboxes)('%s under a flood of 10,000 calls', (_, open) => {
     workers.push(worker);
     worker.start();
     const voicemailPosted = () =>
-      slack!
+      slack
         .accepted()
         .findIndex((m) => m.text.startsWith('📩') && JSON.stringify(m.blocks).includes(sid(last)));
     const deadline = voicemailQueuedAt + 60_000;

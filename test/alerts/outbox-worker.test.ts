@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import type { Outbox } from '../../src/alerts/outbox.js';
@@ -11,16 +11,9 @@ import { OutboxWorker, type OutboxWorkerOptions } from '../../src/alerts/outbox-
 import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import type { AlertSink } from '../../src/alerts/sink.js';
 import { createAlertSink, createLogSink, createSlackWebhookSink } from '../../src/slack/sinks.js';
-import {
-  type FakeSlack,
-  hangUp,
-  invalidBlocks,
-  noService,
-  rateLimited,
-  serverError,
-  startFakeSlack,
-} from '../fakes/slack-server.js';
+import { hangUp, invalidBlocks, noService, rateLimited, serverError } from '../fakes/slack-server.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 /** A pino logger whose JSON lines land in `lines`. */
@@ -53,7 +46,8 @@ async function until(
   }
 }
 
-let slack: FakeSlack;
+// First, so that its after-hook (closing Slack) runs after the workers are stopped.
+const slack = useFakeSlack();
 let dispatcher: Agent;
 const redisClients: Redis[] = [];
 const workers: OutboxWorker[] = [];
@@ -64,13 +58,9 @@ beforeAll(() => {
 afterAll(async () => {
   await dispatcher.close();
 });
-beforeEach(async () => {
-  slack = await startFakeSlack();
-});
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
   await Promise.all(redisClients.splice(0).map((c) => c.quit()));
-  await slack.close();
 });
 
 const webhookSink = (): AlertSink =>

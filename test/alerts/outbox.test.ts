@@ -13,6 +13,7 @@ import {
 } from '../../src/alerts/outbox.js';
 import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { describeBackends } from '../support/describe-backends.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 const missed = (n: number) => ({ ...sampleAlerts.missed, callSid: `v3:call-${n}` });
@@ -51,35 +52,22 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.quit()));
 });
 
-const harnesses: Array<[string, () => Harness]> = [
-  [
-    'RedisOutbox',
-    () => {
-      const prefix = uniquePrefix();
-      const make = (options?: OutboxOptions) => {
-        const client = testRedis(prefix);
-        clients.push(client);
-        return new RedisOutbox(client, options);
-      };
+describeBackends('outbox (shared suite)', (backend) => {
+  const makeHarness = (): Harness => {
+    if (backend.name === 'redis') {
+      const make = (options?: OutboxOptions) => new RedisOutbox(backend.redis(), options);
       return { open: make, openPeer: make };
-    },
-  ],
-  [
-    'MemoryOutbox',
-    () => {
-      let shared: MemoryOutbox | undefined;
-      return {
-        open: (options) => {
-          shared = new MemoryOutbox(options);
-          return shared;
-        },
-        openPeer: () => shared!,
-      };
-    },
-  ],
-];
+    }
+    let shared: MemoryOutbox | undefined;
+    return {
+      open: (options) => {
+        shared = new MemoryOutbox(options);
+        return shared;
+      },
+      openPeer: () => shared!,
+    };
+  };
 
-describe.each(harnesses)('%s (shared outbox suite)', (_, makeHarness) => {
   it('enqueue is idempotent by key, also after delivery', async () => {
     const outbox = makeHarness().open();
     expect(await outbox.enqueue('missed:1', missed(1))).toBe(true);

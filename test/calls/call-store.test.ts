@@ -5,6 +5,7 @@ import type { CallStore } from '../../src/calls/call-store.js';
 import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
 import { RedisCallStore } from '../../src/calls/redis-call-store.js';
 import { testRedis } from '../setup/redis.js';
+import { describeBackends, type Implementations } from '../support/describe-backends.js';
 
 type StatusEvent = Extract<CallEvent, { kind: 'status' }>;
 
@@ -46,50 +47,21 @@ const caller = (
   at,
 });
 
-type Factory = {
-  name: string;
-  make: () => { store: CallStore; close: () => Promise<void>; twin?: () => CallStore };
+/** Both implementations; a second `one()` on Redis is a second replica on the same keys. */
+const implementations: Implementations<CallStore> = {
+  memory: () => new MemoryCallStore(3600),
+  // The clock of the events: calls started on T0 are running, not weeks old.
+  redis: (redis) => new RedisCallStore(redis, 3600, () => T0),
 };
 
-const factories: Factory[] = [
-  {
-    name: 'memory',
-    make: () => {
-      const store = new MemoryCallStore(3600);
-      return { store, close: async () => store.close() };
-    },
-  },
-  {
-    name: 'redis',
-    make: () => {
-      const redis: Redis = testRedis();
-      const prefix = redis.options.keyPrefix as string;
-      const others: Redis[] = [];
-      return {
-        // The clock of the events: calls started on T0 are running, not weeks old.
-        store: new RedisCallStore(redis, 3600, () => T0),
-        // A second replica: its own connection on the same keys.
-        twin: () => {
-          const r = testRedis(prefix);
-          others.push(r);
-          return new RedisCallStore(r, 3600, () => T0);
-        },
-        close: async () => {
-          await Promise.all([redis, ...others].map((r) => r.quit()));
-        },
-      };
-    },
-  },
-];
-
-describe.each(factories)('call store ($name)', ({ make }) => {
-  let ctx: ReturnType<Factory['make']>;
+describeBackends('call store', (backend) => {
   let store: CallStore;
   beforeEach(() => {
-    ctx = make();
-    store = ctx.store;
+    store = backend.one(implementations);
   });
-  afterEach(async () => ctx.close());
+  afterEach(async () => {
+    if (store instanceof MemoryCallStore) await store.close();
+  });
 
   it('creates a call, records rounds and lists it as active', async () => {
     const r1 = await store.update('c1', inbound('c1'));
@@ -191,7 +163,7 @@ describe.each(factories)('call store ($name)', ({ make }) => {
   });
 
   it('loses no update when two replicas apply callbacks of one call at once', async () => {
-    const other = ctx.twin?.() ?? store;
+    const other = backend.name === 'redis' ? backend.one(implementations) : store;
     await store.update('c4', inbound('c4'));
     await store.update('c4', round(1, [alice, bob], T0));
     const events: CallEvent[] = [];

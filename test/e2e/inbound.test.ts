@@ -2,15 +2,14 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallState } from '../../src/calls/call-state.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { postRaw, startServer, type TestServer } from '../helper.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { slackKind } from '../support/slack-kind.js';
 
 describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)', (store) => {
   let server: TestServer;
-  let slack: FakeSlack;
+  const slack = useFakeSlack();
   const start = async (env: Record<string, string> = {}) => {
-    slack = await startFakeSlack();
     server = await startServer({
       store,
       env: { SLACK_WEBHOOK_URL: slack.url, PUBLIC_URL: 'https://sb.example.com', ...env },
@@ -20,7 +19,6 @@ describe.each(['redis', 'memory'] as const)('inbound calls end to end (%s store)
     // Telnyx re-sends anything not answered 200 (texml-calls.yml): nothing may have failed.
     expect(server?.player.failedDeliveries ?? []).toEqual([]);
     await server?.close();
-    await slack?.close();
   });
   const state = (sid: string) => server.app.services.calls.get(sid) as Promise<CallState>;
 

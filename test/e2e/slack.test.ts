@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
-import { type FakeSlack, serverError, startFakeSlack } from '../fakes/slack-server.js';
+import { serverError } from '../fakes/slack-server.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { uniquePrefix } from '../setup/redis.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 
 /** Slack alerts: exactly once across replicas, never lost across outages and restarts (docs/interface.md §4). */
 describe('Slack alerts across replicas', () => {
   const servers: TestServer[] = [];
-  let slack: FakeSlack;
+  const slack = useFakeSlack();
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
-    await slack?.close();
   });
   const start = async (keyPrefix: string) => {
     const s = await startServer({ keyPrefix, env: { SLACK_WEBHOOK_URL: slack.url } });
@@ -20,7 +20,6 @@ describe('Slack alerts across replicas', () => {
   };
 
   it('two instances receiving alternating, duplicated callbacks send each message once', async () => {
-    slack = await startFakeSlack();
     const prefix = uniquePrefix();
     const [a, b] = [await start(prefix), await start(prefix)];
     const player = new TelnyxPlayer({ baseUrl: a.url, replicas: [a.url, b.url] });
@@ -36,7 +35,6 @@ describe('Slack alerts across replicas', () => {
   });
 
   it('a message queued while Slack fails survives a restart of the server and is delivered after', async () => {
-    slack = await startFakeSlack();
     slack.setFallback(serverError());
     const prefix = uniquePrefix();
     const first = await start(prefix);

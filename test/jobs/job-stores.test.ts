@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { BalanceState, BalanceStateStore } from '../../src/jobs/balance-state-store.js';
 import type { JobHealthStore } from '../../src/jobs/job-health-store.js';
 import type { JobLease } from '../../src/jobs/job-lease.js';
@@ -9,7 +8,7 @@ import { MemoryJobLease } from '../../src/jobs/memory-job-lease.js';
 import { RedisBalanceStateStore } from '../../src/jobs/redis-balance-state-store.js';
 import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
 import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
-import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { type Backend, describeBackends } from '../support/describe-backends.js';
 
 /** Everything the jobs keep, as two replicas see it: `a` and `b` share one state. */
 interface Stores {
@@ -20,50 +19,34 @@ interface Stores {
   advance(ms: number): Promise<void>;
 }
 
-const clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.quit()));
-});
-
-const implementations: Array<[string, () => Stores]> = [
-  [
-    'memory',
-    () => {
-      let t = 1_000_000;
-      const lease = new MemoryJobLease(() => t);
-      const health = new MemoryJobHealthStore();
-      const balance = new MemoryBalanceStateStore();
-      return {
-        lease: [lease, lease],
-        health: [health, health],
-        balance: [balance, balance],
-        advance: async (ms) => {
-          t += ms;
-        },
-      };
-    },
-  ],
-  [
-    'redis',
-    () => {
-      const prefix = uniquePrefix();
-      const r1 = testRedis(prefix);
-      const r2 = testRedis(prefix);
-      clients.push(r1, r2);
-      return {
-        lease: [new RedisJobLease(r1), new RedisJobLease(r2)],
-        health: [new RedisJobHealthStore(r1), new RedisJobHealthStore(r2)],
-        balance: [new RedisBalanceStateStore(r1), new RedisBalanceStateStore(r2)],
-        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      };
-    },
-  ],
-];
+/** The three job stores on one backend; on Redis `a` and `b` are two connections on the same keys. */
+function open(backend: Backend): Stores {
+  let t = 1_000_000;
+  const memoryLease = new MemoryJobLease(() => t);
+  return {
+    lease: backend.pair<JobLease>({ memory: () => memoryLease, redis: (r) => new RedisJobLease(r) }),
+    health: backend.pair<JobHealthStore>({
+      memory: () => new MemoryJobHealthStore(),
+      redis: (r) => new RedisJobHealthStore(r),
+    }),
+    balance: backend.pair<BalanceStateStore>({
+      memory: () => new MemoryBalanceStateStore(),
+      redis: (r) => new RedisBalanceStateStore(r),
+    }),
+    advance:
+      backend.name === 'memory'
+        ? async (ms) => {
+            t += ms;
+          }
+        : (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
 
 const SLOT = '2026-03-02T09:00:00.000Z';
 const NEXT_SLOT = '2026-03-02T09:00:01.000Z';
 
-describe.each(implementations)('%s job lease', (_name, make) => {
+describeBackends('job lease', (backend) => {
+  const make = () => open(backend);
   it('gives each slot to one replica only', async () => {
     const { lease } = make();
     const claims = await Promise.all([
@@ -100,7 +83,8 @@ describe.each(implementations)('%s job lease', (_name, make) => {
   });
 });
 
-describe.each(implementations)('%s job health store', (_name, make) => {
+describeBackends('job health store', (backend) => {
+  const make = () => open(backend);
   it('starts healthy', async () => {
     const { health } = make();
     expect(await health[0].get('sync')).toEqual({
@@ -165,7 +149,8 @@ const state = (amount: string): BalanceState => ({
   pending: [],
 });
 
-describe.each(implementations)('%s balance state store', (_name, make) => {
+describeBackends('balance state store', (backend) => {
+  const make = () => open(backend);
   it('writes only on the revision it read', async () => {
     const { balance } = make();
     expect(await balance[0].get()).toEqual({ revision: 0, state: undefined });

@@ -6,7 +6,7 @@ import type {
   RecordFeed,
 } from '../../src/records/call-record-store.js';
 
-type Store = CallRecordStore & RecordFeed;
+export type Store = CallRecordStore & RecordFeed;
 
 /** Two handles on the same records, as two replicas would have (one store twice for memory). */
 export interface StorePair {

@@ -3,22 +3,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
 import { RedisCallRecordStore } from '../../src/records/redis-call-record-store.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
-import { callRecordStoreSuite, record } from './call-record-store-suite.js';
+import { describeBackends } from '../support/describe-backends.js';
+import { callRecordStoreSuite, record, type Store } from './call-record-store-suite.js';
 
-callRecordStoreSuite('memory', async (options) => {
-  const store = new MemoryCallRecordStore(options);
-  return { a: store, b: store, close: async () => {} };
-});
-
-callRecordStoreSuite('redis', async (options) => {
-  const prefix = uniquePrefix();
-  const clientA = testRedis(prefix);
-  const clientB = testRedis(prefix);
-  return {
-    a: new RedisCallRecordStore(clientA, options),
-    b: new RedisCallRecordStore(clientB, options),
-    close: async () => void (await Promise.all([clientA.quit(), clientB.quit()])),
-  };
+describeBackends('call record store', (backend) => {
+  callRecordStoreSuite(backend.name, async (options) => {
+    const [a, b] = backend.pair<Store>({
+      memory: () => new MemoryCallRecordStore(options),
+      redis: (redis) => new RedisCallRecordStore(redis, options),
+    });
+    return { a, b, close: async () => {} }; // describeBackends closes the clients
+  });
 });
 
 const T = Date.parse('2026-11-19T10:00:00Z');

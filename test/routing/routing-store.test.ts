@@ -3,24 +3,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
 import { createRedisRoutingStore, HISTORY_AGENTS } from '../../src/routing/redis-routing-store.js';
 import { redisUrl, testRedis, uniquePrefix } from '../setup/redis.js';
+import { describeBackends } from '../support/describe-backends.js';
 import { routingStoreSuite } from './routing-store-suite.js';
 
-routingStoreSuite('memory', async (options) => {
-  const store = createMemoryRoutingStore(options);
-  return { a: store, b: store, close: async () => {} };
-});
-
-routingStoreSuite('redis', async (options) => {
-  const prefix = uniquePrefix();
-  const clientA = testRedis(prefix);
-  const clientB = testRedis(prefix);
-  return {
-    a: createRedisRoutingStore(clientA, options),
-    b: createRedisRoutingStore(clientB, options),
-    close: async () => {
-      await Promise.all([clientA.quit(), clientB.quit()]);
-    },
-  };
+describeBackends('routing store', (backend) => {
+  routingStoreSuite(backend.name, async (options) => {
+    const [a, b] = backend.pair({
+      memory: () => createMemoryRoutingStore(options),
+      redis: (redis) => createRedisRoutingStore(redis, options),
+    });
+    return { a, b, close: async () => {} }; // describeBackends closes the clients
+  });
 });
 
 // The app may create its client with RESP3 reply mapping (maps as objects, doubles as numbers).

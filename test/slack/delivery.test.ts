@@ -1,20 +1,12 @@
 import { createServer } from 'node:net';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffDelayMs, type DeliveryResult } from '../../src/alerts/sink.js';
 import { classifyResponse, parseRetryAfter, postToSlack } from '../../src/slack/delivery.js';
 import { buildSlackMessage } from '../../src/slack/messages.js';
 import { allSampleAlerts } from '../alerts/sample-alerts.js';
-import {
-  type FakeSlack,
-  hangUp,
-  invalidBlocks,
-  noService,
-  rateLimited,
-  serverError,
-  stall,
-  startFakeSlack,
-} from '../fakes/slack-server.js';
+import { hangUp, invalidBlocks, noService, rateLimited, serverError, stall } from '../fakes/slack-server.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 
 describe('parseRetryAfter', () => {
   const now = () => Date.parse('2024-01-01T00:00:00Z');
@@ -85,7 +77,7 @@ describe('classifyResponse', () => {
 });
 
 describe('postToSlack against a fake Slack webhook', () => {
-  let slack: FakeSlack;
+  const slack = useFakeSlack();
   let dispatcher: Agent;
   const message = buildSlackMessage(allSampleAlerts()[0]!);
 
@@ -95,13 +87,6 @@ describe('postToSlack against a fake Slack webhook', () => {
   afterAll(async () => {
     await dispatcher.close();
   });
-  beforeEach(async () => {
-    slack = await startFakeSlack();
-  });
-  afterEach(async () => {
-    await slack.close();
-  });
-
   const post = (payload: unknown = message, timeoutMs = 2_000) =>
     postToSlack(slack.url, payload, { dispatcher, timeoutMs });
 
