@@ -204,21 +204,25 @@ const clickToCall: fc.Arbitrary<ApiRequest> = fc.record({
   path: fc.constant('/api/calls'),
   query: fc.constantFrom('', '', '?x=1'),
   auth: fc.oneof({ weight: 4, arbitrary: fc.constant<Auth>({ kind: 'valid' }) }, auth),
-  contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'),
+  contentType: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8') },
+    fc.constant('text/plain'),
+  ),
+  // Most bodies are valid or one field away from it: an unknown key (400) is one of the variants,
+  // not half of them, so that a run reaches the placed call often (about 1 in 10 requests).
   body: fc
-    .record(
-      {
-        agent: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('Alice', 'bob', 'CAROL') }, anyText),
-        to: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...E164) }, anyText),
-        extra: fc.jsonValue(),
-      },
-      { requiredKeys: ['agent', 'to'] },
-    )
-    .map((value): Body => ({ kind: 'json', value })),
+    .record({
+      agent: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('Alice', 'bob', 'CAROL') }, anyText),
+      to: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...E164) }, anyText),
+      extra: fc.option(fc.jsonValue(), { freq: 4 }),
+    })
+    .map(
+      ({ extra, ...value }): Body => ({ kind: 'json', value: extra === null ? value : { ...value, extra } }),
+    ),
   headers: fc.constant({}),
 });
 
-const apiRequest = fc.oneof({ weight: 4, arbitrary: anyRequest }, { weight: 1, arbitrary: clickToCall });
+const apiRequest = fc.oneof({ weight: 3, arbitrary: anyRequest }, { weight: 1, arbitrary: clickToCall });
 
 /**
  * Each request from its own client address: the throttle on failed logins (10 a minute per
