@@ -212,6 +212,7 @@ export class QueueFlow {
   private mayCallBack(entry: QueueEntry): boolean {
     return (
       this.o.offerCallbacks !== false &&
+      this.o.settings(entry.queue).callbacks !== false &&
       entry.callback === undefined &&
       !isWithheld(entry.caller) &&
       this.callbacks?.canCallBack(entry.caller) === true

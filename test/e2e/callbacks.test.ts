@@ -390,6 +390,15 @@ describe.each(['memory', 'redis'] as const)('queue callbacks end to end (%s)', (
     expect((await events()).some((e) => e.type === 'callback-requested')).toBe(false);
   });
 
+  it('a queue whose callbacks are off offers none', async () => {
+    await start(['Alice'], { callbacks: false });
+    await answered(1);
+    await queued(2);
+    expect(await wait(2)).not.toContain('<Gather');
+    expect(await press(2, '1')).not.toContain('<Hangup/>');
+    expect((await line()).map((e) => e.callback)).toEqual([false]);
+  });
+
   it('never more callbacks ringing than free agents', async () => {
     await start(['Alice', 'Bob']);
     const first = await answered(1);
