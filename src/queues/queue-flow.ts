@@ -335,7 +335,8 @@ export class QueueFlow {
    */
   async ringEnded(callSid: string, rangOut: boolean): Promise<AfterQueue | undefined> {
     const offered = await this.o.queues.get(callSid);
-    if (offered?.offeredTo === undefined) return undefined;
+    // A callback's offers ring through its own calls (src/queues/callback-dialer.ts), never this one.
+    if (offered?.offeredTo === undefined || offered.callback) return undefined;
     const entry = await this.o.queues.release(callSid, offered.offeredTo, { rangOut });
     if (!entry) return undefined;
     if ((entry.ringOuts ?? 0) >= this.o.dialAttempts) {
