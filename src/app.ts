@@ -27,6 +27,7 @@ import { type AgentMetricState, agentMetricState, createMetrics } from './metric
 import metricsPlugin from './metrics/metrics-plugin.js';
 import { buildCallCenter, callCenterTick } from './queues/build-call-center.js';
 import { type CallCenter, offeringPicker } from './queues/call-center.js';
+import { CallbackDialer, callbackDialerTick } from './queues/callback-dialer.js';
 import type { QueueFlow } from './queues/queue-flow.js';
 import type { QueueSettings } from './queues/queue-settings.js';
 import type { CallRecordStore } from './records/call-record-store.js';
@@ -299,6 +300,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     idle: (agentId, leg, at) => routing.markIdle(agentId, leg, at),
   };
 
+  // Queue callbacks (docs/interface.md §7) go through click-to-call, built after the flow.
+  let callbacks: CallbackDialer | undefined;
+  const recordFinished =
+    deps.onFinished ??
+    createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) });
   const flow = new CallFlow({
     store: calls,
     roster,
@@ -311,9 +317,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     hotlineNumber: config.hotlineNumber,
     center,
     queue,
-    onFinished:
-      deps.onFinished ??
-      createFinishedCallRecorder({ store: records, onRecorded: (r) => metrics.observeCall(r) }),
+    // The record first (idempotent by sid); then a callback's attempt is settled. A failure
+    // leaves the effect pending, and the callback tick settles an unanswered attempt anyway.
+    onFinished: async (call) => {
+      await recordFinished(call);
+      await callbacks?.finished(call);
+    },
     now,
   });
 
@@ -334,6 +343,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     now,
     log,
   });
+  callbacks = new CallbackDialer({
+    queue,
+    center,
+    clickToCall,
+    policy,
+    calls,
+    queueNames: () => queueDefinitions().map((q) => q.name),
+    log,
+    publicUrl: config.publicUrl,
+  });
+  queue.callbacks = callbacks;
 
   scheduler.register({
     name: 'daily-summary',
@@ -575,6 +595,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   services.add(
     callCenterTick({ center, queue }, () => stores.isReady(), log, deps.callCenterTickMs ?? 1_000),
   );
+  services.add(callbackDialerTick(callbacks, () => stores.isReady(), log, deps.callCenterTickMs ?? 1_000));
 
   app.addHook('onReady', async () => stores.whenReady(() => services.start()));
   app.addHook('onClose', async () => {

@@ -146,6 +146,33 @@ export class CallFlow {
     }
   }
 
+  /**
+   * `POST /texml/queue/callback`: the `<Gather action>` of the wait document. 1: the caller's
+   * place becomes a callback (docs/interface.md §7); they hear a confirmation and are hung up.
+   * Any other key, or no key (UNCONFIRMED whether Telnyx requests the action without input),
+   * or a queue that cannot be read: back to the hold music. Offered to an agent meanwhile: leave.
+   */
+  async queueCallback(p: TexmlParams, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    const queue = this.o.queue;
+    if (!queue) return this.o.flows.queueWait({ base, leave: true, callback: false });
+    let answer: Awaited<ReturnType<QueueFlow['requestCallback']>> = { kind: 'hold' };
+    try {
+      answer = await withTimeout(queue.requestCallback(sid, p.Digits, base), this.budget);
+    } catch (err) {
+      this.o.log.warn({ err, callSid: sid }, 'queue unavailable for the callback request; hold music');
+    }
+    switch (answer.kind) {
+      case 'requested':
+        await this.recordForReply(sid, [{ kind: 'callback-requested', ...this.when(p) }]);
+        return this.o.flows.callbackRequested({ base });
+      case 'leave':
+        return this.o.flows.queueWait({ base, leave: true, callback: false });
+      case 'hold':
+        return this.queueWait(p, base);
+    }
+  }
+
   /** `POST /texml/queue/result`: the caller left the queue (`<Enqueue action>`). */
   async queueResult(p: TexmlParams, base: string): Promise<string> {
     const sid = p.CallSid as string;

@@ -54,7 +54,17 @@ export type CallPhase =
   | 'dialing-customer' // outbound: the agent answered, the customer is being dialled
   | 'ended';
 
-export type CallOutcome = 'answered' | 'missed' | 'abandoned' | 'voicemail' | 'failed';
+/** `callback`: the caller asked to be called back from the queue and hung up (docs/interface.md §7). */
+export type CallOutcome = 'answered' | 'missed' | 'abandoned' | 'voicemail' | 'failed' | 'callback';
+
+/** The queue callback an outbound call places (docs/interface.md §7): the caller's entry and the attempt. */
+export interface CallbackRef {
+  /** The caller's original inbound CallSid: their entry in the queue. */
+  callSid: string;
+  queue: string;
+  /** 1-based. */
+  attempt: number;
+}
 
 export interface AgentRef {
   id: string;
@@ -85,6 +95,10 @@ export interface CallState {
   /** Outbound click-to-call: the agent who placed it and the customer's number. */
   agent?: AgentRef;
   customer?: string;
+  /** Outbound: the queue callback this call places, if it is one. */
+  callback?: CallbackRef;
+  /** Inbound: the caller asked to be called back from the queue (then hung up). */
+  callbackRequestedAt?: number;
   /** Status of the caller's own leg (the leg Telnyx knows by this CallSid). */
   status: LegStatus;
   seq: number;
@@ -194,10 +208,14 @@ type CallEventBody =
       from: string;
       agent: AgentRef;
       customer: string;
+      /** A queue callback (docs/interface.md §7), not a click on "call". */
+      callback?: CallbackRef;
       at: number;
     }
   | { kind: 'dial-started'; attempt: number; targets: AgentRef[]; at: number }
   | { kind: 'customer-dial-started'; at: number }
+  /** The waiting caller pressed 1: called back later, not a missed call (docs/interface.md §7). */
+  | { kind: 'callback-requested'; at: number }
   | { kind: 'voicemail-started'; reason: 'no-answer' | 'no-agents'; at: number }
   | {
       kind: 'status';
@@ -376,6 +394,7 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         to: e.agent.sip,
         agent: e.agent,
         customer: e.customer,
+        ...(e.callback ? { callback: e.callback } : {}),
         status: 'queued',
         phase: 'agent-leg',
       });
@@ -426,6 +445,14 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       if (current?.direction !== 'outbound' || current.phase !== 'agent-leg') return false;
       out.state.phase = 'dialing-customer';
       out.timeline.push({ at: e.at, type: 'customer-dialled', detail: { to: current.customer ?? '' } });
+      return true;
+    }
+
+    case 'callback-requested': {
+      if (current?.direction !== 'inbound' || current.outcome || current.callbackRequestedAt !== undefined)
+        return false;
+      out.state.callbackRequestedAt = e.at;
+      out.timeline.push({ at: e.at, type: 'callback-requested' });
       return true;
     }
 
@@ -752,6 +779,9 @@ function settleOutcome(out: Transition): void {
       waitSeconds: waitSeconds(s),
       at: iso(at),
     });
+  } else if (s.callbackRequestedAt !== undefined && s.voicemailAt === undefined) {
+    // Hung up after asking to be called back: the queue owes the callback, nobody missed a call.
+    s.outcome = 'callback';
   } else if (s.recordingUrl) {
     s.outcome = 'voicemail';
   } else if (s.voicemailAt !== undefined) {

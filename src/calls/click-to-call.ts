@@ -1,6 +1,7 @@
 import type { Roster } from '../agents/agent.js';
 import { describeTelnyxError, type TelnyxClient } from '../telnyx/client.js';
 import type { CallFlow } from './call-flow.js';
+import type { CallbackRef } from './call-state.js';
 import {
   OutboundLimited,
   type OutboundPermit,
@@ -64,6 +65,8 @@ export class ClickToCall {
     agent: string;
     to: string;
     base: string;
+    /** A queue callback (src/queues/callback-dialer.ts): kept with the call's state. */
+    callback?: CallbackRef;
   }): Promise<{ callSid: string; agent: string }> {
     const missing = this.missingSettings();
     if (missing) throw new ClickToCallError('not-configured', missing);
@@ -117,6 +120,7 @@ export class ClickToCall {
       from: this.o.hotlineNumber!,
       agent: { id: agent.id, name: agent.name, sip: agent.sip },
       customer: input.to,
+      ...(input.callback ? { callback: input.callback } : {}),
       at: (this.o.now ?? Date.now)(),
     };
     const deadline = Date.now() + (this.o.bindRetryMs ?? 3_000);

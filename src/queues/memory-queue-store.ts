@@ -8,11 +8,14 @@ import {
   withoutOffer,
 } from './queue-entry.js';
 import {
+  afterFailedAttempt,
+  type CallbackFailure,
   DEFAULT_OFFER_TIMEOUT_SECONDS,
   DEFAULT_QUEUE_MAX_AGE_SECONDS,
   type EnqueueOptions,
   type EnqueueRequest,
   type EnqueueResult,
+  isCurrentAttempt,
   type QueueStore,
   type QueueStoreOptions,
   type QueueSummary,
@@ -114,31 +117,51 @@ export class MemoryQueueStore implements QueueStore {
     return structuredClone(released);
   }
 
-  async requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined> {
+  async requestCallback(
+    callSid: string,
+    number: string,
+    now: number,
+    options: { base?: string } = {},
+  ): Promise<QueueEntry | undefined> {
     const e = this.#entries.get(callSid);
     if (!e) return undefined;
-    if (!e.callback) {
+    if (!e.callback && e.offeredTo === undefined) {
       this.#entries.set(callSid, {
         ...e,
-        callback: { number, requestedAt: now, attempts: 0, nextAttemptAt: now },
+        callback: {
+          number,
+          requestedAt: now,
+          attempts: 0,
+          nextAttemptAt: now,
+          ...(options.base ? { base: options.base } : {}),
+        },
       });
     }
     return structuredClone(this.#entries.get(callSid));
   }
 
+  async callbackAttemptStarted(
+    callSid: string,
+    agentId: string,
+    attemptSid: string,
+  ): Promise<QueueEntry | undefined> {
+    const e = this.#entries.get(callSid);
+    if (!e?.callback || e.offeredTo !== agentId) return undefined;
+    const entry: QueueEntry = { ...e, callback: { ...e.callback, attemptSid } };
+    this.#entries.set(callSid, entry);
+    return structuredClone(entry);
+  }
+
   async callbackAttemptFailed(
     callSid: string,
-    options: { now: number; retrySeconds: number; maxAttempts: number },
+    options: CallbackFailure,
   ): Promise<{ entry: QueueEntry; exhausted: boolean; removed?: RemovedEntry } | undefined> {
     const e = this.#entries.get(callSid);
-    if (!e?.callback) return undefined;
-    const attempts = e.callback.attempts + 1;
-    const entry: QueueEntry = {
-      ...withoutOffer(e),
-      callback: { ...e.callback, attempts, nextAttemptAt: options.now + options.retrySeconds * 1000 },
-    };
+    if (!e || !isCurrentAttempt(e, options)) return undefined;
+    const entry = afterFailedAttempt(e, options);
     this.#entries.set(callSid, entry);
-    if (attempts < options.maxAttempts) return { entry: structuredClone(entry), exhausted: false };
+    if ((entry.callback?.attempts ?? 0) < options.maxAttempts)
+      return { entry: structuredClone(entry), exhausted: false };
     const removed = await this.remove(callSid, 'callback-failed', options.now);
     return { entry: structuredClone(entry), exhausted: true, ...(removed ? { removed } : {}) };
   }

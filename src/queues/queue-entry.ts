@@ -14,6 +14,13 @@ export interface CallbackRequest {
   attempts: number;
   /** Not offered again before this instant (epoch ms): `callbackRetrySeconds` after a failed attempt. */
   nextAttemptAt: number;
+  /** The public URL the caller's request came to: the callback's TeXML URLs when PUBLIC_URL is unset. */
+  base?: string;
+  /**
+   * The call sid Telnyx gave the attempt in progress (its click-to-call): set once the call is
+   * placed, cleared when the attempt fails. Its call state says when the agent and the caller answer.
+   */
+  attemptSid?: string;
 }
 
 export interface QueueEntry {

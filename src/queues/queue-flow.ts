@@ -9,7 +9,12 @@
  *   `<Enqueue action>` request gets the `<Dial>` to that agent (`afterQueue`);
  * - `ringEnded`: the agent let it ring out → back in line at the same place, or voicemail after
  *   `DIAL_ATTEMPTS` ring-outs (docs/interface.md §5);
- * - `connected` / `completed` / `callerEnded`: the `connect`, `complete` and `abandon` events.
+ * - `connected` / `completed` / `callerEnded`: the `connect`, `complete` and `abandon` events;
+ * - callbacks (docs/interface.md §7 "Callback instead of waiting"): the wait document offers
+ *   "press 1" after `callbackAfterSeconds`; `requestCallback` turns the entry into a callback at
+ *   the same place; `dispatch` hands a callback entry offered to a free agent to the
+ *   `CallbackPlacer` (src/queues/callback-dialer.ts), which rings the agent, then the caller, and
+ *   reports back through `callbackConnected` / `callbackAttemptFailed`.
  *
  * Nothing here waits on Slack: alerts go to the outbox. Store failures reach the call flow, which
  * answers without the queue (ring the roster, or voicemail).
@@ -23,8 +28,8 @@ import { isWithheld } from '../routing/route-call.js';
 import { offerNextCaller } from './agent-dispatch.js';
 import { type CallCenter, DEFAULT_QUEUE } from './call-center.js';
 import { type QueueEntry, waitSeconds } from './queue-entry.js';
-import type { QueueSettingsSource } from './queue-settings.js';
-import type { QueueStore, RemovedEntry } from './queue-store.js';
+import type { QueueSettings, QueueSettingsSource } from './queue-settings.js';
+import type { CallbackFailure, QueueStore, RemovedEntry } from './queue-store.js';
 
 /** Length of audio/hold-music.mp3: the waitUrl document is requested again about this often. */
 export const HOLD_MUSIC_SECONDS = 10;
@@ -45,8 +50,8 @@ export interface QueueFlowOptions {
   /** SERVICE_LEVEL_SECONDS: a caller waiting longer, with agents signed in, is reported once. */
   serviceLevelSeconds: number;
   /**
-   * Offer "press 1 to be called back" in the wait document. Off until `/texml/queue/callback` and
-   * the callback dialling are built (docs/interface.md §7: still planned).
+   * Offer "press 1 to be called back" in the wait document (default true). It is offered only
+   * while a `CallbackPlacer` is attached (`callbacks`) and says it can call the number back.
    */
   offerCallbacks?: boolean;
   now?: () => number;
@@ -61,6 +66,29 @@ export interface WaitDocument {
   announce?: { position: number; wait: string };
   callback: boolean;
 }
+
+/**
+ * Places queue callbacks (src/queues/callback-dialer.ts). Attached by app.ts once click-to-call
+ * exists; without one, "press 1" is never offered.
+ */
+export interface CallbackPlacer {
+  /** True when a callback to `number` could be placed (click-to-call set up, number allowed). */
+  canCallBack(number: string): boolean;
+  /**
+   * Callback `entry` was offered to `agentId` (both committed): ring the agent, then the caller.
+   * Reports the outcome through `QueueFlow.callbackConnected` / `callbackAttemptFailed`.
+   */
+  place(entry: QueueEntry, agentId: string): Promise<void>;
+}
+
+/** What pressing a key in the wait document leads to. */
+export type CallbackAnswer =
+  /** The entry is now a callback: confirm and hang up. */
+  | { kind: 'requested' }
+  /** Being offered to an agent right now, or no longer in line: leave the queue. */
+  | { kind: 'leave' }
+  /** Not 1, or a callback cannot be placed to this caller: back to the hold music. */
+  | { kind: 'hold' };
 
 /** What the `<Enqueue action>` request leads to. */
 export type AfterQueue =
@@ -80,8 +108,16 @@ export class QueueFlow {
   /** queue → [when computed, seconds one agent needs per call] (from the event log, cached). */
   private readonly handleCache = new Map<string, { at: number; seconds: number }>();
 
+  /** Places callbacks; set by app.ts (it needs click-to-call, built after this flow). */
+  callbacks?: CallbackPlacer;
+
   constructor(private readonly o: QueueFlowOptions) {
     this.now = o.now ?? Date.now;
+  }
+
+  /** The limits and timings of `queue` (docs/interface.md §7). */
+  settingsOf(queue: string): QueueSettings {
+    return this.o.settings(queue);
   }
 
   get store(): QueueStore {
@@ -164,17 +200,122 @@ export class QueueFlow {
       const estimate = await this.estimateSeconds(entry.queue, position, signedIn.length);
       announce = { position, wait: spokenWait(estimate) };
     }
-    // "Press 1 to be called back" only once callbacks are served (`offerCallbacks`): a caller who
-    // hung up for a callback that is never placed would lose their call.
-    const callback =
-      this.o.offerCallbacks === true && waited >= s.callbackAfterSeconds && !isWithheld(entry.caller);
+    const callback = waited >= s.callbackAfterSeconds && this.mayCallBack(entry);
     return { leave: false, ...(announce ? { announce } : {}), callback };
+  }
+
+  /**
+   * "Press 1 to be called back" only when a callback can really be placed: a placer is attached,
+   * the number is not withheld and the outbound policy would dial it. A caller who hung up for a
+   * callback that is never placed would lose their call.
+   */
+  private mayCallBack(entry: QueueEntry): boolean {
+    return (
+      this.o.offerCallbacks !== false &&
+      this.o.settings(entry.queue).callbacks !== false &&
+      entry.callback === undefined &&
+      !isWithheld(entry.caller) &&
+      this.callbacks?.canCallBack(entry.caller) === true
+    );
+  }
+
+  /**
+   * `POST /texml/queue/callback`: the caller pressed `digits` in the wait document. 1 turns the
+   * entry into a callback at the same place in line (`callback-requested`); the caller then hears
+   * a confirmation and is hung up. `base` is kept for the callback's TeXML URLs (PUBLIC_URL wins).
+   */
+  async requestCallback(callSid: string, digits: string | undefined, base?: string): Promise<CallbackAnswer> {
+    const entry = await this.o.queues.get(callSid);
+    if (!entry || entry.offeredTo !== undefined) return { kind: 'leave' };
+    if ((digits ?? '').trim() !== '1') return { kind: 'hold' };
+    if (entry.callback) return { kind: 'requested' }; // a repeated request
+    if (!this.mayCallBack(entry)) return { kind: 'hold' };
+    const now = this.now();
+    const updated = await this.o.queues.requestCallback(callSid, entry.caller, now, base ? { base } : {});
+    if (!updated) return { kind: 'leave' };
+    // Offered to an agent between the read and the write: the caller is about to be connected.
+    if (!updated.callback) return { kind: 'leave' };
+    if (updated.callback.requestedAt === now) {
+      await this.log({
+        type: 'callback-requested',
+        at: now,
+        queue: updated.queue,
+        callSid,
+        wait: waitSeconds(updated, now),
+        position: (await this.o.queues.position(callSid)) ?? 1,
+      });
+    }
+    return { kind: 'requested' };
+  }
+
+  /**
+   * The callback reached the caller (the customer leg answered): out of the line, with
+   * `callback-connected`. Only the first report (of any replica) logs it; false for the others.
+   */
+  async callbackConnected(callSid: string, agentId: string, attempt: number): Promise<boolean> {
+    const now = this.now();
+    const removed = await this.o.queues.remove(callSid, 'callback-connected', now);
+    if (!removed) return false;
+    await this.log({
+      type: 'callback-connected',
+      at: now,
+      queue: removed.entry.queue,
+      callSid,
+      agent: agentId,
+      attempt,
+      wait: removed.waitSeconds,
+    });
+    return true;
+  }
+
+  /**
+   * A callback attempt failed (the agent or the caller did not answer, the outbound policy
+   * refused, Telnyx failed): the entry keeps its place and is due again `callbackRetrySeconds`
+   * later, or, after `callbackAttempts`, leaves the line with `callback-failed` and the Slack
+   * alert. `guard` names the attempt, so a late or repeated report counts nothing.
+   */
+  async callbackAttemptFailed(
+    callSid: string,
+    queue: string,
+    guard: Pick<CallbackFailure, 'agentId' | 'attempt' | 'attemptSid'>,
+  ): Promise<'retry' | 'failed' | undefined> {
+    const now = this.now();
+    const s = this.o.settings(queue);
+    const r = await this.o.queues.callbackAttemptFailed(callSid, {
+      now,
+      retrySeconds: s.callbackRetrySeconds,
+      maxAttempts: s.callbackAttempts,
+      ...guard,
+    });
+    if (!r) return undefined;
+    if (!r.exhausted) return 'retry';
+    if (!r.removed) return 'failed'; // counted here, but the entry had already left the line
+    const attempts = r.entry.callback?.attempts ?? s.callbackAttempts;
+    await this.log({
+      type: 'callback-failed',
+      at: now,
+      queue: r.removed.entry.queue,
+      callSid,
+      attempts,
+      wait: r.removed.waitSeconds,
+    });
+    await this.alert(`call:${callSid}:callback-failed`, {
+      type: 'callback-failed',
+      callSid,
+      from: r.removed.entry.callback?.number ?? r.removed.entry.caller,
+      queue: r.removed.entry.queue,
+      attempts,
+      at: new Date(now).toISOString(),
+    });
+    return 'failed';
   }
 
   /** The `<Enqueue action>` request: the caller left the queue; dial the agent, re-queue, or voicemail. */
   async afterQueue(callSid: string, queueResult: string | undefined): Promise<AfterQueue> {
     const entry = await this.o.queues.get(callSid);
     const result = (queueResult ?? '').trim().toLowerCase();
+    // The caller asked for a callback and was hung up: nothing more to play.
+    if (entry?.callback) return { kind: 'hangup' };
     if (entry?.offeredTo !== undefined) {
       const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
       if (agent) return { kind: 'dial', agent };
@@ -194,7 +335,8 @@ export class QueueFlow {
    */
   async ringEnded(callSid: string, rangOut: boolean): Promise<AfterQueue | undefined> {
     const offered = await this.o.queues.get(callSid);
-    if (offered?.offeredTo === undefined) return undefined;
+    // A callback's offers ring through its own calls (src/queues/callback-dialer.ts), never this one.
+    if (offered?.offeredTo === undefined || offered.callback) return undefined;
     const entry = await this.o.queues.release(callSid, offered.offeredTo, { rangOut });
     if (!entry) return undefined;
     if ((entry.ringOuts ?? 0) >= this.o.dialAttempts) {
@@ -265,6 +407,11 @@ export class QueueFlow {
       rules: this.o.center.rulesFor(agentId),
     });
     if (!offered) return undefined;
+    if (offered.entry.callback) {
+      // Nobody is on the line: the agent is rung first, then the caller (docs/interface.md §7).
+      await this.placeCallback(offered.entry, agentId);
+      return offered.entry;
+    }
     await this.log({
       type: 'offer',
       at: now,
@@ -273,6 +420,25 @@ export class QueueFlow {
       agent: agentId,
     });
     return offered.entry;
+  }
+
+  /**
+   * A callback entry offered to `agentId`: the placer dials it; its failures are its own to
+   * report. Without a placer (none attached on this replica) the attempt fails at once, so the
+   * entry waits its retry time rather than being claimed again and again.
+   */
+  private async placeCallback(entry: QueueEntry, agentId: string): Promise<void> {
+    if (this.callbacks) {
+      await this.callbacks.place(entry, agentId);
+      return;
+    }
+    this.o.log.warn(
+      { callSid: entry.callSid },
+      'no callback placer on this replica; attempt counted as failed',
+    );
+    const attempt = (entry.callback?.attempts ?? 0) + 1;
+    await this.callbackAttemptFailed(entry.callSid, entry.queue, { agentId, attempt });
+    await this.o.center.legEnded(agentId, entry.callSid, { answered: false });
   }
 
   /** The periodic tick: every free agent is offered a waiting caller (one claim per free agent). */

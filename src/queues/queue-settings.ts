@@ -6,6 +6,11 @@
 export interface QueueSettings {
   /** Position and estimated wait are announced this often while waiting. */
   announceSeconds: number;
+  /**
+   * Whether callers of this queue may ask to be called back (the call-center file's `callbacks`,
+   * docs/call-center-file.md); absent = yes.
+   */
+  callbacks?: boolean;
   /** After this long the caller may press 1 to be called back. */
   callbackAfterSeconds: number;
   /** Callback attempts before `callback-failed`. */

@@ -1,4 +1,4 @@
-import type { QueuedCaller, QueueEntry } from './queue-entry.js';
+import type { CallbackRequest, QueuedCaller, QueueEntry } from './queue-entry.js';
 
 /**
  * The callers waiting in every queue (docs/interface.md §7), shared by all replicas. Two
@@ -41,16 +41,38 @@ export interface QueueStore {
     agentId?: string,
     options?: { rangOut?: boolean },
   ): Promise<QueueEntry | undefined>;
-  /** The caller asked to be called back at `number`; the entry keeps its place. Undefined if not queued. */
-  requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined>;
+  /**
+   * The caller asked to be called back at `number`; the entry keeps its place. Undefined if not
+   * queued. An entry being offered to an agent right now is returned unchanged (no `callback`):
+   * the caller is about to be connected. Asking twice keeps the first request.
+   */
+  requestCallback(
+    callSid: string,
+    number: string,
+    now: number,
+    options?: { base?: string },
+  ): Promise<QueueEntry | undefined>;
+  /**
+   * Attempt `attemptSid` (the click-to-call Telnyx placed) of the callback offered to `agentId`
+   * is under way: it is recorded on the entry. Undefined when the entry is no longer offered to
+   * that agent (the attempt already ended, or the entry left).
+   */
+  callbackAttemptStarted(
+    callSid: string,
+    agentId: string,
+    attemptSid: string,
+  ): Promise<QueueEntry | undefined>;
   /**
    * A callback attempt failed. The entry stays in line, not offered again before
    * `now + retrySeconds`, unless this was attempt `maxAttempts`: then it is removed and
-   * `exhausted` is true (log `callback-failed`). Undefined if not queued.
+   * `exhausted` is true (log `callback-failed`). Undefined if not queued, or when the guards do
+   * not hold (a late or repeated report of an attempt already counted): `agentId`, the entry is
+   * offered to that agent; `attempt`, it is that attempt (failures so far + 1); `attemptSid`,
+   * the entry's attempt in progress is that call (or not recorded yet).
    */
   callbackAttemptFailed(
     callSid: string,
-    options: { now: number; retrySeconds: number; maxAttempts: number },
+    options: CallbackFailure,
   ): Promise<{ entry: QueueEntry; exhausted: boolean; removed?: RemovedEntry } | undefined>;
   /**
    * Takes the caller out of line. Only the first call for a sid returns the entry (with the wait
@@ -63,6 +85,42 @@ export interface QueueStore {
   summaries(queues: readonly string[], now: number): Promise<QueueSummary[]>;
   /** Removes entries older than `maxAgeSeconds` (their end event was lost); returns them. */
   prune(now: number): Promise<QueueEntry[]>;
+}
+
+export interface CallbackFailure {
+  now: number;
+  retrySeconds: number;
+  maxAttempts: number;
+  agentId?: string;
+  attempt?: number;
+  attemptSid?: string;
+}
+
+/** The entry after a failed attempt: back in line at its place, due again `retrySeconds` later. */
+export function afterFailedAttempt(
+  entry: QueueEntry & { callback: CallbackRequest },
+  o: CallbackFailure,
+): QueueEntry {
+  const { offeredTo: _a, offeredAt: _b, ...rest } = entry;
+  const { attemptSid: _c, ...callback } = entry.callback;
+  return {
+    ...rest,
+    callback: { ...callback, attempts: callback.attempts + 1, nextAttemptAt: o.now + o.retrySeconds * 1000 },
+  };
+}
+
+/** True when a failure report is about the entry's attempt in progress (see `callbackAttemptFailed`). */
+export function isCurrentAttempt(
+  entry: QueueEntry,
+  o: CallbackFailure,
+): entry is QueueEntry & { callback: CallbackRequest } {
+  const cb = entry.callback;
+  if (!cb) return false;
+  if (o.agentId !== undefined && entry.offeredTo !== o.agentId) return false;
+  if (o.attempt !== undefined && cb.attempts + 1 !== o.attempt) return false;
+  if (o.attemptSid !== undefined && cb.attemptSid !== undefined && cb.attemptSid !== o.attemptSid)
+    return false;
+  return true;
 }
 
 export interface EnqueueRequest {

@@ -1,11 +1,14 @@
 import type { Redis } from 'ioredis';
 import { type QueuedCaller, type QueueEntry, summarize, waitSeconds, withoutOffer } from './queue-entry.js';
 import {
+  afterFailedAttempt,
+  type CallbackFailure,
   DEFAULT_OFFER_TIMEOUT_SECONDS,
   DEFAULT_QUEUE_MAX_AGE_SECONDS,
   type EnqueueOptions,
   type EnqueueRequest,
   type EnqueueResult,
+  isCurrentAttempt,
   type QueueStore,
   type QueueStoreOptions,
   type QueueSummary,
@@ -264,30 +267,46 @@ export class RedisQueueStore implements QueueStore {
     return result?.after;
   }
 
-  async requestCallback(callSid: string, number: string, now: number): Promise<QueueEntry | undefined> {
+  async requestCallback(
+    callSid: string,
+    number: string,
+    now: number,
+    options: { base?: string } = {},
+  ): Promise<QueueEntry | undefined> {
     const result = await this.#update(callSid, (e) =>
-      e.callback
+      e.callback || e.offeredTo !== undefined
         ? undefined
-        : { ...e, callback: { number, requestedAt: now, attempts: 0, nextAttemptAt: now } },
+        : {
+            ...e,
+            callback: {
+              number,
+              requestedAt: now,
+              attempts: 0,
+              nextAttemptAt: now,
+              ...(options.base ? { base: options.base } : {}),
+            },
+          },
     );
     return result && (result.after ?? result.before);
   }
 
+  async callbackAttemptStarted(
+    callSid: string,
+    agentId: string,
+    attemptSid: string,
+  ): Promise<QueueEntry | undefined> {
+    const result = await this.#update(callSid, (e) =>
+      e.callback && e.offeredTo === agentId ? { ...e, callback: { ...e.callback, attemptSid } } : undefined,
+    );
+    return result?.after;
+  }
+
   async callbackAttemptFailed(
     callSid: string,
-    options: { now: number; retrySeconds: number; maxAttempts: number },
+    options: CallbackFailure,
   ): Promise<{ entry: QueueEntry; exhausted: boolean; removed?: RemovedEntry } | undefined> {
     const result = await this.#update(callSid, (e) =>
-      e.callback
-        ? {
-            ...withoutOffer(e),
-            callback: {
-              ...e.callback,
-              attempts: e.callback.attempts + 1,
-              nextAttemptAt: options.now + options.retrySeconds * 1000,
-            },
-          }
-        : undefined,
+      isCurrentAttempt(e, options) ? afterFailedAttempt(e, options) : undefined,
     );
     const entry = result?.after;
     if (!entry?.callback) return undefined;

@@ -13,6 +13,7 @@ export const CALL_OUTCOMES: readonly CallOutcome[] = [
   'abandoned',
   'voicemail',
   'failed',
+  'callback',
 ];
 export const CALL_DIRECTIONS = ['inbound', 'outbound'] as const;
 export type CallDirection = (typeof CALL_DIRECTIONS)[number];

@@ -150,6 +150,10 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
   route('/texml/queue/result', async (req, reply) =>
     neverDrop(req, reply, () => flow.queueResult(req.texml!, base(req))),
   );
+  // The wait document's `<Gather action>`: 1 = call me back instead (docs/interface.md §7).
+  route('/texml/queue/callback', async (req, reply) =>
+    neverDrop(req, reply, () => flow.queueCallback(req.texml!, base(req))),
+  );
 
   route('/texml/status', async (req, reply) => ack(reply, flow.status(req.texml!)));
 

@@ -64,7 +64,10 @@ export interface DayStats {
   to: string;
   serviceLevelSeconds: number;
   shortAbandonSeconds: number;
-  /** Inbound calls that reached the hotline: answered + missed + abandoned + shortAbandoned + voicemails. */
+  /**
+   * Inbound calls that reached the hotline: answered + missed + abandoned + shortAbandoned +
+   * voicemails + callbacks.
+   */
   offered: number;
   answered: number;
   /** Went to the voicemail flow and left no message (no agent answered, or none was online). */
@@ -74,6 +77,11 @@ export interface DayStats {
   /** Hung up while agents rang, sooner than `shortAbandonSeconds`: in `offered`, nowhere else. */
   shortAbandoned: number;
   voicemails: number;
+  /**
+   * Callers who asked to be called back from the queue and hung up (docs/interface.md §7): not
+   * abandoned; whether the callback reached them is in the queue KPIs (`callbacks`).
+   */
+  callbacks: number;
   /** Inbound calls that failed before ringing anyone (not in `offered`). */
   failed: number;
   answeredWithinServiceLevel: number;
@@ -142,6 +150,7 @@ export function computeStats(records: readonly CallRecord[], options: StatsOptio
     abandoned: 0,
     shortAbandoned: 0,
     voicemails: 0,
+    callbacks: 0,
     failed: 0,
     withinSl: 0,
     waitSum: 0,
@@ -210,6 +219,9 @@ export function computeStats(records: readonly CallRecord[], options: StatsOptio
       case 'voicemail':
         stats.voicemails += 1;
         break;
+      case 'callback':
+        stats.callbacks += 1;
+        break;
     }
   }
 
@@ -247,6 +259,7 @@ export function computeStats(records: readonly CallRecord[], options: StatsOptio
     abandoned: stats.abandoned,
     shortAbandoned: stats.shortAbandoned,
     voicemails: stats.voicemails,
+    callbacks: stats.callbacks,
     failed: stats.failed,
     answeredWithinServiceLevel: stats.withinSl,
     serviceLevel: slBase === 0 ? null : Math.round((stats.withinSl / slBase) * 10_000) / 10_000,

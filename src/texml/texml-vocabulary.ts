@@ -122,6 +122,36 @@ export const TEXML_VOCABULARY: Readonly<Record<string, VerbSpec>> = {
   Reject: { doc: `${VERBS}/reject`, attributes: ['reason'], parents: ['Response'] },
 };
 
+/**
+ * The verbs a `<Enqueue waitUrl>` document may use, and so also the reply to a `<Gather action>`
+ * inside it ("allowed verbs there: Play, Say, Gather, Pause, Hangup, Redirect, Leave",
+ * https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/enqueue).
+ */
+export const WAIT_URL_VERBS: readonly string[] = [
+  'Play',
+  'Say',
+  'Gather',
+  'Pause',
+  'Hangup',
+  'Redirect',
+  'Leave',
+];
+
+/** Top-level verbs of `xml` that a waitUrl document may not use (empty when all are allowed). */
+export function waitUrlProblems(xml: string): string[] {
+  const problems: string[] = [];
+  for (const node of parser.parse(xml) as Ordered) {
+    const response = node.Response as Ordered | undefined;
+    for (const child of response ?? []) {
+      for (const name of Object.keys(child)) {
+        if (name === ':@' || name === '#text' || name === '#comment') continue;
+        if (!WAIT_URL_VERBS.includes(name)) problems.push(`<${name}> is not allowed in a waitUrl document`);
+      }
+    }
+  }
+  return problems;
+}
+
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',

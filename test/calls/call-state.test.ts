@@ -334,3 +334,36 @@ describe('click-to-call and the finalizer', () => {
     expect(state.finalizeAt).toBeUndefined();
   });
 });
+
+describe('queue callbacks (docs/interface.md §7)', () => {
+  it('a caller who asked to be called back and hung up is no missed call: outcome callback, no missed alert', () => {
+    const asked = play([inbound, { kind: 'callback-requested', at: s(70) }, callerEnd(75)]);
+    expect(asked.state).toMatchObject({ outcome: 'callback', callbackRequestedAt: s(70), phase: 'ended' });
+    expect(asked.alerts.map((a) => a.type)).toEqual([]);
+    expect(asked.effects.map((e) => e.kind)).toEqual(['caller-ended', 'finished']);
+    // Without the request the same hang-up is an abandoned call with its missed alert.
+    const gone = play([inbound, callerEnd(75)]);
+    expect(gone.state.outcome).toBe('abandoned');
+    expect(gone.alerts.map((a) => a.type)).toEqual(['missed']);
+    // A request that comes after the call ended (a late retry) changes nothing.
+    expect(applyEvent(gone.state, { kind: 'callback-requested', at: s(76) })).toBeNull();
+  });
+
+  it('an outbound call placed for a callback keeps which callback it is', () => {
+    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+    const callback = { callSid: 'C', queue: 'support', attempt: 2 };
+    const { state } = play([
+      {
+        kind: 'outbound-created',
+        sid: 'O',
+        from: '+18005550199',
+        agent,
+        customer: '+13125550100',
+        callback,
+        at: s(0),
+      },
+      { kind: 'status', legSid: 'O', status: 'no-answer', seq: 1, at: s(30) },
+    ]);
+    expect(state).toMatchObject({ direction: 'outbound', callback, outcome: 'missed' });
+  });
+});

@@ -138,7 +138,9 @@ describe.each(['memory', 'redis'] as const)('queues end to end (%s)', (store) =>
     // Positions 1..7 in join order, announced with an estimate.
     expect(await wait(4)).toMatch(/You are number 1 in line\. Your wait is about [\w ]+\./);
     expect(await wait(10)).toMatch(/You are number 7 in line/);
-    expect(await wait(7)).toContain('<Play>https://sb.example.com/audio/hold-music.mp3</Play>');
+    expect(await wait(7)).toContain(
+      '<Play continueOnError="true">https://sb.example.com/audio/hold-music.mp3</Play>',
+    );
 
     // Everyone answers; caller 10 gives up while waiting.
     for (const [agent, i] of busy) await leg(i, agent, 'in-progress', 1);

@@ -34,6 +34,7 @@ const ROUTES = [
   '/texml/voicemail',
   '/texml/recording',
   '/texml/outbound',
+  '/texml/queue/callback',
 ] as const;
 /** Routes whose 200 is a TeXML document (the others answer an empty 200). */
 const DOCUMENT_ROUTES = new Set<string>([
@@ -41,6 +42,7 @@ const DOCUMENT_ROUTES = new Set<string>([
   '/texml/dial-result',
   '/texml/voicemail',
   '/texml/outbound',
+  '/texml/queue/callback',
 ]);
 const ROSTER = new Set(['sip:alice@sip.telnyx.com', 'sip:bob@sip.telnyx.com', 'sip:carol@sip.telnyx.com']);
 const BASE = 'https://sb.example.com';

@@ -194,6 +194,43 @@ describeBackends('queue store', (backend) => {
     ).toBeUndefined();
   });
 
+  it('refuses a callback to a caller being offered, records the attempt in progress, and counts a failure once', async () => {
+    const store = backend.one(impl());
+    await join(store, 'C1', s(0));
+    await join(store, 'C2', s(5));
+    await store.claimNext(['support'], 'a1', s(10));
+    // C1 is being offered: pressing 1 now changes nothing (the caller is about to be connected).
+    expect((await store.requestCallback('C1', '+13125550101', s(11)))?.callback).toBeUndefined();
+    await store.release('C1', 'a1');
+    expect(
+      await store.requestCallback('C1', '+13125550101', s(12), { base: 'https://sb.example.com' }),
+    ).toMatchObject({ callback: { base: 'https://sb.example.com', attempts: 0 } });
+
+    expect((await store.claimNext(['support'], 'a2', s(20)))?.callSid).toBe('C1');
+    // Only the agent it is offered to records the attempt.
+    expect(await store.callbackAttemptStarted('C1', 'a9', 'v3:out-1')).toBeUndefined();
+    expect(await store.callbackAttemptStarted('C1', 'a2', 'v3:out-1')).toMatchObject({
+      offeredTo: 'a2',
+      callback: { attemptSid: 'v3:out-1' },
+    });
+    const o = { now: s(60), retrySeconds: 30, maxAttempts: 3 };
+    // A report about another call, another attempt or another agent counts nothing.
+    expect(await store.callbackAttemptFailed('C1', { ...o, attemptSid: 'v3:other' })).toBeUndefined();
+    expect(await store.callbackAttemptFailed('C1', { ...o, attempt: 2 })).toBeUndefined();
+    expect(await store.callbackAttemptFailed('C1', { ...o, agentId: 'a9' })).toBeUndefined();
+    const guard = { agentId: 'a2', attempt: 1, attemptSid: 'v3:out-1' };
+    const failed = await store.callbackAttemptFailed('C1', { ...o, ...guard });
+    expect(failed).toMatchObject({
+      exhausted: false,
+      entry: { callback: { attempts: 1, nextAttemptAt: s(90) } },
+    });
+    expect(failed?.entry.callback).not.toHaveProperty('attemptSid');
+    expect(failed?.entry).not.toHaveProperty('offeredTo');
+    // The same report again (another replica, a re-run effect): already counted.
+    expect(await store.callbackAttemptFailed('C1', { ...o, ...guard })).toBeUndefined();
+    expect(await store.position('C1')).toBe(1);
+  });
+
   it('summarizes each queue: waiting, callbacks, offered, longest wait', async () => {
     const store = backend.one(impl());
     await join(store, 'C1', s(0));

@@ -26,6 +26,8 @@ const day: CallSpec[] = [
   { sid: 'c7', at: berlin(`${DAY}T11:00:00`), script: { kind: 'voicemail', rounds: 2, message: 24 } },
   { sid: 'c8', at: berlin(`${DAY}T11:30:00`), script: { kind: 'no-agents' } },
   { sid: 'c9', at: berlin(`${DAY}T13:00:00`), script: { kind: 'failed' } },
+  // queued, asked to be called back after 70 s: offered, neither abandoned nor missed
+  { sid: 'c14', at: berlin(`${DAY}T13:30:00`), script: { kind: 'callback', wait: 70 } },
   {
     sid: 'c10',
     at: berlin(`${DAY}T14:00:00`),
@@ -52,6 +54,7 @@ describe('computeStats', () => {
     hourly[9] = 3;
     hourly[10] = 3;
     hourly[11] = 2;
+    hourly[13] = 1;
     hourly[23] = 1;
     expect(stats).toEqual({
       date: DAY,
@@ -60,18 +63,19 @@ describe('computeStats', () => {
       to: '2026-11-19T23:00:00.000Z',
       serviceLevelSeconds: 20,
       shortAbandonSeconds: 5,
-      offered: 9, // c1–c8, c12
+      offered: 10, // c1–c8, c12, c14
       answered: 4, // c1 c2 c3 c12
       missed: 1, // c8
       abandoned: 2, // c5 c6
       shortAbandoned: 1, // c4
       voicemails: 1, // c7
+      callbacks: 1, // c14
       failed: 1, // c9
       answeredWithinServiceLevel: 3, // waits 12, 20, 10 (not 26)
       serviceLevel: 0.5, // 3 / (4 answered + 2 abandoned)
       averageSpeedOfAnswer: 17, // (12 + 20 + 26 + 10) / 4
       averageHandleTime: 125, // (300 + 61 + 45 + 94) / 4
-      longestWait: 40, // c7: two 20 s rounds before voicemail
+      longestWait: 72, // c14: 70 s in line, then 2 s to hang up
       hourly,
       busiestHour: { hour: 9, offered: 3 }, // 09 and 10 tie: the earlier
       outbound: { placed: 1, answered: 1, talkSeconds: 90 },
@@ -129,11 +133,11 @@ describe('computeStats', () => {
     const stats = computeStats(records, { ...options, timeZone: 'UTC' });
     // UTC day 2026-11-19 starts at 01:00 Berlin: c11 (22:59:50Z on the 18th) stays out, c12
     // (22:59:58Z) and c13 (23:00Z) are in.
-    expect(stats.offered).toBe(10);
+    expect(stats.offered).toBe(11);
     expect(stats.hourly[8]).toBe(3);
     expect(stats.hourly[22]).toBe(1);
     expect(stats.hourly[23]).toBe(1);
-    expect(stats.longestWait).toBe(50);
+    expect(stats.longestWait).toBe(72);
   });
 
   it('a day without calls: zeros, and null where an average has nothing to average', () => {

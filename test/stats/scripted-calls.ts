@@ -25,6 +25,8 @@ export type Script =
   | { kind: 'missed'; rounds: number }
   | { kind: 'no-agents' }
   | { kind: 'failed' }
+  /** Queued, pressed 1 after `wait` s for a callback and hung up (docs/interface.md §7). */
+  | { kind: 'callback'; wait: number }
   | { kind: 'outbound'; agent: AgentRef; ring: number; talk?: number };
 
 export interface CallSpec {
@@ -111,6 +113,10 @@ export function eventsFor(spec: CallSpec): CallEvent[] {
   const events: CallEvent[] = [{ kind: 'inbound', sid, from, to: '+18005550199', at: t(0) }];
   if (script.kind === 'failed') {
     events.push(caller('failed', 1));
+    return events;
+  }
+  if (script.kind === 'callback') {
+    events.push({ kind: 'callback-requested', at: t(script.wait) }, caller('completed', script.wait + 2));
     return events;
   }
   if (script.kind === 'no-agents') {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_VOICEMAIL_TEXML, fallbackVoicemailTexml, loadFlows } from '../../src/texml/flows.js';
-import { TEXML_VOCABULARY, vocabularyProblems } from '../../src/texml/texml-vocabulary.js';
+import { TEXML_VOCABULARY, vocabularyProblems, waitUrlProblems } from '../../src/texml/texml-vocabulary.js';
 
 const BASE = 'https://sb.example.com';
 const targets = [
@@ -23,12 +23,44 @@ function renderedDocuments(): Array<[string, string]> {
     ['thanks', f.thanks({ base: BASE })],
     ['answered', f.answered({ base: BASE })],
     ['outbound', f.outbound({ base: BASE, to: '+13125550123', callerId: '+18005550199' })],
+    ...queueDocuments(),
+    ['queue enqueue', f.enqueue({ base: BASE, queue: 'support' })],
+    ['queue dial', f.queueDial({ base: BASE, round: round(1) })],
     ['fallback voicemail', fallbackVoicemailTexml(BASE)],
     ['fallback voicemail without URL', FALLBACK_VOICEMAIL_TEXML],
   ];
 }
 
+/** The documents played inside `<Enqueue>`: the waitUrl document and the replies to its Gather. */
+function queueDocuments(): Array<[string, string]> {
+  const f = loadFlows();
+  const announce = { position: 2, wait: 'one minute' };
+  return [
+    ['queue wait, leave', f.queueWait({ base: BASE, leave: true, callback: false })],
+    ['queue wait, announce', f.queueWait({ base: BASE, leave: false, announce, callback: false })],
+    ['queue wait, music', f.queueWait({ base: BASE, leave: false, callback: false })],
+    ['queue wait, press 1', f.queueWait({ base: BASE, leave: false, announce, callback: true })],
+    ['queue wait, press 1 no announce', f.queueWait({ base: BASE, leave: false, callback: true })],
+    ['callback requested', f.callbackRequested({ base: BASE })],
+  ];
+}
+
 describe('TeXML vocabulary (only what Telnyx documents)', () => {
+  it.each(queueDocuments())('%s uses only the verbs a waitUrl document may', (_label, xml) => {
+    expect(waitUrlProblems(xml)).toEqual([]);
+  });
+
+  it('refuses a verb a waitUrl document may not use', () => {
+    expect(waitUrlProblems('<Response><Say>x</Say><Record/></Response>')).toEqual([
+      '<Record> is not allowed in a waitUrl document',
+    ]);
+  });
+
+  it('offers the callback with a Gather of one digit posting to /texml/queue/callback', () => {
+    const xml = loadFlows().queueWait({ base: BASE, leave: false, callback: true });
+    expect(xml).toMatch(/<Gather action="https:\/\/sb\.example\.com\/texml\/queue\/callback" numDigits="1"/);
+  });
+
   it.each(renderedDocuments())('%s uses only documented verbs and attributes', (_label, xml) => {
     expect(vocabularyProblems(xml)).toEqual([]);
   });

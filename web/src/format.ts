@@ -25,6 +25,7 @@ export const OUTCOME: Record<string, string> = {
   abandoned: 'abandoned',
   voicemail: 'voicemail',
   failed: 'failed',
+  callback: 'callback requested',
 };
 
 export const STATE_LABEL: Record<string, string> = {

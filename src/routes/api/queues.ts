@@ -80,6 +80,12 @@ const QueueView = Type.Object({
     /** answered within SERVICE_LEVEL_SECONDS ÷ (answered + abandoned); null when both are 0. */
     serviceLevel: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
     longestWait: Type.Integer({ minimum: 0 }),
+    /** Callbacks asked for, reaching the caller, and given up after their attempts (docs/interface.md §7). */
+    callbacks: Type.Object({
+      requested: Type.Integer({ minimum: 0 }),
+      connected: Type.Integer({ minimum: 0 }),
+      failed: Type.Integer({ minimum: 0 }),
+    }),
   }),
 });
 
@@ -197,6 +203,7 @@ export default async function queueRoutes(app: FastifyInstance, opts: QueueRoute
               answeredWithinServiceLevel: kpis?.answeredWithinServiceLevel ?? 0,
               serviceLevel: kpis?.serviceLevel ?? null,
               longestWait: kpis?.longestWait ?? 0,
+              callbacks: kpis?.callbacks ?? { requested: 0, connected: 0, failed: 0 },
             },
           };
         }),

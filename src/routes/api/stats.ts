@@ -80,6 +80,8 @@ export const DayStatsSchema = Type.Object({
   abandoned: Type.Integer(),
   shortAbandoned: Type.Integer(),
   voicemails: Type.Integer(),
+  /** Asked to be called back from the queue and hung up (docs/interface.md §7). */
+  callbacks: Type.Integer(),
   failed: Type.Integer(),
   answeredWithinServiceLevel: Type.Integer(),
   serviceLevel: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
