@@ -308,6 +308,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log,
     dialAttempts: config.routing.dialAttempts,
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
+    stickyRingSeconds: config.routing.stickyRingSeconds,
     hotlineNumber: config.hotlineNumber,
     center,
     queue,
