@@ -326,6 +326,8 @@ export function toView(r: AgentRecord): AgentStatusView {
     state: r.state,
     stateSince: new Date(r.stateAt).toISOString(),
     ...(r.statusAt ? { statusSince: new Date(r.statusAt).toISOString() } : {}),
+    ...(r.state !== 'idle' && r.callSid ? { callSid: r.callSid } : {}),
+    ...(r.state !== 'idle' && r.callSid && r.queue ? { queue: r.queue } : {}),
   };
 }
 
