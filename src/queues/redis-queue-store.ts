@@ -28,10 +28,11 @@ import {
  *                                   `<seq, 15 digits>:<callSid>`, so equal join times order by
  *                                   enqueue sequence and ZRANK is the place in line
  * - `queues:{queues}:seq`           the enqueue counter (tie-breaker)
- * - `queues:{queues}:held`          ZSET callSid → `preferredUntil` of callers held for their
- *                                   preferred agent (sticky routing, docs/interface.md §5.1): while
- *                                   one may be held, a claim reads whole lines, else it stops at
- *                                   the first claimable caller of each line
+ * - `queues:{queues}:held`          ZSET of callers held for their preferred agent (sticky
+ *                                   routing, docs/interface.md §5.1): member `{"a":agent,"s":sid}`,
+ *                                   score `preferredUntil`. A hint, never the truth (the entry's own
+ *                                   fields are): it lets a claim stop at each line's first claimable
+ *                                   caller unless a caller further on may be held for this agent
  * Every key expires `maxAgeSeconds` after the last enqueue, and an entry older than that is
  * dropped by `enqueue` (its line), `claimNext` and `prune`: a lost hang-up event cannot leave a
  * ghost caller in line for ever. Lines are short (`maxWaiting`, 50 by default), so scripts read
@@ -63,8 +64,8 @@ local raw = cjson.encode(entry)
 local member = string.format('%015d:%s', seq, ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], raw)
 redis.call('ZADD', KEYS[2], ARGV[6], member)
-if entry['preferredUntil'] then
-  redis.call('ZADD', KEYS[4], entry['preferredUntil'], ARGV[1])
+if entry['preferredUntil'] and entry['preferredAgent'] then
+  redis.call('ZADD', KEYS[4], entry['preferredUntil'], cjson.encode({a = entry['preferredAgent'], s = ARGV[1]}))
 end
 for i = 1, 4 do
   redis.call('EXPIRE', KEYS[i], ARGV[5])
@@ -75,7 +76,8 @@ return {2, raw, redis.call('ZRANK', KEYS[2], member) + 1}`;
  * The earliest claimable entry over the given lines (KEYS[3..]), marked offered; nil when none.
  * An entry held for another agent (sticky routing: \`preferredAgent\` until \`preferredUntil\`) is
  * passed over; one held for this agent wins over any other. A line is read up to its first
- * claimable entry, or whole while the held set (KEYS[2]) says some caller may be held.
+ * claimable entry; past it, only the callers the held set (KEYS[2]) says may be held for this
+ * agent are looked at.
  */
 const CLAIM = `
 local agent = ARGV[1]
@@ -83,7 +85,14 @@ local now = tonumber(ARGV[2])
 local cutoff = tonumber(ARGV[3])
 local offerValidAfter = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local anyHeld = redis.call('ZCARD', KEYS[2]) > 0
+local maybeMine, anyMine = {}, false
+for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local ok, v = pcall(cjson.decode, h)
+  if ok and type(v) == 'table' and v['a'] == agent and v['s'] then
+    maybeMine[v['s']] = true
+    anyMine = true
+  end
+end
 local best, mine
 local function earlier(a, b)
   return not b or a['firstJoinedAt'] < b['firstJoinedAt']
@@ -94,12 +103,18 @@ for i = 3, #KEYS do
   local found = false
   for _, m in ipairs(members) do
     local sid = string.sub(m, ${SID_AT})
-    local raw = redis.call('HGET', KEYS[1], sid)
-    local ok, e = false, nil
-    if raw then
-      ok, e = pcall(cjson.decode, raw)
+    local raw, ok, e = nil, false, nil
+    -- Past this line's first claimable caller only one held for this agent can still win.
+    local look = not found or maybeMine[sid]
+    if look then
+      raw = redis.call('HGET', KEYS[1], sid)
+      if raw then
+        ok, e = pcall(cjson.decode, raw)
+      end
     end
-    if not ok or type(e) ~= 'table' then
+    if not look then
+      -- skipped: read only if it may be held for this agent
+    elseif not ok or type(e) ~= 'table' then
       -- gone, or unreadable: drop it rather than block the line
       redis.call('HDEL', KEYS[1], sid)
       redis.call('ZREM', KEYS[i], m)
@@ -118,7 +133,7 @@ for i = 3, #KEYS do
         elseif not held and not found then
           found = true
           if earlier(e, best) then best = e end
-          if not anyHeld then break end
+          if not anyMine then break end
         end
       end
     end

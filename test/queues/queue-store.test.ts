@@ -312,7 +312,11 @@ describeBackends('queue store', (backend) => {
         { now: s(0), maxWaiting: 50 },
       );
       const raw = backend.redis();
-      expect(await raw.zrange('queues:{queues}:held', '0', '-1', 'WITHSCORES')).toEqual(['H', String(s(15))]);
+      const [member, score] = await raw.zrange('queues:{queues}:held', '0', '-1', 'WITHSCORES');
+      expect({ member: JSON.parse(member!), score: Number(score) }).toEqual({
+        member: { a: 'alice', s: 'H' },
+        score: s(15),
+      });
       expect(await raw.ttl('queues:{queues}:held')).toBeGreaterThan(3500);
       // A claim after the hold drops it from the set.
       await store.claimNext(['support'], 'bob', s(16));
