@@ -93,6 +93,25 @@ async function main(): Promise<void> {
         if (e) await queues.release(e.callSid, 'agent');
       }),
     );
+    // One caller held for another agent (sticky routing, docs/interface.md §5.1): while a hold
+    // lasts, a claim reads the lines whole instead of stopping at each line's first caller.
+    await queues.enqueue(
+      {
+        callSid: 'held',
+        queue: 'q3',
+        caller: '+13125550100',
+        preferredAgent: 'someone-else',
+        preferredUntil: now + 3_600_000,
+      },
+      { now: now + 60, maxWaiting: 100 },
+    );
+    rows.push(
+      await measure('queue claimNext over 3 full lines + release, one caller held', async () => {
+        const e = await queues.claimNext(['q1', 'q2', 'q3'], 'agent', now + 1000);
+        if (e) await queues.release(e.callSid, 'agent');
+      }),
+    );
+    await queues.remove('held', 'abandon', now);
     rows.push(await measure('queue summaries(3 queues)', () => queues.summaries(['q1', 'q2', 'q3'], now)));
 
     const event = (i: number): CallCenterEvent => ({

@@ -53,6 +53,7 @@ import { createStores, type Stores } from './stores.js';
 import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
+import { BrowserAwareRoster } from './web/softphone-presence.js';
 import { webPlugin } from './web/web-plugin.js';
 
 /** What a test (or another embedding) may hand in instead of what the config would build. */
@@ -76,6 +77,8 @@ export interface AppDeps {
   telnyx?: TelnyxClient;
   /** How often a replica re-reads the shared roster (default 2 s). */
   rosterRefreshMs?: number;
+  /** How often a replica re-reads the browser softphone registrations (default 1 s). */
+  softphoneRefreshMs?: number;
   /** How often configuration warnings are repeated in the log (default 60 s). */
   warningEveryMs?: number;
   /** The call-center file (queues, hours, menu); default: built from CALL_CENTER_CONFIG. */
@@ -208,7 +211,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         refreshMs: deps.rosterRefreshMs,
       })
     : undefined;
-  const roster: Roster = liveRoster ?? new StaticRoster(config.agents.static);
+  const plainRoster: Roster = liveRoster ?? new StaticRoster(config.agents.static);
+  // With the browser softphone possible (TELNYX_API_KEY and SESSION_SECRET, docs/interface.md §8),
+  // an agent whose browser is registered counts as registered and is rung at the telephony
+  // credential's SIP user (§5); the registrations are shared by the replicas (src/stores.ts).
+  const browserRoster =
+    telnyx && config.sessionSecret
+      ? new BrowserAwareRoster(plainRoster, stores.softphones, { now, refreshMs: deps.softphoneRefreshMs })
+      : undefined;
+  const roster: Roster = browserRoster ?? plainRoster;
   log.info(rosterSummary(config.agents, telnyx !== undefined));
   const router = createRouter({ store: routing, settings: config.routing, logger: log, rng: deps.rng });
   const worker = new OutboxWorker({
@@ -314,6 +325,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     log,
     dialAttempts: config.routing.dialAttempts,
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
+    stickyRingSeconds: config.routing.stickyRingSeconds,
     hotlineNumber: config.hotlineNumber,
     center,
     queue,
@@ -539,6 +551,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     telnyx,
     now,
     agentStatus: center.statusService(),
+    softphonePresence: stores.softphones,
+    // This replica's calls see a change at once; the others at their next refresh.
+    onSoftphonePresence: browserRoster ? () => browserRoster.refresh() : undefined,
     queues: {
       async list() {
         const at = now();
@@ -580,6 +595,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       startFailure: 'shared roster not loaded yet; retrying in the background',
       startFailureLevel: 'warn',
       stop: async () => liveRoster.stop(),
+    });
+  }
+  if (browserRoster) {
+    services.add({
+      name: 'browser softphones',
+      start: async () => {
+        browserRoster.start();
+        await browserRoster.refresh();
+      },
+      startFailure: 'browser softphone registrations not read yet; retrying in the background',
+      startFailureLevel: 'warn',
+      stop: async () => browserRoster.stop(),
     });
   }
   // The at-start runs go on in the background: a slow Telnyx API must not hold up calls. Jobs

@@ -46,6 +46,11 @@ import { createRedis, redisProblem } from './redis.js';
 import { createMemoryRoutingStore } from './routing/memory-routing-store.js';
 import { createRedisRoutingStore } from './routing/redis-routing-store.js';
 import type { RoutingStore } from './routing/routing-store.js';
+import {
+  MemorySoftphonePresenceStore,
+  RedisSoftphonePresenceStore,
+  type SoftphonePresenceStore,
+} from './web/softphone-presence.js';
 
 /**
  * Every store of the app, built for one backend: Redis (shared by the replicas) when a client is
@@ -90,6 +95,11 @@ export interface Stores {
   readonly durableEventFeed: RedisEventLog | undefined;
   /** Opening hours closed or opened by hand (docs/interface.md §9). */
   readonly hoursOverrides: HoursOverrideStore;
+  /**
+   * Browser softphones registered right now, each with a lease the console renews (docs/interface.md
+   * §5, §8): a registered browser counts as registered for routing, on every replica.
+   */
+  readonly softphones: SoftphonePresenceStore;
   /** Why the shared store cannot be reached right now; always undefined in memory. */
   problem(): string | undefined;
   /** True once the backend can serve commands (always in memory). */
@@ -180,6 +190,7 @@ export function createStores(options: StoresOptions): Stores {
       events,
       durableEventFeed: events,
       hoursOverrides: new RedisHoursOverrideStore(redis),
+      softphones: new RedisSoftphonePresenceStore(redis),
       problem: () => redisProblem(redis),
       isReady: () => redis.status === 'ready',
       whenReady(fn) {
@@ -218,6 +229,7 @@ export function createStores(options: StoresOptions): Stores {
     events: new MemoryEventLog({ now }),
     durableEventFeed: undefined,
     hoursOverrides: new MemoryHoursOverrideStore(),
+    softphones: new MemorySoftphonePresenceStore(),
     problem: () => undefined,
     isReady: () => true,
     whenReady: (fn) => fn(),

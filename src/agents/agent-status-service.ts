@@ -17,6 +17,10 @@ export interface AgentStatusView {
   stateSince: string;
   /** ISO time the status last changed; absent for an agent whose status was never set. */
   statusSince?: string;
+  /** The call the agent is offered, on, or wrapping up after (absent when idle). */
+  callSid?: string;
+  /** That call's queue, when known (docs/interface.md §7). */
+  queue?: string;
 }
 
 /** Who changes a status: the agent (from the console) or a supervisor (admin API, console). */

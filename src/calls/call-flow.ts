@@ -15,6 +15,15 @@ import { withTimeout } from '../with-timeout.js';
 import { type AgentRef, type CallEvent, type CallState, type Effect, waitSeconds } from './call-state.js';
 import type { CallStore, UpdateResult } from './call-store.js';
 
+/** The agents of one ring round, as the picker chose them (docs/interface.md §5). */
+export interface RoundPick {
+  agents: Agent[];
+  /** The caller's preferred agent alone: rung for STICKY_RING_SECONDS, not one of DIAL_ATTEMPTS. */
+  sticky?: boolean;
+  /** Nobody rings: the caller's preferred agent (id) is engaged; hold the caller in the queue for them. */
+  preferred?: string;
+}
+
 /**
  * Chooses whom to ring and learns from what happened. Implementations never throw from `pick`:
  * when history or shared counters cannot be read they fall back to the strategy alone.
@@ -25,7 +34,9 @@ export interface AgentPicker {
     caller: string;
     round: number;
     alreadyRung: readonly string[];
-  }): Promise<Agent[]>;
+    /** May answer `preferred` (wait in the queue for the preferred agent) instead of ringing others. */
+    waitForPreferred?: boolean;
+  }): Promise<RoundPick>;
   /** An agent answered this call (counted once per call, whoever calls it how often). */
   answered(callSid: string, caller: string, agentId: string): Promise<void>;
   busy(agentId: string, leg: string, at: number): Promise<void>;
@@ -41,6 +52,8 @@ export interface CallFlowOptions {
   log: Logger;
   dialAttempts: number;
   dialTimeoutSeconds: number;
+  /** STICKY_RING_SECONDS: ring time of the round that rings the preferred agent alone (default 15). */
+  stickyRingSeconds?: number;
   hotlineNumber?: string;
   /** Runs once per finished call (call records, metrics). */
   onFinished?: (call: CallState) => Promise<void>;
@@ -93,7 +106,7 @@ export class CallFlow {
     const sid = p.CallSid as string;
     const at = this.when(p);
     const from = callerText(p.From);
-    const round = await this.nextRound(sid, from, 1, []);
+    let round = await this.nextRound(sid, from, 1, [], this.o.queue !== undefined);
     const arrived: CallEvent = {
       kind: 'inbound',
       sid,
@@ -102,14 +115,18 @@ export class CallFlow {
       callerName: callerText(p.CallerId) || undefined,
       ...at,
     };
-    if (!round) {
-      // Nobody eligible is free: wait in the queue when an agent of it is signed in.
-      const joined = await this.joinQueue(sid, from, p.AccountSid);
+    if (!round.dial) {
+      // Nobody eligible is free, or the preferred agent is engaged: wait in the queue when an
+      // agent of it is signed in (held for the preferred agent for STICKY_RING_SECONDS, §5.1).
+      const joined = await this.joinQueue(sid, from, p.AccountSid, round.preferred);
       if (joined) {
         await this.recordForReply(sid, [arrived]);
         return this.o.flows.enqueue({ base, queue: joined });
       }
-    } else if (this.o.center) {
+      // The queue cannot hold the caller for their agent: the strategy, among the others, now.
+      if (round.preferred) round = await this.nextRound(sid, from, 1, [], false);
+    }
+    if (round.dial && this.o.center) {
       // Offered at once: the call still enters its queue, at the front (docs/interface.md §7 log).
       this.background(
         this.o.center.log([
@@ -119,14 +136,18 @@ export class CallFlow {
     }
     const events: CallEvent[] = [
       arrived,
-      round
-        ? { kind: 'dial-started', attempt: 1, targets: round.agents.map(toRef), ...at }
+      round.dial
+        ? {
+            kind: 'dial-started',
+            attempt: 1,
+            targets: round.agents.map(toRef),
+            ...(round.sticky ? { sticky: true } : {}),
+            ...at,
+          }
         : { kind: 'voicemail-started', reason: 'no-agents', ...at },
     ];
     await this.recordForReply(sid, events);
-    return round
-      ? this.o.flows.inbound({ base, round: round.dial })
-      : this.o.flows.inbound({ base, round: null });
+    return this.o.flows.inbound({ base, round: round.dial });
   }
 
   /**
@@ -201,13 +222,20 @@ export class CallFlow {
         try {
           attempts = (await withTimeout(this.o.store.get(sid), this.budget))?.attempts ?? 0;
         } catch {}
+        // An offer to the caller's preferred agent within their hold rings for STICKY_RING_SECONDS.
         const round: DialRound = {
           attempt: attempts + 1,
-          timeoutSeconds: this.o.dialTimeoutSeconds,
+          timeoutSeconds: next.sticky ? this.stickyRingSeconds : this.o.dialTimeoutSeconds,
           targets: [{ name: next.agent.name, sip: next.agent.sip }],
         };
         await this.recordForReply(sid, [
-          { kind: 'dial-started', attempt: round.attempt, targets: [toRef(next.agent)], ...at },
+          {
+            kind: 'dial-started',
+            attempt: round.attempt,
+            targets: [toRef(next.agent)],
+            ...(next.sticky ? { sticky: true } : {}),
+            ...at,
+          },
         ]);
         return this.o.flows.queueDial({ base, round });
       }
@@ -221,16 +249,23 @@ export class CallFlow {
     }
   }
 
-  /** Puts the caller in line; the queue name, or undefined for voicemail (also when the queue fails). */
+  /**
+   * Puts the caller in line (held for `preferred` for STICKY_RING_SECONDS, when given); the queue
+   * name, or undefined for voicemail (also when the queue fails).
+   */
   private async joinQueue(
     sid: string,
     from: string,
     accountSid: string | undefined,
+    preferred?: string,
   ): Promise<string | undefined> {
     const queue = this.o.queue;
     if (!queue) return undefined;
     try {
-      const joined = await withTimeout(queue.join(sid, from, accountSid?.trim() || undefined), this.budget);
+      const joined = await withTimeout(
+        queue.join(sid, from, accountSid?.trim() || undefined, undefined, preferred ? { preferred } : {}),
+        this.budget,
+      );
       return joined.kind === 'queued' ? joined.queue : undefined;
     } catch (err) {
       this.o.log.warn({ err, callSid: sid }, 'queue unavailable; voicemail');
@@ -300,6 +335,8 @@ export class CallFlow {
       return this.o.flows.answered({ base });
     }
     const attempt = unknown ? this.o.dialAttempts : (state?.attempts ?? 1);
+    // Rounds that count against DIAL_ATTEMPTS: a sticky round (§5.1) does not.
+    const counted = unknown ? attempt : attempt - (state?.stickyRounds ?? 0);
     const answered =
       dialStatus === 'completed' || dialStatus === 'answered' || state?.answeredAt !== undefined;
     const ended: CallEvent = {
@@ -337,14 +374,15 @@ export class CallFlow {
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });
     }
-    if (attempt < this.o.dialAttempts) {
+    if (counted < this.o.dialAttempts) {
       const round = await this.nextRound(
         sid,
         state?.from ?? callerText(p.From),
         attempt + 1,
         state?.rung ?? [],
+        false,
       );
-      if (round) {
+      if (round.dial) {
         await this.recordForReply(sid, [
           ended,
           { kind: 'dial-started', attempt: attempt + 1, targets: round.agents.map(toRef), ...at },
@@ -352,7 +390,7 @@ export class CallFlow {
         return this.o.flows.nextRound({ base, round: round.dial });
       }
     }
-    const reason = attempt < this.o.dialAttempts ? 'no-agents' : 'no-answer';
+    const reason = counted < this.o.dialAttempts ? 'no-agents' : 'no-answer';
     if (reason === 'no-agents' && state) {
       // Nobody free for the next round: wait in line rather than leave a voicemail.
       const joined = await this.joinQueue(sid, state.from, p.AccountSid);
@@ -481,33 +519,45 @@ export class CallFlow {
     }
   }
 
-  /** Chooses the agents of a ring round; null when nobody can be rung. */
+  /**
+   * Chooses the agents of a ring round; `dial` null when nobody can be rung (with `preferred`
+   * when the caller should wait in the queue for their preferred agent, docs/interface.md §5.1).
+   */
   private async nextRound(
     callSid: string,
     caller: string,
     attempt: number,
     alreadyRung: readonly string[],
-  ): Promise<{ agents: Agent[]; dial: DialRound } | null> {
-    let agents: Agent[];
+    waitForPreferred: boolean,
+  ): Promise<{ agents: Agent[]; dial: DialRound | null; sticky?: boolean; preferred?: string }> {
+    let pick: RoundPick;
     try {
-      agents = await withTimeout(
-        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung }),
+      pick = await withTimeout(
+        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung, waitForPreferred }),
         this.budget,
       );
     } catch (err) {
       // Last resort: everyone online in the last known roster.
       this.o.log.warn({ err, callSid }, 'routing failed; ringing every online agent');
-      agents = this.o.roster.current().agents.filter((a) => a.online);
+      pick = { agents: this.o.roster.current().agents.filter((a) => a.online) };
     }
-    if (!agents.length) return null;
+    const { agents, sticky } = pick;
+    if (!agents.length)
+      return { agents, dial: null, ...(pick.preferred ? { preferred: pick.preferred } : {}) };
     return {
       agents,
+      sticky: sticky === true,
       dial: {
         attempt,
-        timeoutSeconds: this.o.dialTimeoutSeconds,
+        // The preferred agent rings alone for STICKY_RING_SECONDS, then the strategy takes over.
+        timeoutSeconds: sticky ? this.stickyRingSeconds : this.o.dialTimeoutSeconds,
         targets: agents.map((a) => ({ name: a.name, sip: a.sip })),
       },
     };
+  }
+
+  private get stickyRingSeconds(): number {
+    return this.o.stickyRingSeconds ?? 15;
   }
 
   /**

@@ -123,6 +123,11 @@ export interface CallState {
   /** The agent leg that answered (inbound) or the customer leg (outbound). */
   answeredLeg?: string;
   attempts: number;
+  /**
+   * Of `attempts`, the sticky rounds (the preferred agent alone, docs/interface.md §5.1): they do
+   * not count against DIAL_ATTEMPTS. Absent = 0.
+   */
+  stickyRounds?: number;
   /** Highest ring round whose <Dial> action came back. */
   dialsEnded?: number;
   /** Agent ids rung so far in this call, in order, without repeats. */
@@ -212,7 +217,14 @@ type CallEventBody =
       callback?: CallbackRef;
       at: number;
     }
-  | { kind: 'dial-started'; attempt: number; targets: AgentRef[]; at: number }
+  | {
+      kind: 'dial-started';
+      attempt: number;
+      targets: AgentRef[];
+      at: number;
+      /** The preferred agent rings alone for STICKY_RING_SECONDS: not one of DIAL_ATTEMPTS (§5.1). */
+      sticky?: boolean;
+    }
   | { kind: 'customer-dial-started'; at: number }
   /** The waiting caller pressed 1: called back later, not a missed call (docs/interface.md §7). */
   | { kind: 'callback-requested'; at: number }
@@ -418,6 +430,7 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       const s = out.state;
       if (s.phase === 'ended' || isTerminal(s.status) || e.attempt <= s.attempts) return false;
       s.attempts = e.attempt;
+      if (e.sticky) s.stickyRounds = (s.stickyRounds ?? 0) + 1;
       s.phase = 'ringing-agents';
       for (const t of e.targets) {
         if (!s.rung.includes(t.id)) s.rung.push(t.id);
@@ -426,7 +439,11 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       out.timeline.push({
         at: e.at,
         type: 'ring-round',
-        detail: { attempt: e.attempt, agents: e.targets.map((t) => t.name).join(', ') },
+        detail: {
+          attempt: e.attempt,
+          agents: e.targets.map((t) => t.name).join(', '),
+          ...(e.sticky ? { sticky: true } : {}),
+        },
       });
       if (e.attempt === 1) {
         pushAlert(out, {

@@ -56,7 +56,9 @@ export interface OfferedCaller {
 }
 
 /**
- * Claims the longest-waiting caller of the agent's queues and commits the offer on the agent, so
+ * Claims the longest-waiting caller of the agent's queues (a caller held for this agent by sticky
+ * routing first; callers held for another agent are passed over, docs/interface.md §5.1) and
+ * commits the offer on the agent, so
  * both sides agree: the caller is offered to this agent only, and the agent has this one offer.
  * If the agent cannot take it after all (another replica offered them a call a moment earlier,
  * a break was just set), the caller is released at the same place and nothing is offered.

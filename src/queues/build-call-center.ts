@@ -51,6 +51,7 @@ export function buildCallCenter(deps: CallCenterDeps): { center: CallCenter; que
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     dialAttempts: config.routing.dialAttempts,
     serviceLevelSeconds: config.stats.serviceLevelSeconds,
+    stickyRingSeconds: config.routing.stickyRingSeconds,
     now,
   });
   // An agent who just became free is offered the longest-waiting caller at once (within 2 s,

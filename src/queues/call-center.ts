@@ -124,13 +124,26 @@ export class CallCenter {
 
   /** Roster agents that may be offered a call now: available, idle and registered. One store read. */
   async offerable(agents: readonly Agent[]): Promise<Set<string>> {
+    return (await this.availability(agents)).offerable;
+  }
+
+  /**
+   * In one store read: who may be offered a call now (available, idle, registered), and who is
+   * `engaged` — available and registered but offered a call, on one or in wrap-up, so free again
+   * soon (sticky routing waits for such a preferred agent, docs/interface.md §5.1).
+   */
+  async availability(agents: readonly Agent[]): Promise<{ offerable: Set<string>; engaged: Set<string> }> {
     const records = await this.o.agents.getMany(agents.map((a) => a.id));
-    const out = new Set<string>();
+    const offerable = new Set<string>();
+    const engaged = new Set<string>();
     for (const a of agents) {
       const r = records.get(a.id);
-      if (r && isOfferable(r, a.online && !a.unreachable)) out.add(a.id);
+      const registered = a.online && !a.unreachable;
+      if (!r) continue;
+      if (isOfferable(r, registered)) offerable.add(a.id);
+      else if (registered && r.status === 'available' && r.state !== 'idle') engaged.add(a.id);
     }
-    return out;
+    return { offerable, engaged };
   }
 
   /** Status `available` whatever the state: "signed in" (docs/interface.md §5, §7). */
@@ -313,6 +326,8 @@ export function toView(r: AgentRecord): AgentStatusView {
     state: r.state,
     stateSince: new Date(r.stateAt).toISOString(),
     ...(r.statusAt ? { statusSince: new Date(r.statusAt).toISOString() } : {}),
+    ...(r.state !== 'idle' && r.callSid ? { callSid: r.callSid } : {}),
+    ...(r.state !== 'idle' && r.callSid && r.queue ? { queue: r.queue } : {}),
   };
 }
 
@@ -324,7 +339,8 @@ export interface OfferRouter {
     round: number;
     alreadyRung: readonly string[];
     offerable?: ReadonlySet<string>;
-  }): Promise<{ targets: Agent[] }>;
+    engaged?: ReadonlySet<string>;
+  }): Promise<{ targets: Agent[]; reason: string; preferred?: Agent }>;
 }
 
 /**
@@ -333,6 +349,12 @@ export interface OfferRouter {
  * rings, so an agent on a call, in wrap-up or offered by another replica is never rung. When the
  * agent state store fails, it routes as before (the roster with the routing store's busy flags):
  * the caller is never dropped for it.
+ *
+ * Sticky routing (§5.1): `sticky` when the round rings the caller's preferred agent alone (the call
+ * flow gives it `STICKY_RING_SECONDS`); `preferred` when that agent is engaged (or was offered
+ * another call a moment ago by another replica), so the caller waits in the queue for them —
+ * only when `waitForPreferred` is set (the call flow clears it when the queue cannot hold the
+ * caller, and routes again).
  */
 export function offeringPicker(
   center: CallCenter,
@@ -344,17 +366,29 @@ export function offeringPicker(
   caller: string;
   round: number;
   alreadyRung: readonly string[];
-}) => Promise<Agent[]> {
-  return async ({ callSid, caller, round, alreadyRung }) => {
+  waitForPreferred?: boolean;
+}) => Promise<{ agents: Agent[]; sticky?: boolean; preferred?: string }> {
+  return async ({ callSid, caller, round, alreadyRung, waitForPreferred }) => {
     const agents = roster.current().agents;
     let offerable: Set<string> | undefined;
+    let engaged: Set<string> | undefined;
     try {
-      offerable = await center.offerable(agents);
+      ({ offerable, engaged } = await center.availability(agents));
     } catch (err) {
       log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
     }
-    const decision = await router.route({ caller, agents, round, alreadyRung, offerable });
-    if (!offerable || !decision.targets.length) return decision.targets;
+    const decision = await router.route({
+      caller,
+      agents,
+      round,
+      alreadyRung,
+      offerable,
+      ...(waitForPreferred && engaged ? { engaged } : {}),
+    });
+    const sticky = decision.reason === 'sticky';
+    if (decision.reason === 'preferred-busy' && decision.preferred)
+      return { agents: [], preferred: decision.preferred.id };
+    if (!offerable || !decision.targets.length) return { agents: decision.targets, sticky };
     try {
       const offered = new Set(
         await center.offer(
@@ -362,10 +396,14 @@ export function offeringPicker(
           decision.targets.map((a) => a.id),
         ),
       );
-      return decision.targets.filter((a) => offered.has(a.id));
+      const targets = decision.targets.filter((a) => offered.has(a.id));
+      // The preferred agent was offered another call a moment ago: wait for them as if engaged.
+      if (sticky && !targets.length && waitForPreferred)
+        return { agents: [], preferred: decision.targets[0]!.id };
+      return { agents: targets, sticky };
     } catch (err) {
       log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
-      return decision.targets;
+      return { agents: decision.targets, sticky };
     }
   };
 }

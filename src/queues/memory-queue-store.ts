@@ -1,6 +1,8 @@
 import {
   compareEntries,
+  heldFor,
   isClaimable,
+  preference,
   type QueuedCaller,
   type QueueEntry,
   summarize,
@@ -73,6 +75,7 @@ export class MemoryQueueStore implements QueueStore {
       seq: ++this.#seq,
       caller: request.caller,
       ...(request.accountSid ? { accountSid: request.accountSid } : {}),
+      ...preference(request),
     };
     this.#entries.set(entry.callSid, entry);
     return { ok: true, entry: structuredClone(entry), position: this.#position(entry), rejoined: false };
@@ -91,11 +94,16 @@ export class MemoryQueueStore implements QueueStore {
   async claimNext(queues: readonly string[], agentId: string, now: number): Promise<QueueEntry | undefined> {
     const wanted = new Set(queues);
     let best: QueueEntry | undefined;
+    // A caller held for this agent (sticky routing) comes before any other.
+    let mine: QueueEntry | undefined;
     for (const e of this.#entries.values()) {
       if (!wanted.has(e.queue) || e.firstJoinedAt <= now - this.#maxAgeMs) continue;
-      if (!isClaimable(e, now, this.#offerTimeoutMs)) continue;
-      if (!best || compareEntries(e, best) < 0) best = e;
+      if (!isClaimable(e, now, this.#offerTimeoutMs, agentId)) continue;
+      if (heldFor(e, now) === agentId) {
+        if (!mine || compareEntries(e, mine) < 0) mine = e;
+      } else if (!best || compareEntries(e, best) < 0) best = e;
     }
+    best = mine ?? best;
     if (!best) return undefined;
     const offered: QueueEntry = { ...best, offeredTo: agentId, offeredAt: now };
     this.#entries.set(offered.callSid, offered);

@@ -47,6 +47,14 @@ export interface QueueEntry {
   /** The agent this caller is being offered to right now (no one else is offered them meanwhile). */
   offeredTo?: string;
   offeredAt?: number;
+  /**
+   * Sticky routing (docs/interface.md §5.1): the caller's preferred agent was busy when they
+   * joined, so until `preferredUntil` (epoch ms: the join plus STICKY_RING_SECONDS) only that
+   * agent may be offered them, and that agent gets them before any longer-waiting caller. Ends at
+   * `preferredUntil` or when an offer to that agent ends unanswered; then anyone.
+   */
+  preferredAgent?: string;
+  preferredUntil?: number;
 }
 
 /** An entry as listed for `GET /api/queues`: with its place and how long it has waited. */
@@ -64,21 +72,60 @@ export function compareEntries(a: QueueEntry, b: QueueEntry): number {
 /**
  * True when the entry may be offered to a free agent now: not being offered (or its offer has
  * lapsed: its replica died before releasing it), and, for a callback, its retry time has come.
+ * With `agentId`, also: not held for another agent (sticky routing, docs/interface.md §5.1).
  */
-export function isClaimable(entry: QueueEntry, now: number, offerTimeoutMs: number): boolean {
+export function isClaimable(
+  entry: QueueEntry,
+  now: number,
+  offerTimeoutMs: number,
+  agentId?: string,
+): boolean {
   if (entry.offeredTo !== undefined && (entry.offeredAt ?? 0) > now - offerTimeoutMs) return false;
   if (entry.callback && entry.callback.nextAttemptAt > now) return false;
+  const held = heldFor(entry, now);
+  if (agentId !== undefined && held !== undefined && held !== agentId) return false;
   return true;
+}
+
+/** The agent the entry is held for right now (sticky routing), or undefined. */
+export function heldFor(entry: QueueEntry, now: number): string | undefined {
+  return entry.preferredAgent !== undefined && (entry.preferredUntil ?? 0) > now
+    ? entry.preferredAgent
+    : undefined;
+}
+
+/** The entry's current offer went to its preferred agent within the hold: a sticky ring (§5.1). */
+export function isStickyOffer(entry: QueueEntry): boolean {
+  return (
+    entry.offeredTo !== undefined &&
+    entry.offeredTo === entry.preferredAgent &&
+    (entry.offeredAt ?? Number.POSITIVE_INFINITY) < (entry.preferredUntil ?? 0)
+  );
+}
+
+/** The hold fields of an enqueue request, for the new entry (both given, or none). */
+export function preference(request: {
+  preferredAgent?: string;
+  preferredUntil?: number;
+}): Pick<QueueEntry, 'preferredAgent' | 'preferredUntil'> {
+  return request.preferredAgent !== undefined && request.preferredUntil !== undefined
+    ? { preferredAgent: request.preferredAgent, preferredUntil: request.preferredUntil }
+    : {};
 }
 
 /** Whole seconds the caller has waited since first joining. */
 export const waitSeconds = (entry: QueueEntry, now: number): number =>
   Math.max(0, Math.floor((now - entry.firstJoinedAt) / 1000));
 
-/** The entry without its offer (back in line at the same place). */
+/**
+ * The entry without its offer (back in line at the same place). An offer to the preferred agent
+ * uses up the hold: after it, anyone may be offered the caller (docs/interface.md §5.1).
+ */
 export function withoutOffer(entry: QueueEntry): QueueEntry {
-  const { offeredTo: _a, offeredAt: _b, ...rest } = entry;
-  return rest;
+  const { offeredTo, offeredAt: _b, ...rest } = entry;
+  if (offeredTo === undefined || offeredTo !== rest.preferredAgent) return rest;
+  const { preferredAgent: _c, preferredUntil: _d, ...free } = rest;
+  return free;
 }
 
 /** One queue's summary from its line (in order). */

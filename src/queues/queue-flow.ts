@@ -27,7 +27,7 @@ import type { CallCenterEvent } from '../events/call-center-event.js';
 import { isWithheld } from '../routing/route-call.js';
 import { offerNextCaller } from './agent-dispatch.js';
 import { type CallCenter, DEFAULT_QUEUE } from './call-center.js';
-import { type QueueEntry, waitSeconds } from './queue-entry.js';
+import { isStickyOffer, type QueueEntry, waitSeconds } from './queue-entry.js';
 import type { QueueSettings, QueueSettingsSource } from './queue-settings.js';
 import type { CallbackFailure, QueueStore, RemovedEntry } from './queue-store.js';
 
@@ -49,6 +49,8 @@ export interface QueueFlowOptions {
   dialAttempts: number;
   /** SERVICE_LEVEL_SECONDS: a caller waiting longer, with agents signed in, is reported once. */
   serviceLevelSeconds: number;
+  /** STICKY_RING_SECONDS: how long a caller is held for their preferred agent (§5.1; default 15). */
+  stickyRingSeconds?: number;
   /**
    * Offer "press 1 to be called back" in the wait document (default true). It is offered only
    * while a `CallbackPlacer` is attached (`callbacks`) and says it can call the number back.
@@ -92,7 +94,8 @@ export type CallbackAnswer =
 
 /** What the `<Enqueue action>` request leads to. */
 export type AfterQueue =
-  | { kind: 'dial'; agent: Agent }
+  /** `sticky`: the caller's preferred agent, within the hold: rings for STICKY_RING_SECONDS (§5.1). */
+  | { kind: 'dial'; agent: Agent; sticky?: boolean }
   | { kind: 'enqueue'; queue: string }
   | { kind: 'voicemail'; reason: string }
   | { kind: 'hangup' };
@@ -134,12 +137,17 @@ export class QueueFlow {
     return [DEFAULT_QUEUE];
   }
 
-  /** Puts the caller in line, or says why not (voicemail). Logs `enter-queue` / `voicemail`. */
+  /**
+   * Puts the caller in line, or says why not (voicemail). Logs `enter-queue` / `voicemail`. With
+   * `preferred` (an agent id), the caller is held for that agent for STICKY_RING_SECONDS from now:
+   * nobody else is offered them meanwhile (docs/interface.md §5.1).
+   */
   async join(
     callSid: string,
     caller: string,
     accountSid: string | undefined,
     queue: string = DEFAULT_QUEUE,
+    options: { preferred?: string } = {},
   ): Promise<JoinResult> {
     const now = this.now();
     const agents = this.agentsOf(queue);
@@ -151,8 +159,11 @@ export class QueueFlow {
       return { kind: 'voicemail', reason: 'no-agents' };
     }
     const s = this.o.settings(queue);
+    const hold = options.preferred
+      ? { preferredAgent: options.preferred, preferredUntil: now + (this.o.stickyRingSeconds ?? 15) * 1000 }
+      : {};
     const r = await this.o.queues.enqueue(
-      { callSid, queue, caller, ...(accountSid ? { accountSid } : {}) },
+      { callSid, queue, caller, ...(accountSid ? { accountSid } : {}), ...hold },
       { now, maxWaiting: s.maxWaiting },
     );
     if (!r.ok) {
@@ -318,7 +329,7 @@ export class QueueFlow {
     if (entry?.callback) return { kind: 'hangup' };
     if (entry?.offeredTo !== undefined) {
       const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
-      if (agent) return { kind: 'dial', agent };
+      if (agent) return { kind: 'dial', agent, ...(isStickyOffer(entry) ? { sticky: true } : {}) };
       await this.o.queues.release(callSid, entry.offeredTo);
       return { kind: 'enqueue', queue: entry.queue };
     }
@@ -337,7 +348,11 @@ export class QueueFlow {
     const offered = await this.o.queues.get(callSid);
     // A callback's offers ring through its own calls (src/queues/callback-dialer.ts), never this one.
     if (offered?.offeredTo === undefined || offered.callback) return undefined;
-    const entry = await this.o.queues.release(callSid, offered.offeredTo, { rangOut });
+    // The preferred agent's short sticky ring is not one of the caller's DIAL_ATTEMPTS (§5.1);
+    // releasing it ends the hold, so anyone may be offered the caller next.
+    const entry = await this.o.queues.release(callSid, offered.offeredTo, {
+      rangOut: rangOut && !isStickyOffer(offered),
+    });
     if (!entry) return undefined;
     if ((entry.ringOuts ?? 0) >= this.o.dialAttempts) {
       const now = this.now();

@@ -24,8 +24,10 @@ export interface QueueStore {
   /**
    * The longest-waiting claimable caller across `queues` (the queues the free agent serves),
    * marked as offered to `agentId`; undefined when nobody is waiting. Earliest first join wins,
-   * whichever queue; callers being offered to someone else and callbacks whose retry time has not
-   * come are passed over.
+   * whichever queue; callers being offered to someone else, callbacks whose retry time has not
+   * come and callers held for another agent (`preferredUntil` not passed) are passed over. A
+   * caller held for `agentId` comes first, before longer-waiting ones (sticky routing,
+   * docs/interface.md §5.1).
    */
   claimNext(queues: readonly string[], agentId: string, now: number): Promise<QueueEntry | undefined>;
   /**
@@ -133,6 +135,9 @@ export interface EnqueueRequest {
    * redirect that removed the entry): they get their place back. Default: `now`.
    */
   firstJoinedAt?: number;
+  /** Held for this agent until `preferredUntil` (sticky routing, docs/interface.md §5.1). */
+  preferredAgent?: string;
+  preferredUntil?: number;
 }
 
 export interface EnqueueOptions {

@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
-import { type QueuedCaller, type QueueEntry, summarize, waitSeconds, withoutOffer } from './queue-entry.js';
+import {
+  preference,
+  type QueuedCaller,
+  type QueueEntry,
+  summarize,
+  waitSeconds,
+  withoutOffer,
+} from './queue-entry.js';
 import {
   afterFailedAttempt,
   type CallbackFailure,
@@ -24,6 +31,11 @@ import {
  *                                   `<seq, 15 digits>:<callSid>`, so equal join times order by
  *                                   enqueue sequence and ZRANK is the place in line
  * - `queues:{queues}:seq`           the enqueue counter (tie-breaker)
+ * - `queues:{queues}:held`          ZSET of callers held for their preferred agent (sticky
+ *                                   routing, docs/interface.md §5.1): member `{"a":agent,"s":sid}`,
+ *                                   score `preferredUntil`. A hint, never the truth (the entry's own
+ *                                   fields are): it lets a claim stop at each line's first claimable
+ *                                   caller unless a caller further on may be held for this agent
  * Every key expires `maxAgeSeconds` after the last enqueue, and an entry older than that is
  * dropped by `enqueue` (its line), `claimNext` and `prune`: a lost hang-up event cannot leave a
  * ghost caller in line for ever. Lines are short (`maxWaiting`, 50 by default), so scripts read
@@ -55,27 +67,57 @@ local raw = cjson.encode(entry)
 local member = string.format('%015d:%s', seq, ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], raw)
 redis.call('ZADD', KEYS[2], ARGV[6], member)
-for i = 1, 3 do
+if entry['preferredUntil'] and entry['preferredAgent'] then
+  redis.call('ZADD', KEYS[4], entry['preferredUntil'], cjson.encode({a = entry['preferredAgent'], s = ARGV[1]}))
+end
+for i = 1, 4 do
   redis.call('EXPIRE', KEYS[i], ARGV[5])
 end
 return {2, raw, redis.call('ZRANK', KEYS[2], member) + 1}`;
 
-/** The earliest claimable entry over the given lines, marked offered; nil when none. */
+/**
+ * The earliest claimable entry over the given lines (KEYS[3..]), marked offered; nil when none.
+ * An entry held for another agent (sticky routing: \`preferredAgent\` until \`preferredUntil\`) is
+ * passed over; one held for this agent wins over any other. A line is read up to its first
+ * claimable entry; past it, only the callers the held set (KEYS[2]) says may be held for this
+ * agent are looked at.
+ */
 const CLAIM = `
+local agent = ARGV[1]
 local now = tonumber(ARGV[2])
 local cutoff = tonumber(ARGV[3])
 local offerValidAfter = tonumber(ARGV[4])
-local best
-for i = 2, #KEYS do
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local maybeMine, anyMine = {}, false
+for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local ok, v = pcall(cjson.decode, h)
+  if ok and type(v) == 'table' and v['a'] == agent and v['s'] then
+    maybeMine[v['s']] = true
+    anyMine = true
+  end
+end
+local best, mine
+local function earlier(a, b)
+  return not b or a['firstJoinedAt'] < b['firstJoinedAt']
+    or (a['firstJoinedAt'] == b['firstJoinedAt'] and a['seq'] < b['seq'])
+end
+for i = 3, #KEYS do
   local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+  local found = false
   for _, m in ipairs(members) do
     local sid = string.sub(m, ${SID_AT})
-    local raw = redis.call('HGET', KEYS[1], sid)
-    local ok, e = false, nil
-    if raw then
-      ok, e = pcall(cjson.decode, raw)
+    local raw, ok, e = nil, false, nil
+    -- Past this line's first claimable caller only one held for this agent can still win.
+    local look = not found or maybeMine[sid]
+    if look then
+      raw = redis.call('HGET', KEYS[1], sid)
+      if raw then
+        ok, e = pcall(cjson.decode, raw)
+      end
     end
-    if not ok or type(e) ~= 'table' then
+    if not look then
+      -- skipped: read only if it may be held for this agent
+    elseif not ok or type(e) ~= 'table' then
       -- gone, or unreadable: drop it rather than block the line
       redis.call('HDEL', KEYS[1], sid)
       redis.call('ZREM', KEYS[i], m)
@@ -85,16 +127,22 @@ for i = 2, #KEYS do
     else
       local offered = e['offeredTo'] and (tonumber(e['offeredAt']) or 0) > offerValidAfter
       local notYet = type(e['callback']) == 'table' and e['callback']['nextAttemptAt'] > now
+      local held = e['preferredAgent'] and (tonumber(e['preferredUntil']) or 0) > now
+        and e['preferredAgent'] or nil
       if not offered and not notYet then
-        if not best or e['firstJoinedAt'] < best['firstJoinedAt']
-          or (e['firstJoinedAt'] == best['firstJoinedAt'] and e['seq'] < best['seq']) then
-          best = e
+        if held == agent then
+          if earlier(e, mine) then mine = e end
+          break
+        elseif not held and not found then
+          found = true
+          if earlier(e, best) then best = e end
+          if not anyMine then break end
         end
-        break
       end
     end
   end
 end
+best = mine or best
 if not best then
   return false
 end
@@ -123,7 +171,7 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return (rank or 0) + 1`;
 
 const COMMANDS = {
-  sbQueueEnqueue: { numberOfKeys: 3, lua: ENQUEUE },
+  sbQueueEnqueue: { numberOfKeys: 4, lua: ENQUEUE },
   sbQueueUpdate: { numberOfKeys: 1, lua: UPDATE },
   sbQueueRemove: { numberOfKeys: 2, lua: REMOVE },
 } as const;
@@ -158,6 +206,7 @@ export class RedisQueueStore implements QueueStore {
   readonly #offerTimeoutMs: number;
   readonly #entries = 'queues:{queues}:entries';
   readonly #seq = 'queues:{queues}:seq';
+  readonly #held = 'queues:{queues}:held';
 
   constructor(redis: Redis, options: QueueStoreOptions = {}) {
     this.#redis = redis;
@@ -187,11 +236,13 @@ export class RedisQueueStore implements QueueStore {
       seq: 0,
       caller: request.caller,
       ...(request.accountSid ? { accountSid: request.accountSid } : {}),
+      ...preference(request),
     };
     const reply = (await this.#scripts.sbQueueEnqueue(
       this.#entries,
       this.#line(request.queue),
       this.#seq,
+      this.#held,
       request.callSid,
       JSON.stringify(draft),
       options.maxWaiting,
@@ -226,8 +277,9 @@ export class RedisQueueStore implements QueueStore {
     const lines = [...new Set(queues)].map((q) => this.#line(q));
     if (!lines.length) return undefined;
     const raw = await this.#scripts.sbQueueClaim(
-      1 + lines.length,
+      2 + lines.length,
       this.#entries,
+      this.#held,
       ...lines,
       agentId,
       now,

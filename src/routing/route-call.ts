@@ -14,8 +14,13 @@ export interface RoutingAgent {
   online: boolean;
   /** ms epoch at which the agent's last leg ended; undefined = never rung, idle forever. */
   idleSince?: number;
-  /** On a call right now (a leg answered and not yet ended). */
+  /** On a call right now (a leg answered and not yet ended), or otherwise not offerable now. */
   busy?: boolean;
+  /**
+   * Busy with a call (offered, on it, or in wrap-up) while available and registered: free again
+   * soon. Only then does sticky routing hold the caller in the queue for this agent (§5.1).
+   */
+  engaged?: boolean;
 }
 
 export interface RoutingInput<A extends RoutingAgent = RoutingAgent> {
@@ -43,14 +48,18 @@ export interface RoutingInput<A extends RoutingAgent = RoutingAgent> {
 }
 
 /**
- * `targets` empty means voicemail at once: nobody is online (`no-agent-online`), or everyone online
- * is on a call right now (`all-agents-busy`).
+ * `targets` empty means nobody rings now: nobody is online (`no-agent-online`), everyone online
+ * is on a call right now (`all-agents-busy`), or the caller's preferred agent is engaged and the
+ * caller should wait in the queue for them (`preferred-busy`, with `preferred`). The call flow then
+ * queues the caller, or sends them to voicemail when there is no queue.
  */
-export type RoutingReason = 'sticky' | 'strategy' | 'no-agent-online' | 'all-agents-busy';
+export type RoutingReason = 'sticky' | 'strategy' | 'no-agent-online' | 'all-agents-busy' | 'preferred-busy';
 
 export interface RoutingDecision<A extends RoutingAgent = RoutingAgent> {
   targets: A[];
   reason: RoutingReason;
+  /** With `preferred-busy`: the agent the caller is held for (docs/interface.md §5.1). */
+  preferred?: A;
 }
 
 /** What carriers and Telnyx put in `From` when the number is hidden (compared case-insensitively). */
@@ -108,7 +117,10 @@ export function preferredAgent(
  * 1. Nobody online → `no-agent-online`; everyone online busy → `all-agents-busy` (both: voicemail).
  *    Busy agents are skipped by every strategy, ring-all included, as FreeSWITCH mod_callcenter
  *    does: ringing a phone that is already on a call only shows a call-waiting beep.
- * 2. Round 1, sticky on, caller not withheld: the preferred agent alone, if online and free.
+ * 2. Round 1, sticky on, caller not withheld: the preferred agent alone, if online and free
+ *    (the call flow rings this round for `STICKY_RING_SECONDS`). If the preferred agent is
+ *    `engaged` (busy with a call but available), no target and `preferred-busy`: the caller waits
+ *    in the queue, held for that agent for `STICKY_RING_SECONDS` (docs/interface.md §5.1).
  * 3. Otherwise the strategy, over free agents not yet rung in this call; once every free agent
  *    has been rung, over all free agents again.
  *
@@ -123,16 +135,17 @@ export function routeCall<A extends RoutingAgent>(input: RoutingInput<A>): Routi
     if (!agent.busy) free.push(agent);
   }
   if (!anyOnline) return { targets: [], reason: 'no-agent-online' };
-  if (free.length === 0) return { targets: [], reason: 'all-agents-busy' };
 
   const rung = new Set(input.alreadyRung);
   if (input.sticky && input.round === 1 && !isWithheld(input.caller)) {
     const id = preferredAgent(input.history, input.threshold);
     if (id !== undefined && !rung.has(id)) {
-      const agent = free.find((a) => a.id === id);
-      if (agent) return { targets: [agent], reason: 'sticky' };
+      const agent = input.agents.find((a) => a.id === id);
+      if (agent?.online && !agent.busy) return { targets: [agent], reason: 'sticky' };
+      if (agent?.online && agent.engaged) return { targets: [], reason: 'preferred-busy', preferred: agent };
     }
   }
+  if (free.length === 0) return { targets: [], reason: 'all-agents-busy' };
 
   const untried = rung.size === 0 ? free : free.filter((a) => !rung.has(a.id));
   const pool = untried.length > 0 ? untried : free;

@@ -22,9 +22,19 @@ export interface RouteRequest<A extends RosterAgent> {
    * every other agent counts as busy. Undefined (the state store is down): the busy flags decide.
    */
   offerable?: ReadonlySet<string>;
+  /**
+   * With `offerable`: the agents busy with a call (offered, on it, or in wrap-up) while available
+   * and registered. A preferred agent among them makes the decision `preferred-busy` (the caller
+   * waits in the queue for them, docs/interface.md §5.1). Undefined: never wait for anyone.
+   */
+  engaged?: ReadonlySet<string>;
 }
 
-export type RoutedAgent<A extends RosterAgent> = A & { idleSince: number | undefined; busy: boolean };
+export type RoutedAgent<A extends RosterAgent> = A & {
+  idleSince: number | undefined;
+  busy: boolean;
+  engaged?: boolean;
+};
 
 export interface Router {
   /** Never rejects: without routing state it routes by the strategy alone. */
@@ -116,11 +126,12 @@ export function createRouter(options: RouterOptions): Router {
       const offerable = request.offerable;
       // With the agent state store (docs/interface.md §5) the offerable set decides who is free;
       // without it, the routing store's presence (cached and read as a delta).
-      const agents = offerable
+      const engaged = request.engaged;
+      const agents: RoutedAgent<A>[] = offerable
         ? withPresence(request.agents, {
             idle: state.idle,
             busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
-          })
+          }).map((a) => (engaged?.has(a.id) ? Object.assign(a, { engaged: true }) : a))
         : rosterWithPresence(request.agents, state);
       try {
         return routeCall({

@@ -42,8 +42,12 @@ export interface CallSummary {
   answeredAt?: string;
   /** Agents rung or talking, with their leg's status. */
   agents: Array<{ id: string; name: string; leg: string }>;
-  /** Queue and menu choice of docs/interface.md §7 and §9: null until the call flow records them. */
+  /**
+   * The call's queue (docs/interface.md §7): from the call state when it records one, else from
+   * the agent offered or talking to the call; null when neither knows yet.
+   */
   queue: string | null;
+  /** The caller's menu choice (docs/interface.md §9), when the call state records one; else null. */
   menuChoice: string | null;
 }
 
@@ -121,6 +125,28 @@ export function localDate(ms: number, timeZone: string): string {
   }).format(ms);
 }
 
+/** A non-empty string field of the call state that this version may not know (read tolerantly). */
+function text(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return typeof value === 'string' && value.trim() ? value.trim().slice(0, 100) : null;
+}
+
+/**
+ * The call's queue and menu choice as the call state may record them (`queue`, and `menuChoice`,
+ * or `menu` as text or `{ label | name | choice | digit }`): optional fields written by the call
+ * flow of docs/interface.md §9; a state without them answers null.
+ */
+export function queueAndMenu(c: CallState): { queue: string | null; menuChoice: string | null } {
+  const extra = c as unknown as Record<string, unknown>;
+  let menuChoice = text(extra.menuChoice);
+  const menu = extra.menu;
+  if (menuChoice === null && menu && typeof menu === 'object') {
+    const m = menu as Record<string, unknown>;
+    menuChoice = text(m.label) ?? text(m.name) ?? text(m.choice) ?? text(m.digit);
+  } else if (menuChoice === null) menuChoice = text(menu);
+  return { queue: text(extra.queue), menuChoice };
+}
+
 export function summarize(c: CallState): CallSummary {
   const agents: CallSummary['agents'] = [];
   if (c.direction === 'outbound' && c.agent) {
@@ -150,9 +176,22 @@ export function summarize(c: CallState): CallSummary {
     startedAt: new Date(c.startedAt).toISOString(),
     ...(c.answeredAt !== undefined && { answeredAt: iso(c.answeredAt) }),
     agents,
-    queue: null,
-    menuChoice: null,
+    ...queueAndMenu(c),
   };
+}
+
+/** Fills in a call's queue from an agent offered or talking to it, when the call state has none. */
+function withAgentQueue(
+  call: CallSummary,
+  states: Readonly<Record<string, AgentStatusView>> | null,
+  agentIds: readonly string[] = call.agents.map((a) => a.id),
+): CallSummary {
+  if (call.queue !== null || !states) return call;
+  for (const id of agentIds) {
+    const v = states[id];
+    if (v?.callSid === call.sid && v.queue) return { ...call, queue: v.queue };
+  }
+  return call;
 }
 
 /** This agent's part in a call: talking (answered leg not ended), offered (ringing), or none. */
@@ -220,7 +259,7 @@ export class LiveView {
     return {
       generatedAt: new Date(now).toISOString(),
       roster,
-      calls: active.map(summarize),
+      calls: active.map((c) => withAgentQueue(summarize(c), agentStates)),
       stats,
       serviceLevelByHour,
       agentStates,
@@ -272,7 +311,10 @@ export class LiveView {
     let call: ConsoleView['call'];
     for (const c of active) {
       const part = agentPart(c, agentId);
-      if (part && (!call || part.state === 'on-call')) call = { ...summarize(c), state: part.state };
+      if (part && (!call || part.state === 'on-call')) {
+        const own = status ? { [agentId]: status } : null;
+        call = { ...withAgentQueue(summarize(c), own, [agentId]), state: part.state };
+      }
     }
     const history =
       call && call.direction === 'inbound' ? await this.history(call.number, call.sid, now) : [];

@@ -3,10 +3,11 @@ import type { Agent, Roster, RosterSnapshot } from '../agents/agent.js';
 import { sipKey, telnyxSipUri } from '../agents/sip-uri.js';
 
 /**
- * Which agents have their browser softphone registered right now (docs/interface.md §8): the
+ * Which agents have their browser softphone registered right now (docs/interface.md §5, §8): the
  * console reports it after the SDK's `telnyx.ready` and every 30 s while it stays registered
  * (a heartbeat with a 75 s lease, so a closed laptop drops out by itself), and withdraws it when
- * the phone is turned off or the page closes. Shared by replicas through Redis.
+ * the phone is turned off or the page closes. Shared by replicas through Redis; built for the
+ * configured backend by `createStores` (src/stores.ts).
  */
 
 export const SOFTPHONE_LEASE_MS = 75_000;
@@ -38,11 +39,22 @@ export class MemorySoftphonePresenceStore implements SoftphonePresenceStore {
 }
 
 const KEY = 'web:softphones';
+/**
+ * The hash expires this long after its last heartbeat: two leases, so a fleet whose browsers all
+ * went quiet leaves nothing behind. Each entry still carries its own lease, checked on read.
+ */
+const KEY_TTL_MS = 2 * SOFTPHONE_LEASE_MS;
 
+/** One hash, `web:softphones`: agent id → `{ sip, until }`. */
 export class RedisSoftphonePresenceStore implements SoftphonePresenceStore {
   constructor(private readonly redis: Redis) {}
   async set(agentId: string, sipUsername: string, untilMs: number) {
-    await this.redis.hset(KEY, agentId, JSON.stringify({ sip: sipUsername, until: untilMs }));
+    const replies = await this.redis
+      .multi()
+      .hset(KEY, agentId, JSON.stringify({ sip: sipUsername, until: untilMs }))
+      .pexpire(KEY, KEY_TTL_MS)
+      .exec();
+    for (const [err] of replies ?? []) if (err) throw err;
   }
   async clear(agentId: string) {
     await this.redis.hdel(KEY, agentId);
@@ -72,8 +84,10 @@ export class RedisSoftphonePresenceStore implements SoftphonePresenceStore {
  * a leg to that URI resolves to the agent. Like `LiveRoster`, `current()` does no I/O: the
  * registrations are re-read in the background every `refreshMs`.
  *
- * To route with it, hand it to the call flow and the router in place of the plain roster
- * (src/app.ts); until then it only feeds the console's view of presence.
+ * src/app.ts hands it to the call flow, the router, the call center and the console in place of
+ * the plain roster (with TELNYX_API_KEY and SESSION_SECRET: the softphone needs both), and runs
+ * `start`/`stop` as a service; `refresh` also runs at once after this replica's console reported
+ * a change, so the next call sees it without waiting for the timer.
  */
 export class BrowserAwareRoster implements Roster {
   #browsers: Record<string, string> = {};

@@ -19,12 +19,7 @@ import { AGENT_STATUSES, type AgentStatus, type AgentStatusService } from './age
 import { LiveView, type QueueSource } from './live-view.js';
 import { MemorySessionStore, type Principal, RedisSessionStore, type SessionStore } from './session-store.js';
 import { SoftphoneCredentials, SoftphoneUnavailable } from './softphone-credentials.js';
-import {
-  MemorySoftphonePresenceStore,
-  RedisSoftphonePresenceStore,
-  SOFTPHONE_LEASE_MS,
-  type SoftphonePresenceStore,
-} from './softphone-presence.js';
+import { SOFTPHONE_LEASE_MS, type SoftphonePresenceStore } from './softphone-presence.js';
 
 /**
  * The agent console and the wallboard (docs/interface.md §8): sign-in links, sessions, CSRF,
@@ -80,8 +75,10 @@ export interface WebOptions {
   distDir?: string;
   /** Change-detection interval of the live feeds (default 500 ms). */
   pollMs?: number;
-  /** Where browser softphone registrations go (default: Redis when configured, else memory). */
-  softphonePresence?: SoftphonePresenceStore;
+  /** Where browser softphone registrations go (`Stores.softphones`: shared by the replicas). */
+  softphonePresence: SoftphonePresenceStore;
+  /** Runs after this replica stored a registration change (the routing roster re-reads it). */
+  onSoftphonePresence?: () => Promise<void>;
 }
 
 interface WebSession {
@@ -197,9 +194,12 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
     pollMs: opts.pollMs,
   });
   const softphones = new SoftphoneCredentials(opts.telnyx);
-  const presence =
-    opts.softphonePresence ??
-    (opts.redis ? new RedisSoftphonePresenceStore(opts.redis) : new MemorySoftphonePresenceStore());
+  const presence = opts.softphonePresence;
+  const presenceChanged = async (req: FastifyRequest) => {
+    await opts
+      .onSoftphonePresence?.()
+      .catch((err) => req.log.warn({ err }, 'softphone registrations not re-read; the next refresh will'));
+  };
   // Open event streams would hold the server open: end them when it closes.
   const streams = new Set<() => void>();
   app.addHook('preClose', async () => {
@@ -630,6 +630,7 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
           const agent = agentOf(requireSession(req));
           if (!req.body.registered) {
             await presence.clear(agent.id);
+            await presenceChanged(req);
             return reply.code(204).send();
           }
           let sipUsername: string;
@@ -640,6 +641,7 @@ export async function webPlugin(app: FastifyInstance, opts: WebOptions): Promise
             throw new Errors.Upstream(describeTelnyxError(err));
           }
           await presence.set(agent.id, sipUsername, now() + SOFTPHONE_LEASE_MS);
+          await presenceChanged(req);
           return reply.code(204).send();
         },
       );

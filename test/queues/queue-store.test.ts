@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { MemoryQueueStore } from '../../src/queues/memory-queue-store.js';
+import { isStickyOffer } from '../../src/queues/queue-entry.js';
 import type { QueueStore, QueueStoreOptions } from '../../src/queues/queue-store.js';
 import { RedisQueueStore } from '../../src/queues/redis-queue-store.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
@@ -109,6 +110,67 @@ describeBackends('queue store', (backend) => {
     const withdrawn = await store.release('C1', 'a3');
     expect(withdrawn?.ringOuts).toBe(1);
     expect(withdrawn).not.toHaveProperty('offeredTo');
+  });
+
+  it('a caller held for their preferred agent: only that agent, and first, until the hold ends (§5.1)', async () => {
+    const store = backend.one(impl());
+    await join(store, 'OLD', s(0));
+    const held = await store.enqueue(
+      {
+        callSid: 'HELD',
+        queue: 'support',
+        caller: '+13125550111',
+        preferredAgent: 'alice',
+        preferredUntil: s(25),
+      },
+      { now: s(10), maxWaiting: 50 },
+    );
+    expect(held).toMatchObject({
+      ok: true,
+      position: 2,
+      entry: { preferredAgent: 'alice', preferredUntil: s(25) },
+    });
+    await join(store, 'NEW', s(12));
+    // Bob takes the longest-waiting caller, then the next one not held for someone else.
+    expect((await store.claimNext(['support'], 'bob', s(14)))?.callSid).toBe('OLD');
+    expect((await store.claimNext(['support'], 'carol', s(14)))?.callSid).toBe('NEW');
+    expect(await store.claimNext(['support'], 'dave', s(14))).toBeUndefined();
+    // Alice gets her caller before any longer-waiting one.
+    await store.release('OLD', 'bob');
+    const mine = await store.claimNext(['support'], 'alice', s(20));
+    expect(mine).toMatchObject({ callSid: 'HELD', offeredTo: 'alice', preferredAgent: 'alice' });
+    expect(isStickyOffer(mine!)).toBe(true);
+    // Her offer ends unanswered: the hold is used up, anyone may take the caller now.
+    const back = await store.release('HELD', 'alice', { rangOut: true });
+    expect(back).not.toHaveProperty('preferredAgent');
+    expect(back).not.toHaveProperty('preferredUntil');
+    expect((await store.claimNext(['support'], 'dave', s(21)))?.callSid).toBe('OLD');
+    expect((await store.claimNext(['support'], 'erin', s(21)))?.callSid).toBe('HELD');
+  });
+
+  it('a hold ends by itself at preferredUntil; then the caller is in line like anyone', async () => {
+    const store = backend.one(impl());
+    await store.enqueue(
+      {
+        callSid: 'HELD',
+        queue: 'support',
+        caller: '+13125550111',
+        preferredAgent: 'alice',
+        preferredUntil: s(15),
+      },
+      { now: s(0), maxWaiting: 50 },
+    );
+    await join(store, 'LATER', s(1));
+    expect((await store.claimNext(['support'], 'bob', s(14)))?.callSid).toBe('LATER');
+    expect(await store.claimNext(['support'], 'carol', s(14))).toBeUndefined();
+    const claimed = await store.claimNext(['support'], 'carol', s(15));
+    expect(claimed).toMatchObject({ callSid: 'HELD', offeredTo: 'carol' });
+    expect(isStickyOffer(claimed!)).toBe(false);
+    // Alice, late: her caller is no longer held for her (not a sticky ring).
+    await store.release('HELD', 'carol');
+    const late = await store.claimNext(['support'], 'alice', s(16));
+    expect(late?.callSid).toBe('HELD');
+    expect(isStickyOffer(late!)).toBe(false);
   });
 
   it('an offer nobody released lapses after offerTimeoutSeconds', async () => {
@@ -278,6 +340,24 @@ describeBackends('queue store', (backend) => {
         expect(ttl).toBeGreaterThan(3500);
         expect(ttl).toBeLessThanOrEqual(3600);
       }
+    });
+
+    it('a held caller is listed in the held set, in the hash tag, with the same expiry', async () => {
+      const store = backend.one(impl({ maxAgeSeconds: 3600 }));
+      await store.enqueue(
+        { callSid: 'H', queue: 'support', caller: 'x', preferredAgent: 'alice', preferredUntil: s(15) },
+        { now: s(0), maxWaiting: 50 },
+      );
+      const raw = backend.redis();
+      const [member, score] = await raw.zrange('queues:{queues}:held', '0', '-1', 'WITHSCORES');
+      expect({ member: JSON.parse(member!), score: Number(score) }).toEqual({
+        member: { a: 'alice', s: 'H' },
+        score: s(15),
+      });
+      expect(await raw.ttl('queues:{queues}:held')).toBeGreaterThan(3500);
+      // A claim after the hold drops it from the set.
+      await store.claimNext(['support'], 'bob', s(16));
+      expect(await raw.zcard('queues:{queues}:held')).toBe(0);
     });
 
     it('an unreadable entry is dropped, not left blocking the line', async () => {

@@ -114,6 +114,46 @@ const cases: Case[] = [
     reason: 'strategy',
   },
   {
+    name: 'engaged preferred agent (on a call, available) → nobody rings: wait for them (§5.1)',
+    input: { history: { c: 5 }, agents: [agent('a'), agent('b'), agent('c', { busy: true, engaged: true })] },
+    targets: [],
+    reason: 'preferred-busy',
+  },
+  {
+    name: 'engaged preferred agent with everyone else busy → still wait for them',
+    input: {
+      history: { c: 5 },
+      agents: [agent('a', { busy: true }), agent('c', { busy: true, engaged: true })],
+    },
+    targets: [],
+    reason: 'preferred-busy',
+  },
+  {
+    name: 'engaged but offline preferred agent → strategy',
+    input: {
+      history: { c: 5 },
+      agents: [agent('a'), agent('c', { online: false, busy: true, engaged: true })],
+    },
+    targets: ['a'],
+    reason: 'strategy',
+  },
+  {
+    name: 'engaged preferred agent in round 2 → strategy (sticky is round 1 only)',
+    input: {
+      history: { c: 5 },
+      round: 2,
+      agents: [agent('a'), agent('b'), agent('c', { busy: true, engaged: true })],
+    },
+    targets: ['a'],
+    reason: 'strategy',
+  },
+  {
+    name: 'engaged agent who is not preferred → strategy',
+    input: { history: { c: 1, b: 1 }, agents: [agent('a'), agent('c', { busy: true, engaged: true })] },
+    targets: ['a'],
+    reason: 'strategy',
+  },
+  {
     name: 'preferred agent is no longer in the roster → strategy',
     input: { history: { gone: 5 } },
     targets: ['a'],

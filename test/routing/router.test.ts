@@ -75,6 +75,52 @@ describe('router', () => {
     expect(ids(next)).not.toContain('conn-carol');
   });
 
+  it('waits for an engaged preferred agent only when told who is engaged (§5.1)', async () => {
+    const store = createMemoryRoutingStore();
+    const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });
+    await store.recordAnswer('call-1', CALLER, 'conn-carol');
+    await store.recordAnswer('call-2', CALLER, 'conn-carol');
+    const offerable = new Set(['conn-alice', 'conn-bob']);
+    // Carol is on a call but available: the caller is held for her, nobody else rings.
+    const held = await router.route({
+      caller: CALLER,
+      agents: roster,
+      round: 1,
+      alreadyRung: [],
+      offerable,
+      engaged: new Set(['conn-carol']),
+    });
+    expect({ ids: ids(held), reason: held.reason, preferred: held.preferred?.id }).toEqual({
+      ids: [],
+      reason: 'preferred-busy',
+      preferred: 'conn-carol',
+    });
+    // Carol on break (not engaged), or no engaged set at all: the strategy among the others.
+    for (const engaged of [new Set<string>(), undefined]) {
+      const other = await router.route({
+        caller: CALLER,
+        agents: roster,
+        round: 1,
+        alreadyRung: [],
+        offerable,
+        engaged,
+      });
+      expect(other.reason).toBe('strategy');
+      expect(ids(other)).toHaveLength(1);
+      expect(ids(other)).not.toContain('conn-carol');
+    }
+    // Carol free: she rings alone (the call flow gives the round STICKY_RING_SECONDS).
+    const sticky = await router.route({
+      caller: CALLER,
+      agents: roster,
+      round: 1,
+      alreadyRung: [],
+      offerable: new Set(['conn-alice', 'conn-carol']),
+      engaged: new Set(['conn-bob']),
+    });
+    expect({ ids: ids(sticky), reason: sticky.reason }).toEqual({ ids: ['conn-carol'], reason: 'sticky' });
+  });
+
   it('skips an agent who is on a call and prefers the one idle longest', async () => {
     const store = createMemoryRoutingStore();
     const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { newCallSid, readTexml } from '../../src/simulator/telnyx-player.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { CONTENT_SECURITY_POLICY, LINK_TTL_MS } from '../../src/web/web-plugin.js';
-import { eventually, startServer, type TestServer } from '../helper.js';
+import { eventually, type StartOptions, startServer, type TestServer } from '../helper.js';
+import { uniquePrefix } from '../setup/redis.js';
 import { answer, hangUp, ringAgents } from './live-call.js';
 import { API_TOKEN, Browser, loginLink, SESSION_SECRET, sseEvents } from './web-test-kit.js';
 
@@ -13,12 +15,16 @@ import { API_TOKEN, Browser, loginLink, SESSION_SECRET, sseEvents } from './web-
 
 describe.each(['redis', 'memory'] as const)('console and wallboard server (%s store)', (store) => {
   let server: TestServer;
+  let replica: TestServer | undefined;
   let telnyx: FakeTelnyxApi | undefined;
   let clock = Date.now();
+  /** How `server` was started, so a test can start a second replica of the same deployment. */
+  let started: StartOptions = {};
   afterEach(async () => {
+    await replica?.close();
     await server?.close();
     await telnyx?.close();
-    telnyx = undefined;
+    telnyx = replica = undefined;
   });
   const start = async (env: Record<string, string> = {}, withTelnyx = false) => {
     clock = Date.now();
@@ -31,8 +37,9 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
         sip_uri_calling_preference: 'internal',
       });
     }
-    server = await startServer({
+    started = {
       store,
+      keyPrefix: uniquePrefix(),
       env: {
         API_TOKEN,
         SESSION_SECRET,
@@ -44,8 +51,11 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
         ...(telnyx && {
           telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }),
         }),
+        rosterRefreshMs: 50,
+        softphoneRefreshMs: 50,
       },
-    });
+    };
+    server = await startServer(started);
     if (telnyx) {
       const sync = await fetch(`${server.url}/api/agents/sync`, {
         method: 'POST',
@@ -228,7 +238,14 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     do view = JSON.parse((await feed.next()).value!.data);
     while (!view.call);
     expect(Date.now() - t0).toBeLessThan(1_000);
-    expect(view.call).toMatchObject({ sid: call.sid, state: 'offered', number: '+13125550777', queue: null });
+    // Offered from the one queue there is without a call-center file; no menu yet (§9).
+    expect(view.call).toMatchObject({
+      sid: call.sid,
+      state: 'offered',
+      number: '+13125550777',
+      queue: 'support',
+      menuChoice: null,
+    });
     expect(view.history).toEqual([
       expect.objectContaining({ sid: earlier.sid, agent: 'Alice', outcome: 'answered', talkSeconds: 42 }),
     ]);
@@ -313,6 +330,72 @@ describe.each(['redis', 'memory'] as const)('console and wallboard server (%s st
     telnyx!.failNext({ path: /\/token$/ }, 1, { kind: 'server-error', status: 500 });
     const failed = await dana.json('POST', '/web/api/softphone/token');
     expect(failed.status).toBe(502);
+  });
+
+  it('softphone: a registered browser counts as registered, and calls ring the credential’s SIP user', async () => {
+    // Dana's desk phone is not registered; nobody else is on the roster.
+    await start({ AGENTS: '' }, true);
+    const inbound = async () => {
+      const sid = newCallSid();
+      const res = await server.player.post(
+        '/texml/inbound',
+        server.player.base(sid, '+13125550444', '+18005550199'),
+      );
+      await server.player.post('/texml/status', {
+        ...server.player.base(sid, '+13125550444', '+18005550199'),
+        CallStatus: 'completed',
+      });
+      return readTexml(res.body).dial?.targets.map((t) => t.uri) ?? [];
+    };
+    expect(await inbound()).toEqual([]); // nobody registered: voicemail
+
+    const dana = new Browser(server.url);
+    await dana.signIn((await loginLink(server, { agent: '2001' })).url);
+    expect(await dana.me()).toMatchObject({ softphone: { available: true } });
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: true })).status).toBe(204);
+    const [cred] = telnyx!.telephonyCredentials();
+    const browserSip = `sip:${cred!.sip_username}@sip.telnyx.com`;
+
+    // The replica that took the heartbeat routes with it at once.
+    const call = await ringAgents(server.player, '+13125550555');
+    expect(call.legs.map((l) => l.to)).toEqual([browserSip]);
+    const view = (await (await dana.fetch('/web/api/console')).json()) as {
+      agent: { online: boolean };
+      call?: { sid: string; state: string; queue: string | null };
+    };
+    expect(view.agent.online).toBe(true);
+    expect(view.call).toMatchObject({ sid: call.sid, state: 'offered', queue: 'support' });
+    // Telnyx reports the leg to the browser's SIP user: it is Dana's.
+    await answer(server.player, call, browserSip);
+    await eventually(async () =>
+      expect((await server.app.services.center.agentStates.get('2001')).state).toBe('on-call'),
+    );
+    const legs = Object.values((await server.app.services.calls.get(call.sid))!.legs);
+    expect(legs.map((l) => [l.to, l.agentId])).toEqual([[browserSip, '2001']]);
+    await hangUp(server.player, call);
+
+    if (store === 'redis') {
+      // Another replica of the deployment sees the browser at its next refresh.
+      replica = await startServer(started);
+      const other = replica;
+      const ringsAt = async () => {
+        const sid = newCallSid();
+        const res = await other.player.post(
+          '/texml/inbound',
+          other.player.base(sid, '+13125550666', '+18005550199'),
+        );
+        await other.player.post('/texml/status', {
+          ...other.player.base(sid, '+13125550666', '+18005550199'),
+          CallStatus: 'completed',
+        });
+        return readTexml(res.body).dial?.targets.map((t) => t.uri) ?? [];
+      };
+      await eventually(async () => expect(await ringsAt()).toEqual([browserSip]));
+    }
+
+    // Turned off: back to the desk phone, which is not registered.
+    expect((await dana.json('POST', '/web/api/softphone/presence', { registered: false })).status).toBe(204);
+    expect(await inbound()).toEqual([]);
   });
 
   it('softphone: a static agent (AGENTS) is told why there is none', async () => {

@@ -17,7 +17,9 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
  * a real server, the fake Telnyx API and the TelnyxPlayer (docs/interface.md §8): an agent signs
  * in by link, turns the softphone on (the SDK module is swapped for a local stand-in, so nothing
  * talks to Telnyx), a simulated call arrives and shows on the console and the wallboard, and the
- * wallboard's numbers match /api/stats. Screenshots go to test-results/ (and to docs/ with
+ * wallboard's numbers match /api/stats. Dana's desk phone is not registered: her registered
+ * browser is what makes her offerable, and the calls ring the telephony credential's SIP user
+ * (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
  * UPDATE_SCREENSHOTS=1).
  *
  * Steps that need the agent status store (set available, end wrap-up) are not here yet.
@@ -45,7 +47,7 @@ describe('console and wallboard in Chromium', () => {
       connection_name: 'Dana',
       user_name: 'dana2001',
       sip_uri_calling_preference: 'internal',
-      registration: 'Registered',
+      registration: 'Not Registered',
     });
     server = await startServer({
       env: {
@@ -57,13 +59,11 @@ describe('console and wallboard in Chromium', () => {
       },
       deps: { telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }) },
     });
-    // The at-start roster sync and presence check: Dana is on the roster and registered.
+    // The at-start roster sync: Dana is on the roster, her desk phone not registered.
     await eventually(async () => {
-      const res = await fetch(`${server.url}/api/agents`, {
-        headers: { authorization: `Bearer ${API_TOKEN}` },
-      });
-      const body = (await res.json()) as { agents: Array<{ id: string; online: boolean }> };
-      expect(body.agents).toEqual([expect.objectContaining({ id: '2001', online: true })]);
+      const body = await agents();
+      expect(body.agents).toEqual([expect.objectContaining({ id: '2001', online: false })]);
+      expect(body.presenceCheckedAt).toBeDefined();
     }, 15_000);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -82,6 +82,13 @@ describe('console and wallboard in Chromium', () => {
       ],
     });
   }, 120_000);
+
+  const agents = async () =>
+    (await (
+      await fetch(`${server.url}/api/agents`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+    ).json()) as { presenceCheckedAt?: string; agents: Array<{ id: string; online: boolean; sip: string }> };
+  /** The SIP URI of Dana's browser: her telephony credential's own SIP user. */
+  const browserSip = () => `sip:${telnyx.telephonyCredentials()[0]?.sip_username}@sip.telnyx.com`;
 
   afterAll(async () => {
     await browser?.close();
@@ -129,6 +136,12 @@ describe('console and wallboard in Chromium', () => {
     await eventually(async () =>
       expect(await presence.all(Date.now())).toEqual({ '2001': cred?.sip_username }),
     );
+    // A registered browser counts as registered: Dana is online, rung at the browser.
+    await eventually(async () =>
+      expect((await agents()).agents).toEqual([
+        expect.objectContaining({ id: '2001', online: true, sip: browserSip() }),
+      ]),
+    );
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -150,7 +163,10 @@ describe('console and wallboard in Chromium', () => {
     call = await ringAgents(server.player, CALLER);
     await agentPage.getByTestId('call').getByText('Incoming call').waitFor({ timeout: 5_000 });
     const consoleMs = Date.now() - t0;
+    expect(call.legs.map((l) => l.to)).toEqual([browserSip()]);
     expect(await agentPage.getByTestId('caller').textContent()).toContain(CALLER);
+    expect(await agentPage.getByTestId('call-queue').textContent()).toBe('support');
+    expect(await agentPage.getByTestId('call-menu').textContent()).toBe('none');
     await boardPage.getByTestId('calls').getByText(CALLER).waitFor({ timeout: 5_000 });
     const boardMs = Date.now() - t0;
     expect(await boardPage.getByTestId('agents').getByText('Ringing').count()).toBe(1);
@@ -164,7 +180,7 @@ describe('console and wallboard in Chromium', () => {
     );
     await agentPage.getByTestId('softphone-call').getByText(`Ringing: ${CALLER}`).waitFor();
     await agentPage.getByRole('button', { name: 'Answer' }).click();
-    await answer(server.player, call, 'sip:dana2001@sip.telnyx.com', 5);
+    await answer(server.player, call, browserSip(), 5);
     await agentPage.getByTestId('call').getByText('On call').waitFor({ timeout: 5_000 });
     await boardPage.getByTestId('agents').getByText('On call').waitFor({ timeout: 5_000 });
     await agentPage.getByRole('button', { name: 'Mute' }).click();
@@ -228,7 +244,7 @@ describe('console and wallboard in Chromium', () => {
     const history = agentPage.getByTestId('history');
     expect(await history.getByText('Dana').count()).toBe(1);
     expect(await history.getByText('answered').count()).toBe(1);
-    await answer(server.player, next, 'sip:dana2001@sip.telnyx.com', 2);
+    await answer(server.player, next, browserSip(), 2);
     await agentPage.getByTestId('call').getByText('On call').waitFor({ timeout: 5_000 });
     await boardPage.setViewportSize({ width: 1440, height: 1000 });
     await boardPage.getByTestId('agents').getByText('On call').waitFor({ timeout: 5_000 });
@@ -247,6 +263,12 @@ describe('console and wallboard in Chromium', () => {
     await agentPage.getByRole('button', { name: 'Turn off' }).click();
     const presence = new RedisSoftphonePresenceStore(server.redis as Redis);
     await eventually(async () => expect(await presence.all(Date.now())).toEqual({}));
+    // Back to the desk phone, which is not registered.
+    await eventually(async () =>
+      expect((await agents()).agents).toEqual([
+        expect.objectContaining({ id: '2001', online: false, sip: 'sip:dana2001@sip.telnyx.com' }),
+      ]),
+    );
   }, 30_000);
 
   it('a refused microphone is explained, and no token is asked for', async () => {

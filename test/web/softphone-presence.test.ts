@@ -71,3 +71,16 @@ describe.each(stores)('softphone presence (%s store)', (_name, make) => {
     expect(roster.current().agents[0]?.sip).toBe('sip:dana2001@sip.telnyx.com');
   });
 });
+
+describe('softphone presence in Redis', () => {
+  afterEach(async () => {
+    await redis.del('web:softphones');
+  });
+
+  it('the hash expires two leases after its last heartbeat', async () => {
+    await new RedisSoftphonePresenceStore(redis).set('2001', 'gencredAAAA', Date.now() + SOFTPHONE_LEASE_MS);
+    const ttl = await redis.pttl('web:softphones');
+    expect(ttl).toBeGreaterThan(SOFTPHONE_LEASE_MS);
+    expect(ttl).toBeLessThanOrEqual(2 * SOFTPHONE_LEASE_MS);
+  });
+});

@@ -133,9 +133,9 @@ function CallPanel({ view, now }: { view: ConsoleView; now: number }) {
           </p>
           <dl class="facts">
             <dt>Queue</dt>
-            <dd>{c.queue ?? <span class="muted">not yet available</span>}</dd>
+            <dd data-testid="call-queue">{c.queue ?? <span class="muted">unknown</span>}</dd>
             <dt>Menu choice</dt>
-            <dd>{c.menuChoice ?? <span class="muted">not yet available</span>}</dd>
+            <dd data-testid="call-menu">{c.menuChoice ?? <span class="muted">none</span>}</dd>
           </dl>
           <h3>Previous calls from this number</h3>
           {view.history.length === 0 ? (

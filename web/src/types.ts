@@ -6,6 +6,9 @@ export interface AgentStatusView {
   state: 'idle' | 'offered' | 'on-call' | 'wrap-up';
   stateSince: string;
   statusSince?: string;
+  /** The call the agent is offered, on, or wrapping up after, and its queue. */
+  callSid?: string;
+  queue?: string;
 }
 
 export interface CallSummary {

@@ -1,0 +1,100 @@
+import { pino } from 'pino';
+import { expect, it } from 'vitest';
+import type { AgentStateStore } from '../../src/agents/agent-state-store.js';
+import { transitionAgent } from '../../src/agents/agent-state-store.js';
+import { MemoryAgentStateStore } from '../../src/agents/memory-agent-state-store.js';
+import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.js';
+import { StaticRoster } from '../../src/agents/static-roster.js';
+import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
+import { MemoryEventLog } from '../../src/events/memory-event-log.js';
+import { CallCenter, offeringPicker } from '../../src/queues/call-center.js';
+import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
+import { createRouter } from '../../src/routing/router.js';
+import { describeBackends, type Implementations } from '../support/describe-backends.js';
+
+/**
+ * The picker of the call flow over the agent states (docs/interface.md §5.1): a free preferred
+ * agent is a sticky round (offer committed); an engaged one means "wait for them", but only when
+ * the flow can hold the caller; on break, the strategy.
+ */
+
+const CALLER = '+13125550100';
+const log = pino({ level: 'silent' });
+const impl: Implementations<AgentStateStore> = {
+  memory: () => new MemoryAgentStateStore(),
+  redis: (redis) => new RedisAgentStateStore(redis),
+};
+
+describeBackends('offering picker', (backend) => {
+  const setup = async () => {
+    const agents = backend.one(impl);
+    const roster = new StaticRoster([
+      { name: 'Alice', sip: 'sip:alice@sip.telnyx.com' },
+      { name: 'Bob', sip: 'sip:bob@sip.telnyx.com' },
+    ]);
+    const center = new CallCenter({
+      agents,
+      events: new MemoryEventLog(),
+      notifier: new MemoryOutbox(),
+      roster,
+      log,
+      settings: { wrapUpSeconds: 0, wrapUpOverrides: {}, maxNoAnswer: 3, dialTimeoutSeconds: 20 },
+    });
+    const routing = createMemoryRoutingStore();
+    await routing.recordAnswer('seed-1', CALLER, 'Alice');
+    await routing.recordAnswer('seed-2', CALLER, 'Alice');
+    const router = createRouter({
+      store: routing,
+      settings: { strategy: 'longest-idle', sticky: true, stickyThreshold: 0.6, maxTargets: 10 },
+      logger: log,
+    });
+    return { agents, center, pick: offeringPicker(center, router, roster, log) };
+  };
+  const input = (callSid: string, waitForPreferred: boolean) => ({
+    callSid,
+    caller: CALLER,
+    round: 1,
+    alreadyRung: [],
+    waitForPreferred,
+  });
+
+  it('a free preferred agent: a sticky round, her offer committed', async () => {
+    const { agents, pick } = await setup();
+    const round = await pick(input('CA1', true));
+    expect({ ids: round.agents.map((a) => a.id), sticky: round.sticky }).toEqual({
+      ids: ['Alice'],
+      sticky: true,
+    });
+    expect(await agents.get('Alice')).toMatchObject({ state: 'offered', callSid: 'CA1' });
+  });
+
+  it('an engaged preferred agent: wait for her (nobody offered), or the strategy when the flow cannot wait', async () => {
+    const { agents, pick } = await setup();
+    await transitionAgent(agents, 'Alice', { type: 'offer', callSid: 'OTHER', registered: true }, { now: 1 });
+    await transitionAgent(agents, 'Alice', { type: 'offer-answered', callSid: 'OTHER' }, { now: 2 });
+    expect(await pick(input('CA2', true))).toEqual({ agents: [], preferred: 'Alice' });
+    expect((await agents.get('Bob')).state).toBe('idle');
+
+    const round = await pick(input('CA2', false));
+    expect({ ids: round.agents.map((a) => a.id), sticky: round.sticky }).toEqual({
+      ids: ['Bob'],
+      sticky: false,
+    });
+    expect(await agents.get('Bob')).toMatchObject({ state: 'offered', callSid: 'CA2' });
+  });
+
+  it('a preferred agent on break is not waited for', async () => {
+    const { agents, pick } = await setup();
+    await transitionAgent(
+      agents,
+      'Alice',
+      { type: 'status-set', status: 'break', reason: 'lunch', by: 'Alice' },
+      { now: 1 },
+    );
+    const round = await pick(input('CA3', true));
+    expect({ ids: round.agents.map((a) => a.id), preferred: round.preferred }).toEqual({
+      ids: ['Bob'],
+      preferred: undefined,
+    });
+  });
+});
