@@ -228,8 +228,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
 
   const scheduler = new JobScheduler({
-    lease: stores.jobs.lease,
-    health: stores.jobs.health,
+    store: stores.jobs,
     notifier: outbox,
     logger: log,
     timezone: config.stats.timeZone,
@@ -368,7 +367,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       scheduler,
       client: telnyx,
       rosterStore: stores.roster,
-      balanceStore: stores.jobs.balance,
+      jobStore: stores.jobs,
       notifier: outbox,
       logger: log,
       agents: config.agents,

@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
-import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { KEY_PREFIX } from '../../src/redis.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
+import { redisOutbox } from '../alerts/outboxes.js';
 import { type FakeSlack, ok, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually } from '../helper.js';
 import { redisUrl } from '../setup/redis.js';
@@ -389,7 +389,7 @@ describe('SIGTERM under load (the real server process)', () => {
     const postedByProcess = slack.accepted().length;
     const drainRedis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
     const worker = new OutboxWorker({
-      outbox: new RedisOutbox(drainRedis),
+      outbox: redisOutbox(drainRedis),
       sink: createSlackWebhookSink(slack.url, { minIntervalMs: 0 }),
       logger: pino({ level: 'silent' }),
       minIntervalMs: 0,
