@@ -6,7 +6,7 @@ import type { EventFeed } from '../../src/events/event-log.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import { PgEventWriter } from '../../src/events/pg-event-writer.js';
 import { RedisEventLog } from '../../src/events/redis-event-log.js';
-import { createPgPool } from '../../src/records/pg-pool.js';
+import { createPgPool } from '../../src/postgres/pool.js';
 import { memoryLogger } from '../jobs/test-logger.js';
 import { createTestSchema, startOutageProxy, type TestSchema, viaPort } from '../records/pg-test-db.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPgPool } from '../../src/postgres/pool.js';
 import type { RecordFeed } from '../../src/records/call-record-store.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
-import { createPgPool } from '../../src/records/pg-pool.js';
 import { PgRecordWriter } from '../../src/records/pg-record-writer.js';
 import { RedisCallRecordStore } from '../../src/records/redis-call-record-store.js';
 import { memoryLogger } from '../jobs/test-logger.js';
