@@ -25,6 +25,7 @@ import { registerTelnyxJobs } from './jobs/telnyx-jobs.js';
 import { loggerOptions } from './logger.js';
 import { type AgentMetricState, agentMetricState, createMetrics } from './metrics/metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import { createPgPool } from './postgres/pool.js';
 import { buildCallCenter, callCenterTick } from './queues/build-call-center.js';
 import { type CallCenter, offeringPicker } from './queues/call-center.js';
 import { CallbackDialer, callbackDialerTick } from './queues/callback-dialer.js';
@@ -32,7 +33,6 @@ import type { QueueFlow } from './queues/queue-flow.js';
 import type { QueueSettings } from './queues/queue-settings.js';
 import type { CallRecordStore } from './records/call-record-store.js';
 import { createFinishedCallRecorder } from './records/finished-call-recorder.js';
-import { createPgPool } from './records/pg-pool.js';
 import { PgRecordWriter } from './records/pg-record-writer.js';
 import agentRoutes from './routes/api/agents.js';
 import { AUTH_FAILURES_PER_MINUTE } from './routes/api/auth.js';
@@ -240,8 +240,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
 
   const scheduler = new JobScheduler({
-    lease: stores.jobs.lease,
-    health: stores.jobs.health,
+    store: stores.jobs,
     notifier: outbox,
     logger: log,
     timezone: config.stats.timeZone,
@@ -400,7 +399,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       scheduler,
       client: telnyx,
       rosterStore: stores.roster,
-      balanceStore: stores.jobs.balance,
+      jobStore: stores.jobs,
       notifier: outbox,
       logger: log,
       agents: config.agents,

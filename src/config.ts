@@ -1,6 +1,6 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { type AllowedDestination, defaultDestinations, parseDestinations } from './calls/outbound-policy.js';
 
 /**
  * All settings, validated once at start (docs/interface.md §2). Nothing else in the code base reads
@@ -99,6 +99,36 @@ const e164 = z
   .string()
   .trim()
   .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +13125550100');
+
+/** One entry of OUTBOUND_ALLOWED_PREFIXES: an E.164 prefix (`+44`, `+1212`) or an ISO country (`US`). */
+export type AllowedDestination = { prefix: string } | { country: string };
+
+/**
+ * The default of OUTBOUND_ALLOWED_PREFIXES: the hotline's country. For +1 that is the country
+ * (US, CA, …), not all of the North American Numbering Plan, which also holds Caribbean
+ * destinations billed as international calls. Without a hotline number nothing is allowed (no
+ * outbound call can be placed without one anyway).
+ */
+export function defaultDestinations(hotlineNumber: string | undefined): AllowedDestination[] {
+  if (!hotlineNumber) return [];
+  const parsed = parsePhoneNumberFromString(hotlineNumber);
+  if (parsed?.country) return [{ country: parsed.country }];
+  if (parsed?.countryCallingCode) return [{ prefix: `+${parsed.countryCallingCode}` }];
+  return [];
+}
+
+/** Parses OUTBOUND_ALLOWED_PREFIXES (`+44,+1212,US`); throws with the bad entry. */
+export function parseDestinations(value: string): AllowedDestination[] {
+  const out: AllowedDestination[] = [];
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    if (/^\+[1-9]\d{0,14}$/.test(entry)) out.push({ prefix: entry });
+    else if (/^[A-Za-z]{2}$/.test(entry)) out.push({ country: entry.toUpperCase() });
+    else throw new Error(`entry "${entry}" must be an E.164 prefix such as +44 or a country code such as US`);
+  }
+  return out;
+}
 
 /** `+44,+1212,US`: E.164 prefixes or ISO country codes (docs/interface.md §10). */
 const destinations = z

@@ -20,15 +20,9 @@ import { RedisCallStore } from './calls/redis-call-store.js';
 import type { EventLog } from './events/event-log.js';
 import { MemoryEventLog } from './events/memory-event-log.js';
 import { RedisEventLog } from './events/redis-event-log.js';
-import type { BalanceStateStore } from './jobs/balance-state-store.js';
-import type { JobHealthStore } from './jobs/job-health-store.js';
-import type { JobLease } from './jobs/job-lease.js';
-import { MemoryBalanceStateStore } from './jobs/memory-balance-state-store.js';
-import { MemoryJobHealthStore } from './jobs/memory-job-health-store.js';
-import { MemoryJobLease } from './jobs/memory-job-lease.js';
-import { RedisBalanceStateStore } from './jobs/redis-balance-state-store.js';
-import { RedisJobHealthStore } from './jobs/redis-job-health-store.js';
-import { RedisJobLease } from './jobs/redis-job-lease.js';
+import type { JobStore } from './jobs/job-store.js';
+import { MemoryJobStore } from './jobs/memory-job-store.js';
+import { RedisJobStore } from './jobs/redis-job-store.js';
 import {
   MemorySlidingWindow,
   RedisSlidingWindow,
@@ -75,12 +69,8 @@ export interface Stores {
    * records in memory are not worth a copy, and a replica's memory is not the fleet's.
    */
   readonly durableRecordFeed: RecordFeed | undefined;
-  /** The scheduler's stores: slot and run leases, job health, and the balance alert's state. */
-  readonly jobs: {
-    readonly lease: JobLease;
-    readonly health: JobHealthStore;
-    readonly balance: BalanceStateStore;
-  };
+  /** The scheduler's store: slot and run leases, job health, and the balance alert's state. */
+  readonly jobs: JobStore;
   /** Outbound limits (docs/interface.md §10): calls per agent per minute, concurrent calls. */
   readonly outbound: { readonly perAgent: SlidingWindow; readonly slots: SlotPool };
   /** Failed bearer tokens per client address (the admin API's throttle). */
@@ -167,6 +157,7 @@ export function createStores(options: StoresOptions): Stores {
   };
 
   if (redis) {
+    const jobs = new RedisJobStore(redis);
     const records = new RedisCallRecordStore(redis);
     const events = new RedisEventLog(redis, { now });
     return {
@@ -175,14 +166,10 @@ export function createStores(options: StoresOptions): Stores {
       calls,
       roster: new RedisRosterStore(redis),
       routing: createRedisRoutingStore(redis, { now, historyDays: options.routingHistoryDays }),
-      outbox: new RedisOutbox(redis, { now }),
+      outbox: new RedisOutbox(redis, { now, lease: jobs }),
       records,
       durableRecordFeed: records,
-      jobs: {
-        lease: new RedisJobLease(redis),
-        health: new RedisJobHealthStore(redis),
-        balance: new RedisBalanceStateStore(redis),
-      },
+      jobs,
       outbound: { perAgent: new RedisSlidingWindow(redis, perAgent), slots: new RedisSlotPool(redis, slots) },
       authFailures: new RedisSlidingWindow(redis, auth),
       agentStates: new RedisAgentStateStore(redis),
@@ -208,20 +195,17 @@ export function createStores(options: StoresOptions): Stores {
     };
   }
 
+  const jobs = new MemoryJobStore();
   return {
     backend: 'memory',
     redis: null,
     calls,
     roster: new MemoryRosterStore(),
     routing: createMemoryRoutingStore({ now }),
-    outbox: new MemoryOutbox({ now }),
+    outbox: new MemoryOutbox({ now, lease: jobs }),
     records: new MemoryCallRecordStore({ now }),
     durableRecordFeed: undefined,
-    jobs: {
-      lease: new MemoryJobLease(),
-      health: new MemoryJobHealthStore(),
-      balance: new MemoryBalanceStateStore(),
-    },
+    jobs,
     outbound: { perAgent: new MemorySlidingWindow(perAgent), slots: new MemorySlotPool(slots) },
     authFailures: new MemorySlidingWindow(auth),
     agentStates: new MemoryAgentStateStore(),

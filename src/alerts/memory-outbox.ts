@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryJobLease } from '../jobs/memory-job-lease.js';
 import type { Alert } from './alert.js';
 import {
   ALERT_CLASS,
@@ -23,6 +22,7 @@ import {
   type OutboxCounters,
   type OutboxHead,
   type OutboxOptions,
+  type RunLease,
   tally,
   withFolded,
 } from './outbox.js';
@@ -67,17 +67,17 @@ export class MemoryOutbox implements Outbox {
   #inflight: string | undefined;
   /** The unsent `backlog` summary, which later chatter merges into. */
   #summary: string | undefined;
-  readonly #lease: MemoryJobLease;
+  readonly #lease: RunLease;
   #pausedUntil = 0;
 
-  constructor(options: MemoryOutboxOptions = {}) {
+  constructor(options: MemoryOutboxOptions) {
     this.#seenTtlMs = (options.seenTtlSeconds ?? DEFAULT_SEEN_TTL_SECONDS) * 1000;
     this.#maxSeen = Math.max(1, options.maxSeenKeys ?? DEFAULT_MAX_SEEN_KEYS);
     this.#deadLetterLimit = options.deadLetterLimit ?? DEFAULT_DEAD_LETTER_LIMIT;
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
     this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
-    this.#lease = new MemoryJobLease(this.#now);
+    this.#lease = options.lease;
   }
 
   async enqueue(key: string, alert: Alert): Promise<boolean> {
@@ -207,7 +207,7 @@ export class MemoryOutbox implements Outbox {
     this.#counters.retries += 1;
   }
 
-  // The scheduler's run lease, under the job name `outbox` (src/jobs/memory-job-lease.ts).
+  // The scheduler's run lease (`options.lease`), under the job name `outbox`.
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
     return (
       (await this.#lease.renewRun(OUTBOX_LEASE_JOB, owner, ttlMs)) ||

@@ -120,7 +120,23 @@ export interface Outbox extends Notifier {
 }
 
 /** Options shared by both implementations. */
+/**
+ * The single-deliverer lease: a token-guarded run lease per name. The scheduler's job store
+ * (`JobStore` in src/jobs/job-store.ts) is one, so the outbox reuses the jobs' leases rather than
+ * keeping its own; declared here so that alerts, which the jobs send, do not depend on the jobs.
+ */
+export interface RunLease {
+  /** Takes the lease `name` for `ttlMs` under `token` if nobody holds it. */
+  acquireRun(name: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease if `token` still holds it; false when it was lost. */
+  renewRun(name: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `token` holds it. */
+  releaseRun(name: string, token: string): Promise<void>;
+}
+
 export interface OutboxOptions {
+  /** Where the single-deliverer lease is held: the app's job store (`Stores.jobs`). */
+  lease: RunLease;
   /** How long an enqueued key is remembered for deduplication, seconds. Default 7 days. */
   seenTtlSeconds?: number;
   /** Dead letters kept (oldest dropped). Default 1000. */

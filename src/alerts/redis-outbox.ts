@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RedisJobLease } from '../jobs/redis-job-lease.js';
 import type { Alert } from './alert.js';
 import {
   ALERT_CLASS,
@@ -23,6 +22,7 @@ import {
   type OutboxCounters,
   type OutboxHead,
   type OutboxOptions,
+  type RunLease,
   tally,
 } from './outbox.js';
 
@@ -259,10 +259,10 @@ export class RedisOutbox implements Outbox {
   readonly #routineLimit: number;
   readonly #foldDepth: number;
   readonly #now: () => number;
-  readonly #lease: RedisJobLease;
+  readonly #lease: RunLease;
   readonly #leaseJob: string;
 
-  constructor(redis: Redis, options: RedisOutboxOptions = {}) {
+  constructor(redis: Redis, options: RedisOutboxOptions) {
     const name = options.name ?? 'slack';
     if (/[{}]/.test(name)) throw new Error('outbox name must not contain { or }');
     const base = `outbox:{${name}}:`;
@@ -290,7 +290,7 @@ export class RedisOutbox implements Outbox {
     this.#routineLimit = Math.max(1, options.routineLimit ?? DEFAULT_ROUTINE_LIMIT);
     this.#foldDepth = Math.max(0, options.foldDepth ?? DEFAULT_FOLD_DEPTH);
     this.#now = options.now ?? Date.now;
-    this.#lease = new RedisJobLease(redis);
+    this.#lease = options.lease;
     this.#leaseJob = `outbox:${name}`;
   }
 
@@ -387,8 +387,8 @@ export class RedisOutbox implements Outbox {
     this.#counters.retries += 1;
   }
 
-  // The scheduler's run lease (src/jobs/redis-job-lease.ts), job `outbox:<name>`: the key
-  // `job:{outbox:<name>}:running` holds the deliverer's id.
+  // The scheduler's run lease (`options.lease`, a `RedisJobStore` in the app), job `outbox:<name>`:
+  // the key `job:{outbox:<name>}:running` holds the deliverer's id.
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
     const ttl = Math.max(1, Math.round(ttlMs));
     return (

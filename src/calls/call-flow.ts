@@ -3,17 +3,12 @@ import type { Agent, Roster } from '../agents/agent.js';
 import type { Notifier } from '../alerts/alert.js';
 import type { CallCenter } from '../queues/call-center.js';
 import type { AfterQueue, QueueFlow } from '../queues/queue-flow.js';
-import {
-  callerText,
-  parseCallStatus,
-  parseCount,
-  parseTelnyxTime,
-  type TexmlParams,
-} from '../telnyx/texml-params.js';
+import { callerText, parseCount, parseTelnyxTime, type TexmlParams } from '../telnyx/texml-params.js';
 import type { DialRound, Flows } from '../texml/flows.js';
 import { withTimeout } from '../with-timeout.js';
 import { type AgentRef, type CallEvent, type CallState, type Effect, waitSeconds } from './call-state.js';
 import type { CallStore, UpdateResult } from './call-store.js';
+import { parseCallStatus } from './leg-status.js';
 
 /** The agents of one ring round, as the picker chose them (docs/interface.md §5). */
 export interface RoundPick {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type NumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { AllowedDestination } from '../config.js';
 import type { SlidingWindow } from '../limits/sliding-window.js';
 import { PENDING, type SlotPool } from '../limits/slot-pool.js';
 
@@ -25,9 +26,6 @@ export const DIALLABLE_TYPES: readonly NumberType[] = [
   'TOLL_FREE',
 ];
 
-/** One entry of OUTBOUND_ALLOWED_PREFIXES: an E.164 prefix (`+44`, `+1212`) or an ISO country (`US`). */
-export type AllowedDestination = { prefix: string } | { country: string };
-
 export type RefusalCode = 'destination' | 'special-rate' | 'hotline' | 'invalid-number';
 export type LimitCode = 'agent-rate' | 'concurrency';
 
@@ -50,33 +48,6 @@ export class OutboundLimited extends Error {
     super(message);
     this.name = 'OutboundLimited';
   }
-}
-
-/**
- * The default of OUTBOUND_ALLOWED_PREFIXES: the hotline's country. For +1 that is the country
- * (US, CA, …), not all of the North American Numbering Plan, which also holds Caribbean
- * destinations billed as international calls. Without a hotline number nothing is allowed (no
- * outbound call can be placed without one anyway).
- */
-export function defaultDestinations(hotlineNumber: string | undefined): AllowedDestination[] {
-  if (!hotlineNumber) return [];
-  const parsed = parsePhoneNumberFromString(hotlineNumber);
-  if (parsed?.country) return [{ country: parsed.country }];
-  if (parsed?.countryCallingCode) return [{ prefix: `+${parsed.countryCallingCode}` }];
-  return [];
-}
-
-/** Parses OUTBOUND_ALLOWED_PREFIXES (`+44,+1212,US`); throws with the bad entry. */
-export function parseDestinations(value: string): AllowedDestination[] {
-  const out: AllowedDestination[] = [];
-  for (const raw of value.split(',')) {
-    const entry = raw.trim();
-    if (!entry) continue;
-    if (/^\+[1-9]\d{0,14}$/.test(entry)) out.push({ prefix: entry });
-    else if (/^[A-Za-z]{2}$/.test(entry)) out.push({ country: entry.toUpperCase() });
-    else throw new Error(`entry "${entry}" must be an E.164 prefix such as +44 or a country code such as US`);
-  }
-  return out;
 }
 
 const describeDestinations = (list: readonly AllowedDestination[]) =>

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { migrate } from '../records/pg-schema.js';
+import { migrate } from '../postgres/schema.js';
 import type { CallCenterEvent } from './call-center-event.js';
 import type { EventFeed } from './event-log.js';
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Notifier } from '../alerts/alert.js';
 import type { TelnyxClient } from '../telnyx/client.js';
-import type { BalanceState, BalanceStateStore, PendingAlert } from './balance-state-store.js';
 import { compareDecimal, isDecimal } from './decimal.js';
+import type { BalanceState, JobStore, PendingAlert } from './job-store.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -82,7 +82,8 @@ export function decideBalance(
 
 export interface BalanceCheckOptions {
   client: TelnyxClient;
-  store: BalanceStateStore;
+  /** Where the balance alert state lives (`getBalance`, `compareAndSetBalance`). */
+  store: Pick<JobStore, 'getBalance' | 'compareAndSetBalance'>;
   notifier: Notifier;
   logger: Logger;
   /** `BALANCE_ALERT_THRESHOLD`, a decimal string. */
@@ -119,10 +120,10 @@ export async function checkBalance(options: BalanceCheckOptions): Promise<Balanc
   const reading = { amount, currency };
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const { revision, state } = await store.get();
+    const { revision, state } = await store.getBalance();
     const { next, alert } = decideBalance(state, reading, threshold, now(), options.reminderAfterMs);
     if (alert) next.pending = [...next.pending, alert];
-    if (!(await store.compareAndSet(revision, next))) continue;
+    if (!(await store.compareAndSetBalance(revision, next))) continue;
     if (alert) logger.info({ alert: alert.alert.type, currency }, 'balance alert decided');
     await flushPending(options, next.pending);
     return { ...reading, threshold, low: next.low, alerts: alert ? [alert.alert.type] : [] };
@@ -146,11 +147,11 @@ async function flushPending(options: BalanceCheckOptions, pending: PendingAlert[
     // Best effort: if this loses a race the entries stay pending and are re-queued (same keys,
     // so the outbox drops the repeats) on the next check.
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const { revision, state } = await options.store.get();
+      const { revision, state } = await options.store.getBalance();
       if (!state) break;
       const left = state.pending.filter((p) => !queued.has(p.key));
       if (left.length === state.pending.length) break;
-      if (await options.store.compareAndSet(revision, { ...state, pending: left })) break;
+      if (await options.store.compareAndSetBalance(revision, { ...state, pending: left })) break;
     }
   }
   if (failure) {

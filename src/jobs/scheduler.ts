@@ -9,8 +9,7 @@ import {
 import type { Logger } from 'pino';
 import type { Notifier } from '../alerts/alert.js';
 import { describeTelnyxError } from '../telnyx/client.js';
-import type { JobHealth, JobHealthStore } from './job-health-store.js';
-import type { JobLease } from './job-lease.js';
+import type { JobHealth, JobStore } from './job-store.js';
 
 export type JobRunReason = 'scheduled' | 'start' | 'manual';
 
@@ -40,10 +39,8 @@ export type JobRunOutcome<T> =
   | { status: 'busy' };
 
 export interface JobSchedulerOptions {
-  /** `RedisJobLease` with Redis, `MemoryJobLease` without. */
-  lease: JobLease;
-  /** `RedisJobHealthStore` / `MemoryJobHealthStore`. */
-  health: JobHealthStore;
+  /** Slot claims, run leases and job health: `RedisJobStore` with Redis, `MemoryJobStore` without. */
+  store: JobStore;
   notifier: Notifier;
   logger: Logger;
   /** Default zone for the cron expressions (`TZ`); node-cron's default is the process zone. */
@@ -66,12 +63,12 @@ interface Registered {
 /**
  * Runs named jobs on cron schedules across any number of replicas:
  * - every firing is a slot (the scheduled second); the first replica to claim a slot in the
- *   `JobLease` runs it, the others skip it (node-cron's `distributed` hook, backed by our lease);
+ *   `JobStore` runs it, the others skip it (node-cron's `distributed` hook, backed by our lease);
  * - a job never overlaps itself: node-cron's `noOverlap` skips a firing while the previous local
  *   run is going, and the run lease (renewed while running) does the same across replicas;
  * - health is recorded per run; a failing job sends ONE `job-failing` alert per failure streak
  *   (`job:<name>:fail:<streakStartSlot>`) and one `job-recovered` when it succeeds again.
- * Without Redis, pass `MemoryJobLease`/`MemoryJobHealthStore`: the same rules, in this process.
+ * Without Redis, pass a `MemoryJobStore`: the same rules, in this process.
  */
 export class JobScheduler {
   readonly #options: JobSchedulerOptions;
@@ -157,7 +154,7 @@ export class JobScheduler {
     if (local) return { status: 'ran', result: (await local) as T };
 
     const token = randomUUID();
-    if (!(await this.#options.lease.acquireRun(name, token, this.#runLeaseMs))) {
+    if (!(await this.#options.store.acquireRun(name, token, this.#runLeaseMs))) {
       // The holder may be a scheduled run of this process that just started.
       const mine = this.#running.get(name);
       return mine ? { status: 'ran', result: (await mine) as T } : { status: 'busy' };
@@ -165,7 +162,7 @@ export class JobScheduler {
     // Another local run may have started while we waited on the lease.
     const raced = this.#running.get(name);
     if (raced) {
-      await this.#options.lease.releaseRun(name, token).catch(() => undefined);
+      await this.#options.store.releaseRun(name, token).catch(() => undefined);
       return { status: 'ran', result: (await raced) as T };
     }
     const timer = this.#renewEvery(name, token);
@@ -174,7 +171,7 @@ export class JobScheduler {
       return { status: 'ran', result: (await this.#execute(registered.definition, slot, reason)) as T };
     } finally {
       clearInterval(timer);
-      await this.#options.lease.releaseRun(name, token).catch(() => undefined);
+      await this.#options.store.releaseRun(name, token).catch(() => undefined);
     }
   }
 
@@ -185,7 +182,7 @@ export class JobScheduler {
 
   /** Health of every registered job (or of the named ones), as stored (shared by replicas). */
   async health(names: readonly string[] = this.jobs()): Promise<JobHealth[]> {
-    return Promise.all(names.map((name) => this.#options.health.get(name)));
+    return Promise.all(names.map((name) => this.#options.store.getHealth(name)));
   }
 
   /** Stops every schedule and waits for the runs in progress in this process. */
@@ -236,7 +233,7 @@ export class JobScheduler {
         const slot = key.slice(name.length + 1);
         const token = randomUUID();
         try {
-          const claim = await this.#options.lease.claimSlot(name, slot, ttlMs, token, this.#runLeaseMs);
+          const claim = await this.#options.store.claimSlot(name, slot, ttlMs, token, this.#runLeaseMs);
           if (claim === 'busy')
             this.#logger.info({ job: name, slot }, 'job still running elsewhere: slot skipped');
           if (claim !== 'run') return false;
@@ -252,7 +249,7 @@ export class JobScheduler {
         if (!held) return;
         this.#held.delete(key);
         clearInterval(held.timer);
-        await this.#options.lease.releaseRun(name, held.token).catch((err: unknown) => {
+        await this.#options.store.releaseRun(name, held.token).catch((err: unknown) => {
           this.#logger.warn({ job: name, err }, 'could not release the job run lease (it will expire)');
         });
       },
@@ -262,7 +259,7 @@ export class JobScheduler {
   #renewEvery(name: string, token: string): NodeJS.Timeout {
     const timer = setInterval(
       () => {
-        this.#options.lease.renewRun(name, token, this.#runLeaseMs).then(
+        this.#options.store.renewRun(name, token, this.#runLeaseMs).then(
           (kept) => {
             if (!kept) this.#logger.warn({ job: name }, 'job run lease lost while running');
           },
@@ -304,13 +301,7 @@ export class JobScheduler {
     const at = new Date(this.#now()).toISOString();
     this.#logger.error({ job: name, err }, 'job failed');
     try {
-      const streak = await this.#options.health.recordFailure(
-        name,
-        slot.toISOString(),
-        at,
-        error,
-        durationMs,
-      );
+      const streak = await this.#options.store.recordFailure(name, slot.toISOString(), at, error, durationMs);
       if (streak.consecutiveFailures === 1) {
         await this.#options.notifier.enqueue(`job:${name}:fail:${streak.failingSince}`, {
           type: 'job-failing',
@@ -327,7 +318,7 @@ export class JobScheduler {
   async #recordSuccess(name: string, durationMs: number): Promise<void> {
     const at = new Date(this.#now()).toISOString();
     try {
-      const { recovered } = await this.#options.health.recordSuccess(name, at, durationMs);
+      const { recovered } = await this.#options.store.recordSuccess(name, at, durationMs);
       if (recovered) {
         this.#logger.info({ job: name, failures: recovered.consecutiveFailures }, 'job recovered');
         await this.#options.notifier.enqueue(`job:${name}:recovered:${recovered.failingSince}`, {

@@ -6,7 +6,7 @@ import type { Notifier } from '../alerts/alert.js';
 import type { Config } from '../config.js';
 import type { TelnyxClient } from '../telnyx/client.js';
 import { checkBalance } from './balance-check.js';
-import type { BalanceStateStore } from './balance-state-store.js';
+import type { JobStore } from './job-store.js';
 import type { JobScheduler } from './scheduler.js';
 
 /** Job names, as they appear in alerts, `/api/agents` and metrics. */
@@ -20,7 +20,8 @@ export interface TelnyxJobsOptions {
   scheduler: JobScheduler;
   client: TelnyxClient;
   rosterStore: RosterStore;
-  balanceStore: BalanceStateStore;
+  /** The balance check's alert state. */
+  jobStore: Pick<JobStore, 'getBalance' | 'compareAndSetBalance'>;
   notifier: Notifier;
   logger: Logger;
   agents: Pick<Config['agents'], 'connectionFilter' | 'outboundProfileId' | 'syncCron' | 'presenceCron'> &
@@ -79,7 +80,7 @@ export function registerTelnyxJobs(options: TelnyxJobsOptions): void {
     run: () =>
       checkBalance({
         client,
-        store: options.balanceStore,
+        store: options.jobStore,
         notifier,
         logger: options.logger.child({ job: TELNYX_JOBS.balance }),
         threshold: options.balance.threshold,

@@ -26,7 +26,7 @@ export interface MetricsSources {
    * backlog summary). Monotonic; exported as `switchboard_slack_folded_total{kind,how}`.
    */
   slackFolded?: () => { superseded: Record<string, number>; summarized: Record<string, number> };
-  /** Each scheduled job and the ISO time of its last success (`JobHealthStore.get`). */
+  /** Each scheduled job and the ISO time of its last success (`JobStore.getHealth`). */
   jobs?: Source<ReadonlyArray<{ job: string; lastSuccessAt?: string }>>;
   /**
    * Each configured queue (names from configuration, never from requests: the label set stays

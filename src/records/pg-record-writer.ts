@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { migrate } from '../postgres/schema.js';
 import type { CallRecord } from './call-record.js';
 import type { RecordFeed } from './call-record-store.js';
-import { migrate } from './pg-schema.js';
 
 export interface PgRecordWriterOptions {
   pool: Pool;

@@ -1,14 +1,13 @@
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
-import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import { DEFAULT_ROUTINE_LIMIT, eventsOf, type Outbox, type OutboxMessage } from '../../src/alerts/outbox.js';
 import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
-import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
 import type { FakeSlack } from '../fakes/slack-server.js';
 import { describeBackends } from '../support/describe-backends.js';
 import { useFakeSlack } from '../support/fake-slack.js';
+import { memoryOutbox, redisOutbox } from './outboxes.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 /**
@@ -49,8 +48,8 @@ describeBackends('outbox under a flood of 10,000 calls (two replicas enqueueing)
 
   const open = () => {
     const [a, b] = backend.pair<Outbox>({
-      memory: () => new MemoryOutbox(),
-      redis: (redis) => new RedisOutbox(redis),
+      memory: () => memoryOutbox(),
+      redis: (redis) => redisOutbox(redis),
     });
     return { a, b };
   };

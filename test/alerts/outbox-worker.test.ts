@@ -5,15 +5,15 @@ import { pino } from 'pino';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
-import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import type { Outbox } from '../../src/alerts/outbox.js';
 import { OutboxWorker, type OutboxWorkerOptions } from '../../src/alerts/outbox-worker.js';
-import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
+import type { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import type { AlertSink } from '../../src/alerts/sink.js';
 import { createAlertSink, createLogSink, createSlackWebhookSink } from '../../src/slack/sinks.js';
 import { hangUp, invalidBlocks, noService, rateLimited, serverError } from '../fakes/slack-server.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { useFakeSlack } from '../support/fake-slack.js';
+import { memoryOutbox, redisOutbox } from './outboxes.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 /** A pino logger whose JSON lines land in `lines`. */
@@ -82,15 +82,15 @@ function startWorker(outbox: Outbox, overrides: Partial<OutboxWorkerOptions> = {
   return { worker, ...log };
 }
 
-function redisOutbox(prefix: string): RedisOutbox {
+function redisOutboxOn(prefix: string): RedisOutbox {
   const client = testRedis(prefix);
   redisClients.push(client);
-  return new RedisOutbox(client);
+  return redisOutbox(client);
 }
 
 const outboxes: Array<[string, () => Outbox]> = [
-  ['RedisOutbox', () => redisOutbox(uniquePrefix())],
-  ['MemoryOutbox', () => new MemoryOutbox()],
+  ['RedisOutbox', () => redisOutboxOn(uniquePrefix())],
+  ['MemoryOutbox', () => memoryOutbox()],
 ];
 
 describe.each(outboxes)('OutboxWorker on %s', (_, makeOutbox) => {
@@ -256,7 +256,7 @@ describe('createAlertSink', () => {
 
 describe('OutboxWorker resilience', () => {
   it('stop interrupts a long backoff wait instead of sitting it out', async () => {
-    const outbox = new MemoryOutbox();
+    const outbox = memoryOutbox();
     slack.setFallback(serverError());
     await outbox.enqueue('missed:1', missed(1));
     const { worker } = startWorker(outbox, { backoff: { baseMs: 120_000, capMs: 120_000 } });
@@ -266,7 +266,7 @@ describe('OutboxWorker resilience', () => {
   });
 
   it('keeps going when the store fails for a while, logging it once', async () => {
-    const inner = new MemoryOutbox();
+    const inner = memoryOutbox();
     let failures = 3;
     const peek = async () => {
       if (failures > 0) {
@@ -292,12 +292,12 @@ describe('OutboxWorker resilience', () => {
   it('renews its lease during a slow post, so no other replica posts the same message', async () => {
     const prefix = uniquePrefix();
     slack.respond({ status: 200, body: 'ok', delayMs: 800 });
-    const a = redisOutbox(prefix);
+    const a = redisOutboxOn(prefix);
     await a.enqueue('missed:1', missed(1));
     await a.enqueue('missed:2', missed(2));
     startWorker(a, { leaseMs: 300 });
     await slack.waitForRequests(1);
-    startWorker(redisOutbox(prefix), { leaseMs: 300 });
+    startWorker(redisOutboxOn(prefix), { leaseMs: 300 });
 
     await slack.waitForAccepted(2);
     await until(async () => (await a.depth()) === 0, 'empty outbox');
@@ -310,7 +310,7 @@ describe('OutboxWorker across replicas (Redis)', () => {
   it('restart: worker A stops during a Slack outage, worker B on a new connection delivers everything', async () => {
     const prefix = uniquePrefix();
     slack.setFallback(serverError());
-    const a = redisOutbox(prefix);
+    const a = redisOutboxOn(prefix);
     for (let i = 1; i <= 4; i++) await a.enqueue(`missed:${i}`, missed(i));
     const workerA = startWorker(a);
 
@@ -320,7 +320,7 @@ describe('OutboxWorker across replicas (Redis)', () => {
     expect(slack.accepted()).toHaveLength(0);
 
     slack.setFallback({ status: 200, body: 'ok' });
-    const b = redisOutbox(prefix);
+    const b = redisOutboxOn(prefix);
     expect(await b.depth()).toBe(4);
     startWorker(b);
     await slack.waitForAccepted(4);
@@ -334,8 +334,8 @@ describe('OutboxWorker across replicas (Redis)', () => {
 
   it('two workers on one Redis with duplicate enqueues from both: each message exactly once at Slack', async () => {
     const prefix = uniquePrefix();
-    const a = redisOutbox(prefix);
-    const b = redisOutbox(prefix);
+    const a = redisOutboxOn(prefix);
+    const b = redisOutboxOn(prefix);
     startWorker(a);
     startWorker(b);
     for (let i = 1; i <= 10; i++) {
@@ -356,12 +356,12 @@ describe('OutboxWorker across replicas (Redis)', () => {
 
   it('takes over only when the previous deliverer’s lease expires', async () => {
     const prefix = uniquePrefix();
-    const outbox = redisOutbox(prefix);
+    const outbox = redisOutboxOn(prefix);
     await outbox.enqueue('missed:1', missed(1));
     // A deliverer that died without releasing its lease.
     expect(await outbox.acquireLease('dead-replica', 400)).toBe(true);
     const since = performance.now();
-    startWorker(redisOutbox(prefix));
+    startWorker(redisOutboxOn(prefix));
 
     await slack.waitForAccepted(1);
     expect(slack.requests[0]!.receivedAt - since).toBeGreaterThanOrEqual(300);
@@ -369,11 +369,11 @@ describe('OutboxWorker across replicas (Redis)', () => {
 
   it('honours a shared Retry-After set by another replica before taking over', async () => {
     const prefix = uniquePrefix();
-    const outbox = redisOutbox(prefix);
+    const outbox = redisOutboxOn(prefix);
     await outbox.enqueue('missed:1', missed(1));
     const since = performance.now();
     await outbox.pauseFor(500);
-    startWorker(redisOutbox(prefix));
+    startWorker(redisOutboxOn(prefix));
 
     await slack.waitForAccepted(1);
     expect(slack.requests[0]!.receivedAt - since).toBeGreaterThanOrEqual(450);
@@ -385,7 +385,7 @@ describe('OutboxWorker across replicas (Redis)', () => {
     redisClients.push(client);
     // Left in the list of an earlier version: peek moves it into the lanes first.
     await client.rpush('outbox:{slack}:queue', '{"broken":');
-    const outbox = new RedisOutbox(client);
+    const outbox = redisOutbox(client);
     await outbox.enqueue('roster:1', sampleAlerts['roster-changed']);
     const { lines } = startWorker(outbox);
 

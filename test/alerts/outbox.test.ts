@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
-import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
+import type { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import {
   callSidOf,
   DEFAULT_FOLD_DEPTH,
@@ -11,9 +11,9 @@ import {
   type OutboxMessage,
   type OutboxOptions,
 } from '../../src/alerts/outbox.js';
-import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
 import { describeBackends } from '../support/describe-backends.js';
+import { memoryOutbox, redisOutbox } from './outboxes.js';
 import { sampleAlerts } from './sample-alerts.js';
 
 const missed = (n: number) => ({ ...sampleAlerts.missed, callSid: `v3:call-${n}` });
@@ -42,9 +42,9 @@ function sumCounts(...all: Array<Record<string, number>>): Record<string, number
 
 /** Opens outboxes that share one store (two Redis clients = two replicas; memory: one object). */
 interface Harness {
-  open(options?: OutboxOptions): Outbox;
+  open(options?: Omit<OutboxOptions, 'lease'>): Outbox;
   /** A second outbox on the same store, as another replica would have. */
-  openPeer(options?: OutboxOptions): Outbox;
+  openPeer(options?: Omit<OutboxOptions, 'lease'>): Outbox;
 }
 
 const clients: Redis[] = [];
@@ -55,13 +55,13 @@ afterEach(async () => {
 describeBackends('outbox (shared suite)', (backend) => {
   const makeHarness = (): Harness => {
     if (backend.name === 'redis') {
-      const make = (options?: OutboxOptions) => new RedisOutbox(backend.redis(), options);
+      const make = (options?: Omit<OutboxOptions, 'lease'>) => redisOutbox(backend.redis(), options);
       return { open: make, openPeer: make };
     }
     let shared: MemoryOutbox | undefined;
     return {
       open: (options) => {
-        shared = new MemoryOutbox(options);
+        shared = memoryOutbox(options);
         return shared;
       },
       openPeer: () => shared!,
@@ -333,7 +333,7 @@ describe('RedisOutbox specifics', () => {
     const prefix = uniquePrefix();
     const redis = testRedis(prefix);
     clients.push(redis);
-    const outbox = new RedisOutbox(redis);
+    const outbox = redisOutbox(redis);
     await outbox.enqueue('voicemail:v3:abc', sampleAlerts.voicemail);
     await outbox.acquireLease('w', 10_000);
     await outbox.pauseFor(10_000);
@@ -344,7 +344,7 @@ describe('RedisOutbox specifics', () => {
     clients.push(raw);
     const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
     expect(keys).toEqual([
-      // The deliverer's lease is the scheduler's run lease (src/jobs/redis-job-lease.ts).
+      // The deliverer's lease is the job store's run lease (src/jobs/redis-job-store.ts).
       'job:{outbox:slack}:running',
       'outbox:{slack}:dead',
       'outbox:{slack}:pause',
@@ -359,7 +359,7 @@ describe('RedisOutbox specifics', () => {
 
     const fresh = testRedis(prefix);
     clients.push(fresh);
-    const restarted = new RedisOutbox(fresh);
+    const restarted = redisOutbox(fresh);
     expect(await restarted.depth()).toBe(1);
     expect((await restarted.deadLetters())[0]).toMatchObject({ reason: 'no_service', status: 404 });
   });
@@ -367,7 +367,7 @@ describe('RedisOutbox specifics', () => {
   it('an unreadable stored message can be dead-lettered instead of blocking the queue', async () => {
     const redis = testRedis();
     clients.push(redis);
-    const outbox = new RedisOutbox(redis);
+    const outbox = redisOutbox(redis);
     await redis.zadd('outbox:{slack}:urgent', 0, 'not json');
     await outbox.enqueue('k1', missed(1));
     const head = (await outbox.peek())!;
@@ -380,7 +380,7 @@ describe('RedisOutbox specifics', () => {
     const prefix = uniquePrefix();
     const first = testRedis(prefix);
     clients.push(first);
-    const before = new RedisOutbox(first, { routineLimit: 3, foldDepth: 0 });
+    const before = redisOutbox(first, { routineLimit: 3, foldDepth: 0 });
     for (let i = 0; i < 4; i++) await before.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
     await before.enqueue('call:x:incoming', call('incoming', 'x'));
     await first.quit();
@@ -388,7 +388,7 @@ describe('RedisOutbox specifics', () => {
 
     const second = testRedis(prefix);
     clients.push(second);
-    const after = new RedisOutbox(second, { routineLimit: 3, foldDepth: 0 });
+    const after = redisOutbox(second, { routineLimit: 3, foldDepth: 0 });
     await after.enqueue('call:x:missed', call('missed', 'x'));
     for (let i = 4; i < 8; i++) await after.enqueue(`call:c${i}:incoming`, call('incoming', `c${i}`));
     const delivered = await drain(after);
@@ -402,7 +402,7 @@ describe('RedisOutbox specifics', () => {
   it('moves the queue an earlier version left behind into the lanes, in order, urgent first', async () => {
     const redis = testRedis();
     clients.push(redis);
-    const outbox = new RedisOutbox(redis);
+    const outbox = redisOutbox(redis);
     const legacy = (key: string, alert: object) =>
       JSON.stringify({ id: key, key, alert, enqueuedAt: '2026-12-01T00:00:00.000Z' });
     await redis.rpush(
@@ -426,20 +426,20 @@ describe('RedisOutbox specifics', () => {
     const a = testRedis(prefix);
     const b = testRedis(prefix);
     clients.push(a, b);
-    const slack = new RedisOutbox(a);
-    const other = new RedisOutbox(b, { name: 'other' });
+    const slack = redisOutbox(a);
+    const other = redisOutbox(b, { name: 'other' });
     await slack.enqueue('k', missed(1));
     expect(await other.depth()).toBe(0);
     expect(await other.enqueue('k', missed(1))).toBe(true);
     expect(await slack.acquireLease('w1', 1_000)).toBe(true);
     expect(await other.acquireLease('w2', 1_000)).toBe(true);
-    expect(() => new RedisOutbox(a, { name: 'x}{y' })).toThrow();
+    expect(() => redisOutbox(a, { name: 'x}{y' })).toThrow();
   });
 });
 
 describe('MemoryOutbox specifics', () => {
   it('remembers at most maxSeenKeys dedupe keys, the oldest forgotten first', async () => {
-    const outbox = new MemoryOutbox({ maxSeenKeys: 2 });
+    const outbox = memoryOutbox({ maxSeenKeys: 2 });
     for (const k of ['k1', 'k2', 'k3'])
       expect(await outbox.enqueue(k, sampleAlerts['roster-changed'])).toBe(true);
     expect(await outbox.enqueue('k3', sampleAlerts['roster-changed'])).toBe(false);
@@ -448,7 +448,7 @@ describe('MemoryOutbox specifics', () => {
 
   it('forgets seen keys after their TTL', async () => {
     let now = 1_000_000;
-    const outbox = new MemoryOutbox({ seenTtlSeconds: 60, now: () => now });
+    const outbox = memoryOutbox({ seenTtlSeconds: 60, now: () => now });
     expect(await outbox.enqueue('k', missed(1))).toBe(true);
     now += 59_000;
     expect(await outbox.enqueue('k', missed(1))).toBe(false);

@@ -2,12 +2,11 @@ import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkDestination,
-  defaultDestinations,
   OutboundLimited,
   OutboundPolicy,
   OutboundRefused,
-  parseDestinations,
 } from '../../src/calls/outbound-policy.js';
+import { defaultDestinations, parseDestinations } from '../../src/config.js';
 import {
   MemorySlidingWindow,
   RedisSlidingWindow,

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { talkSeconds, waitSeconds } from '../../src/calls/call-state.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { createTestSchema, type TestSchema } from '../records/pg-test-db.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { slackKind } from '../support/slack-kind.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -16,13 +16,12 @@ const MINUTES = 60_000;
  */
 describe('Telnyx clock far from the server clock', () => {
   let server: TestServer | undefined;
-  let slack: FakeSlack | undefined;
   let db: TestSchema | undefined;
+  const slack = useFakeSlack();
   afterEach(async () => {
     await server?.close();
-    await slack?.close();
     await db?.drop();
-    server = slack = db = undefined;
+    server = db = undefined;
   });
 
   it.each([
@@ -31,7 +30,6 @@ describe('Telnyx clock far from the server clock', () => {
     ['10 minutes ahead, every request with Timestamp', 10 * MINUTES, false],
   ])('%s: wait 12 s and talk 95 s everywhere', async (_label, skewMs, omitActionTimestamps) => {
     db = await createTestSchema();
-    slack = await startFakeSlack();
     server = await startServer({
       env: { API_TOKEN: TOKEN, DATABASE_URL: db.url, SLACK_WEBHOOK_URL: slack.url },
     });

@@ -1,24 +1,35 @@
 import { XMLValidator } from 'fast-xml-parser';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCallSid, readTexml } from '../../src/simulator/telnyx-player.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
-import { startRedisServer, stopRedisServer } from '../setup/redis-server.js';
+import { deleteAppKeys, redisDatabaseUrl } from '../setup/redis.js';
+import { type OutageProxy, startOutageProxy, viaPort } from '../support/outage-proxy.js';
+
+/** A database of the test Redis of its own (test/setup/redis.ts). */
+const REDIS_DOWN_DB = 11;
 
 /**
  * docs/interface.md §3 "Never drop a caller": with Redis frozen or gone, the two replies a caller waits
  * on still answer valid TeXML in bounded time; callbacks that cannot be stored get 503 so Telnyx
  * retries them; and the state resumes once Redis is back.
  *
- * This is the one test that starts its own redis-server even when REDIS_URL is set: it freezes
- * (SIGSTOP) and kills that process, which it must never do to a shared Redis.
+ * Redis fails between the app and the test Redis, in a TCP proxy (test/support/outage-proxy.ts):
+ * frozen (replies never come, as with SIGSTOP) and down (connections cut, new ones refused). The
+ * Redis itself, which other tests share and which may be the one `REDIS_URL` names, is never
+ * touched.
  */
 describe('Redis fails mid-call', () => {
-  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  let proxy: OutageProxy;
+  let admin: Redis;
   let server: TestServer;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    server = await startServer({ store: 'config', env: { REDIS_URL: redis.url } });
+    const url = redisDatabaseUrl(REDIS_DOWN_DB);
+    admin = new Redis(url, { maxRetriesPerRequest: 1 });
+    await deleteAppKeys(admin);
+    proxy = await startOutageProxy(url, 6379);
+    server = await startServer({ store: 'config', env: { REDIS_URL: viaPort(url, proxy.port) } });
     await eventually(async () => {
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(200);
@@ -26,7 +37,11 @@ describe('Redis fails mid-call', () => {
   });
   afterAll(async () => {
     await server?.close();
-    if (redis) await stopRedisServer(redis);
+    await proxy?.close();
+    if (admin) {
+      await deleteAppKeys(admin).catch(() => undefined);
+      await admin.quit();
+    }
   });
 
   const timed = async <T>(work: () => Promise<T>) => {
@@ -42,7 +57,7 @@ describe('Redis fails mid-call', () => {
     const first = await p.post('/texml/inbound', p.base(sid, caller.from, caller.to));
     expect(readTexml(first.body).dial?.targets).toHaveLength(3);
 
-    redis.process.kill('SIGSTOP');
+    proxy.freeze();
     try {
       const { value: inbound, ms } = await timed(() =>
         p.post('/texml/inbound', p.base(newCallSid(), '+13125550111', caller.to)),
@@ -66,7 +81,7 @@ describe('Redis fails mid-call', () => {
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
     } finally {
-      redis.process.kill('SIGCONT');
+      proxy.thaw();
     }
 
     // Telnyx retries the callback: now it is stored, on the state kept from before.
@@ -78,9 +93,9 @@ describe('Redis fails mid-call', () => {
     expect(state).toMatchObject({ from: '+13125550100', status: 'in-progress' });
   });
 
-  it('keeps answering while Redis is down, and resumes when a new Redis answers on the same address', async () => {
+  it('keeps answering while Redis is down, and resumes when Redis answers again on the same address', async () => {
     const p = server.player;
-    await stopRedisServer(redis);
+    proxy.down();
     const sid = newCallSid();
     const inbound = await p.post('/texml/inbound', p.base(sid, '+13125550122', '+18005550199'));
     expect(inbound.status).toBe(200);
@@ -95,7 +110,7 @@ describe('Redis fails mid-call', () => {
       (await p.status('/texml/status', { sid, from: '+13125550122', to: '+1800' }, 'completed')).status,
     ).toBe(503);
 
-    redis = await startRedisServer(redis.port);
+    proxy.up();
     await eventually(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200), 10_000);
     const again = newCallSid();
     await p.post('/texml/inbound', p.base(again, '+13125550133', '+18005550199'));

@@ -7,10 +7,10 @@ import { createRedisRoutingStore } from '../../src/routing/redis-routing-store.j
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { type InboundScript, playInbound } from '../../src/simulator/scenarios.js';
 import { type Exchange, newCallSid, readTexml, TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { AGENTS, eventually } from '../helper.js';
 import { redisUrl } from '../setup/redis.js';
 import { freePort } from '../setup/redis-server.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { slackEvents, slackKind } from '../support/slack-kind.js';
 
@@ -210,7 +210,8 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
   // The replicas write under the fixed `sb:` prefix, so they get a database of the test Redis to
   // themselves (sigterm.test.ts uses 9), emptied of `sb:` keys before and after.
   let dbUrl: string;
-  let slack: FakeSlack;
+  // The replicas run for the whole suite, so one fake Slack does too.
+  const slack = useFakeSlack({ scope: 'all' });
   let telnyx: FakeTelnyxApi;
   let replicas: Replica[] = [];
   const apiLog: Array<{ path: string; at: number }> = [];
@@ -220,7 +221,6 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     url.pathname = `/${REPLICAS_DB}`;
     dbUrl = url.toString();
     await deleteProcessKeys(dbUrl);
-    slack = await startFakeSlack();
     telnyx = await FakeTelnyxApi.start();
     // One synced agent, offline: the first sync announces it once; it is never rung.
     telnyx.addConnection({
@@ -259,7 +259,6 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
 
   afterAll(async () => {
     await Promise.all(replicas.map(stopReplica));
-    await slack?.close();
     await telnyx?.close();
     if (dbUrl) await deleteProcessKeys(dbUrl).catch(() => undefined);
   });

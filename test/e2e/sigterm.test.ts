@@ -8,13 +8,14 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxWorker } from '../../src/alerts/outbox-worker.js';
-import { RedisOutbox } from '../../src/alerts/redis-outbox.js';
 import { KEY_PREFIX } from '../../src/redis.js';
 import { createSlackWebhookSink } from '../../src/slack/sinks.js';
-import { type FakeSlack, ok, startFakeSlack } from '../fakes/slack-server.js';
+import { redisOutbox } from '../alerts/outboxes.js';
+import { ok } from '../fakes/slack-server.js';
 import { eventually } from '../helper.js';
 import { redisUrl } from '../setup/redis.js';
 import { freePort } from '../setup/redis-server.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { slackTexts } from '../support/slack-kind.js';
 
 /**
@@ -186,7 +187,8 @@ async function deleteProcessKeys(redis: Redis): Promise<void> {
 }
 
 describe('SIGTERM under load (the real server process)', () => {
-  let slack: FakeSlack;
+  // Up until the child process is gone (afterAll below runs first).
+  const slack = useFakeSlack({ scope: 'all' });
   let admin: Redis;
   let dbUrl: string;
   let child: ChildProcess | undefined;
@@ -198,12 +200,10 @@ describe('SIGTERM under load (the real server process)', () => {
     dbUrl = url.toString();
     admin = new Redis(dbUrl, { maxRetriesPerRequest: 1 });
     await deleteProcessKeys(admin);
-    slack = await startFakeSlack();
   });
 
   afterAll(async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await slack?.close();
     if (admin) {
       await deleteProcessKeys(admin).catch(() => undefined);
       await admin.quit();
@@ -389,7 +389,7 @@ describe('SIGTERM under load (the real server process)', () => {
     const postedByProcess = slack.accepted().length;
     const drainRedis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
     const worker = new OutboxWorker({
-      outbox: new RedisOutbox(drainRedis),
+      outbox: redisOutbox(drainRedis),
       sink: createSlackWebhookSink(slack.url, { minIntervalMs: 0 }),
       logger: pino({ level: 'silent' }),
       minIntervalMs: 0,

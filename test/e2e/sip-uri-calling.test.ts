@@ -3,8 +3,8 @@ import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { slackKind } from '../support/slack-kind.js';
 
 const TOKEN = 'sip-uri-test-token-0123456789';
@@ -17,17 +17,15 @@ const TOKEN = 'sip-uri-test-token-0123456789';
  */
 describe('agents whose connection refuses SIP URI calls', () => {
   let server: TestServer | undefined;
-  let slack: FakeSlack | undefined;
   let telnyx: FakeTelnyxApi | undefined;
+  const slack = useFakeSlack();
   afterEach(async () => {
     await server?.close();
-    await slack?.close();
     await telnyx?.close();
-    server = slack = telnyx = undefined;
+    server = telnyx = undefined;
   });
 
   const start = async (env: Record<string, string>) => {
-    slack = await startFakeSlack();
     server = await startServer({
       env: {
         API_TOKEN: TOKEN,
@@ -85,10 +83,10 @@ describe('agents whose connection refuses SIP URI calls', () => {
     expect(p.failedDeliveries).toEqual([]);
 
     await eventually(async () => {
-      const kinds = slack!.accepted().map((m) => slackKind(m.text));
+      const kinds = slack.accepted().map((m) => slackKind(m.text));
       expect(kinds.filter((k) => k === 'roster-unreachable')).toHaveLength(1);
     });
-    const warning = slack!.accepted().find((m) => slackKind(m.text) === 'roster-unreachable')!;
+    const warning = slack.accepted().find((m) => slackKind(m.text) === 'roster-unreachable')!;
     expect(warning.text).toMatch(/agent-bob/);
     expect(warning.text).not.toMatch(/agent-ann/);
     expect(JSON.stringify(warning.blocks)).toMatch(/AGENT_SIP_URI_CALLING=enable/);

@@ -6,10 +6,11 @@ import type { EventFeed } from '../../src/events/event-log.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import { PgEventWriter } from '../../src/events/pg-event-writer.js';
 import { RedisEventLog } from '../../src/events/redis-event-log.js';
-import { createPgPool } from '../../src/records/pg-pool.js';
+import { createPgPool } from '../../src/postgres/pool.js';
 import { memoryLogger } from '../jobs/test-logger.js';
-import { createTestSchema, startOutageProxy, type TestSchema, viaPort } from '../records/pg-test-db.js';
+import { createTestSchema, type TestSchema } from '../records/pg-test-db.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { startOutageProxy, viaPort } from '../support/outage-proxy.js';
 
 const T = Date.parse('2026-12-01T09:00:00Z');
 
@@ -108,7 +109,7 @@ describe('PgEventWriter (real PostgreSQL)', () => {
 
   it('during a database outage the events wait in the log and are written once it is back', async () => {
     const db = await schema();
-    const proxy = await startOutageProxy(db.url);
+    const proxy = await startOutageProxy(db.url, 5432);
     cleanups.push(() => proxy.close());
     const log = new RedisEventLog(redis());
     const writer = new PgEventWriter({

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -7,14 +6,13 @@ import {
   DAY_MS,
   decideBalance,
 } from '../../src/jobs/balance-check.js';
-import type { BalanceState } from '../../src/jobs/balance-state-store.js';
-import { RedisBalanceStateStore } from '../../src/jobs/redis-balance-state-store.js';
-import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
-import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
+import type { BalanceState, JobStore } from '../../src/jobs/job-store.js';
+import { MemoryJobStore } from '../../src/jobs/memory-job-store.js';
+import { RedisJobStore } from '../../src/jobs/redis-job-store.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { describeBackends } from '../support/describe-backends.js';
 import { RecordingNotifier } from './recording-notifier.js';
 
 const logger = pino({ level: 'silent' });
@@ -95,22 +93,20 @@ describe('decideBalance', () => {
   });
 });
 
-describe('checkBalance against the fake Telnyx API and Redis', () => {
+// On Redis each call of `store()` is a new connection on the test's prefix, as a restarted process
+// or another replica would have; in memory they all share one instance.
+describeBackends('checkBalance against the fake Telnyx API', (backend) => {
   let api: FakeTelnyxApi;
-  let clients: Redis[];
-  let prefix: string;
   let notifier: RecordingNotifier;
   let clock: number;
   let schedulers: JobScheduler[];
+  let shared: MemoryJobStore;
 
-  const redis = () => {
-    const client = testRedis(prefix);
-    clients.push(client);
-    return client;
-  };
+  const store = (): JobStore =>
+    backend.one<JobStore>({ memory: () => shared, redis: (r) => new RedisJobStore(r) });
   const options = (overrides: Partial<BalanceCheckOptions> = {}): BalanceCheckOptions => ({
     client: createTelnyxClient({ apiKey: api.apiKey, baseUrl: api.baseUrl, maxRetries: 0, timeoutMs: 2000 }),
-    store: new RedisBalanceStateStore(redis()),
+    store: store(),
     notifier,
     logger,
     threshold: '80',
@@ -120,16 +116,14 @@ describe('checkBalance against the fake Telnyx API and Redis', () => {
 
   beforeEach(async () => {
     api = await FakeTelnyxApi.start();
-    clients = [];
     schedulers = [];
-    prefix = uniquePrefix();
+    shared = new MemoryJobStore();
     notifier = new RecordingNotifier();
     clock = T0;
   });
   afterEach(async () => {
     await Promise.all(schedulers.map((s) => s.stop()));
     await api.close();
-    await Promise.all(clients.map((c) => c.quit()));
   });
 
   it('alerts on the crossing, reminds after 24 h, and announces the recovery, across restarts', async () => {
@@ -140,7 +134,7 @@ describe('checkBalance against the fake Telnyx API and Redis', () => {
       alerts: ['low-balance'],
     });
     clock += 6 * 3_600_000;
-    // A new process (new store instance) remembers the crossing.
+    // A new store instance (on Redis: a restarted process) remembers the crossing.
     expect(await checkBalance(options())).toMatchObject({ low: true, alerts: [] });
     clock = T0 + DAY_MS;
     api.setBalance({ available_credit: '-5.20' });
@@ -210,10 +204,10 @@ describe('checkBalance against the fake Telnyx API and Redis', () => {
 
   it('throws without touching the state when Telnyx fails', async () => {
     api.setBalance({ available_credit: '10.00' });
-    const store = new RedisBalanceStateStore(redis());
+    const jobStore = store();
     api.failNext({ path: '/v2/balance' }, 1, { kind: 'server-error', status: 503 });
-    await expect(checkBalance(options({ store }))).rejects.toThrow();
-    expect(await store.get()).toEqual({ revision: 0, state: undefined });
+    await expect(checkBalance(options({ store: jobStore }))).rejects.toThrow();
+    expect(await jobStore.getBalance()).toEqual({ revision: 0, state: undefined });
     expect(notifier.calls).toHaveLength(0);
   });
 
@@ -221,21 +215,15 @@ describe('checkBalance against the fake Telnyx API and Redis', () => {
     api.setBalance({ available_credit: '79.99' });
     const slots: string[] = [];
     const replica = () => {
-      const client = redis();
-      const scheduler = new JobScheduler({
-        lease: new RedisJobLease(client),
-        health: new RedisJobHealthStore(client),
-        notifier,
-        logger,
-      });
+      const jobStore = store();
+      const scheduler = new JobScheduler({ store: jobStore, notifier, logger });
       schedulers.push(scheduler);
-      const store = new RedisBalanceStateStore(client);
       scheduler.register({
         name: 'balance-check',
         cron: '* * * * * *',
         run: async ({ slot }) => {
           slots.push(slot.toISOString());
-          return checkBalance(options({ store, now: Date.now }));
+          return checkBalance(options({ store: jobStore, now: Date.now }));
         },
       });
       return scheduler;

@@ -1,13 +1,10 @@
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { JobLease } from '../../src/jobs/job-lease.js';
-import { MemoryJobHealthStore } from '../../src/jobs/memory-job-health-store.js';
-import { MemoryJobLease } from '../../src/jobs/memory-job-lease.js';
-import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
-import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import type { JobStore } from '../../src/jobs/job-store.js';
+import { MemoryJobStore } from '../../src/jobs/memory-job-store.js';
+import { RedisJobStore } from '../../src/jobs/redis-job-store.js';
 import { type JobDefinition, JobScheduler } from '../../src/jobs/scheduler.js';
-import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { describeBackends } from '../support/describe-backends.js';
 import { RecordingNotifier } from './recording-notifier.js';
 
 const logger = pino({ level: 'silent' });
@@ -15,41 +12,23 @@ const EVERY_SECOND = '* * * * * *';
 /** A schedule that never fires during a test (1 January, midnight). */
 const NEVER = '0 0 1 1 *';
 
-let clients: Redis[];
-let schedulers: JobScheduler[];
-let prefix: string;
-let notifier: RecordingNotifier;
-let clock: number | undefined;
-
 /** A replica whose lease requests arrive late (slow network, busy event loop, clock skew). */
-function lagging(lease: JobLease, ms: number): JobLease {
+function lagging(store: JobStore, ms: number): JobStore {
   const later = () => new Promise((resolve) => setTimeout(resolve, ms));
   return {
     claimSlot: async (...args) => {
       await later();
-      return lease.claimSlot(...args);
+      return store.claimSlot(...args);
     },
-    acquireRun: (...args) => lease.acquireRun(...args),
-    renewRun: (...args) => lease.renewRun(...args),
-    releaseRun: (...args) => lease.releaseRun(...args),
+    acquireRun: (...args) => store.acquireRun(...args),
+    renewRun: (...args) => store.renewRun(...args),
+    releaseRun: (...args) => store.releaseRun(...args),
+    recordSuccess: (...args) => store.recordSuccess(...args),
+    recordFailure: (...args) => store.recordFailure(...args),
+    getHealth: (...args) => store.getHealth(...args),
+    getBalance: () => store.getBalance(),
+    compareAndSetBalance: (...args) => store.compareAndSetBalance(...args),
   };
-}
-
-/** One replica: its own Redis connection on the shared test prefix. */
-function replica(options: { lagMs?: number } = {}): JobScheduler {
-  const redis = testRedis(prefix);
-  clients.push(redis);
-  const lease = new RedisJobLease(redis);
-  const scheduler = new JobScheduler({
-    lease: options.lagMs ? lagging(lease, options.lagMs) : lease,
-    health: new RedisJobHealthStore(redis),
-    notifier,
-    logger,
-    timezone: 'UTC',
-    now: () => clock ?? Date.now(),
-  });
-  schedulers.push(scheduler);
-  return scheduler;
 }
 
 function deferred<T = void>() {
@@ -60,20 +39,39 @@ function deferred<T = void>() {
   return { promise, resolve };
 }
 
-beforeEach(() => {
-  clients = [];
-  schedulers = [];
-  prefix = uniquePrefix();
-  notifier = new RecordingNotifier();
-  clock = undefined;
-});
+// Replicas share one job store: on Redis each has its own connection on the test's prefix; in
+// memory they share one instance, as schedulers in one process would.
+describeBackends('JobScheduler across replicas', (backend) => {
+  let schedulers: JobScheduler[];
+  let notifier: RecordingNotifier;
+  let clock: number | undefined;
+  let shared: MemoryJobStore;
 
-afterEach(async () => {
-  await Promise.all(schedulers.map((s) => s.stop()));
-  await Promise.all(clients.map((c) => c.quit()));
-});
+  beforeEach(() => {
+    schedulers = [];
+    notifier = new RecordingNotifier();
+    clock = undefined;
+    shared = new MemoryJobStore();
+  });
 
-describe('JobScheduler across replicas', () => {
+  afterEach(async () => {
+    await Promise.all(schedulers.map((s) => s.stop()));
+  });
+
+  /** One replica of the scheduler on the shared job store. */
+  function replica(options: { lagMs?: number } = {}): JobScheduler {
+    const store = backend.one<JobStore>({ memory: () => shared, redis: (r) => new RedisJobStore(r) });
+    const scheduler = new JobScheduler({
+      store: options.lagMs ? lagging(store, options.lagMs) : store,
+      notifier,
+      logger,
+      timezone: 'UTC',
+      now: () => clock ?? Date.now(),
+    });
+    schedulers.push(scheduler);
+    return scheduler;
+  }
+
   it('runs each slot once, whichever replica claims it', async () => {
     const runs: Array<{ slot: string; by: string }> = [];
     const job = (by: string): JobDefinition => ({
@@ -295,24 +293,5 @@ describe('JobScheduler across replicas', () => {
     );
     expect(() => a.register({ name: 'job:{x}', cron: NEVER, run: async () => undefined })).toThrow(/name/);
     return expect(a.runNow('nope')).rejects.toThrow(/unknown job/);
-  });
-});
-
-describe('JobScheduler without Redis', () => {
-  it('runs a schedule locally with the in-memory lease and health', async () => {
-    const health = new MemoryJobHealthStore();
-    const scheduler = new JobScheduler({ lease: new MemoryJobLease(), health, notifier, logger });
-    schedulers.push(scheduler);
-    const slots: string[] = [];
-    scheduler.register({
-      name: 'tick',
-      cron: EVERY_SECOND,
-      run: async ({ slot }) => void slots.push(slot.toISOString()),
-    });
-    await scheduler.start();
-    await vi.waitFor(() => expect(slots.length).toBeGreaterThanOrEqual(2), { timeout: 4000, interval: 50 });
-    await scheduler.stop();
-    expect(new Set(slots).size).toBe(slots.length);
-    expect((await health.get('tick')).successes).toBe(slots.length);
   });
 });

@@ -1,48 +1,49 @@
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentsReport } from '../../src/agents/agents-report.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { LiveRoster } from '../../src/agents/live-roster.js';
+import { MemoryRosterStore } from '../../src/agents/memory-roster-store.js';
 import { RedisRosterStore } from '../../src/agents/redis-roster-store.js';
+import type { RosterStore } from '../../src/agents/roster-store.js';
 import type { RosterSyncResult } from '../../src/agents/roster-sync.js';
 import { StaticRoster } from '../../src/agents/static-roster.js';
-import { RedisBalanceStateStore } from '../../src/jobs/redis-balance-state-store.js';
-import { RedisJobHealthStore } from '../../src/jobs/redis-job-health-store.js';
-import { RedisJobLease } from '../../src/jobs/redis-job-lease.js';
+import type { JobStore } from '../../src/jobs/job-store.js';
+import { MemoryJobStore } from '../../src/jobs/memory-job-store.js';
+import { RedisJobStore } from '../../src/jobs/redis-job-store.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
 import { registerTelnyxJobs, TELNYX_JOBS } from '../../src/jobs/telnyx-jobs.js';
+import { agentsReport } from '../../src/routes/api/agents-report.js';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { testRedis } from '../setup/redis.js';
+import { describeBackends } from '../support/describe-backends.js';
 import { RecordingNotifier } from './recording-notifier.js';
 
 const logger = pino({ level: 'silent' });
 const NEVER = '0 0 1 1 *';
 
-describe('registerTelnyxJobs: what the app wires up', () => {
+describeBackends('registerTelnyxJobs: what the app wires up', (backend) => {
   let api: FakeTelnyxApi;
-  let redis: Redis;
   let scheduler: JobScheduler;
   let roster: LiveRoster;
   let notifier: RecordingNotifier;
 
   beforeEach(async () => {
     api = await FakeTelnyxApi.start();
-    redis = testRedis();
     notifier = new RecordingNotifier();
-    const rosterStore = new RedisRosterStore(redis);
+    const rosterStore = backend.one<RosterStore>({
+      memory: () => new MemoryRosterStore(),
+      redis: (r) => new RedisRosterStore(r),
+    });
+    const jobStore = backend.one<JobStore>({
+      memory: () => new MemoryJobStore(),
+      redis: (r) => new RedisJobStore(r),
+    });
     roster = new LiveRoster({
       store: rosterStore,
       staticAgents: [{ name: 'Front desk', sip: 'sip:desk@example.com' }],
       logger,
       refreshMs: 60_000,
     });
-    scheduler = new JobScheduler({
-      lease: new RedisJobLease(redis),
-      health: new RedisJobHealthStore(redis),
-      notifier,
-      logger,
-    });
+    scheduler = new JobScheduler({ store: jobStore, notifier, logger });
     registerTelnyxJobs({
       scheduler,
       client: createTelnyxClient({
@@ -52,7 +53,7 @@ describe('registerTelnyxJobs: what the app wires up', () => {
         timeoutMs: 2000,
       }),
       rosterStore,
-      balanceStore: new RedisBalanceStateStore(redis),
+      jobStore,
       notifier,
       logger,
       agents: { connectionFilter: 'agent', syncCron: NEVER, presenceCron: NEVER },
@@ -65,7 +66,6 @@ describe('registerTelnyxJobs: what the app wires up', () => {
     roster.stop();
     await scheduler.stop();
     await api.close();
-    await redis.quit();
   });
 
   it('syncs, checks presence and balance at start, and reports it all for GET /api/agents', async () => {

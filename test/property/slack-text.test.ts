@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { AGENTS, eventually, startServer, type TestServer } from '../helper.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 import { slackTexts } from '../support/slack-kind.js';
 import { anyText, FORM, NASTY_STRINGS } from './hostile-input.js';
 
@@ -46,9 +46,9 @@ function unsafe(text: string): string | undefined {
 
 describe('Slack text under hostile caller and roster input', () => {
   let server: TestServer;
-  let slack: FakeSlack;
+  // One app for the whole property run, so one fake Slack for it too.
+  const slack = useFakeSlack({ scope: 'all' });
   beforeAll(async () => {
-    slack = await startFakeSlack();
     server = await startServer({
       env: {
         SLACK_WEBHOOK_URL: slack.url,
@@ -59,7 +59,6 @@ describe('Slack text under hostile caller and roster input', () => {
   });
   afterAll(async () => {
     await server?.close();
-    await slack?.close();
   });
 
   const post = (path: string, params: Record<string, string>) =>

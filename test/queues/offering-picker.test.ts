@@ -5,11 +5,11 @@ import { transitionAgent } from '../../src/agents/agent-state-store.js';
 import { MemoryAgentStateStore } from '../../src/agents/memory-agent-state-store.js';
 import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.js';
 import { StaticRoster } from '../../src/agents/static-roster.js';
-import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import { CallCenter, offeringPicker } from '../../src/queues/call-center.js';
 import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
 import { createRouter } from '../../src/routing/router.js';
+import { memoryOutbox } from '../alerts/outboxes.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
 
 /**
@@ -35,7 +35,7 @@ describeBackends('offering picker', (backend) => {
     const center = new CallCenter({
       agents,
       events: new MemoryEventLog(),
-      notifier: new MemoryOutbox(),
+      notifier: memoryOutbox(),
       roster,
       log,
       settings: { wrapUpSeconds: 0, wrapUpOverrides: {}, maxNoAnswer: 3, dialTimeoutSeconds: 20 },

@@ -1,21 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPgPool } from '../../src/postgres/pool.js';
 import type { RecordFeed } from '../../src/records/call-record-store.js';
 import { MemoryCallRecordStore } from '../../src/records/memory-call-record-store.js';
-import { createPgPool } from '../../src/records/pg-pool.js';
 import { PgRecordWriter } from '../../src/records/pg-record-writer.js';
 import { RedisCallRecordStore } from '../../src/records/redis-call-record-store.js';
 import { memoryLogger } from '../jobs/test-logger.js';
 import { testRedis, uniquePrefix } from '../setup/redis.js';
+import { type OutageProxy, startOutageProxy, viaPort } from '../support/outage-proxy.js';
 import { record } from './call-record-store-suite.js';
-import {
-  createTestSchema,
-  type OutageProxy,
-  startOutageProxy,
-  type TestSchema,
-  viaPort,
-} from './pg-test-db.js';
+import { createTestSchema, type TestSchema } from './pg-test-db.js';
 
 const T = Date.parse('2026-11-19T09:00:00Z');
 
@@ -41,7 +36,7 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
     return r;
   };
   const proxy = async (url: string): Promise<OutageProxy> => {
-    const p = await startOutageProxy(url);
+    const p = await startOutageProxy(url, 5432);
     cleanups.push(() => p.close());
     return p;
   };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { Client } from 'pg';
 import { inject } from 'vitest';
 
@@ -20,14 +19,6 @@ const shown = (url: string): string => {
 export function withSchema(url: string, schema: string): string {
   const u = new URL(url);
   u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
-
-/** The same URL through another host:port (the outage proxy). */
-export function viaPort(url: string, port: number): string {
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(port);
   return u.toString();
 }
 
@@ -71,62 +62,6 @@ export async function createTestSchema(): Promise<TestSchema> {
       await reader.end().catch(() => undefined);
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       await admin.end().catch(() => undefined);
-    },
-  };
-}
-
-export interface OutageProxy {
-  port: number;
-  /** Cuts every open connection and refuses new ones, like a database that went away. */
-  down(): void;
-  up(): void;
-  close(): Promise<void>;
-}
-
-/**
- * A TCP proxy in front of PostgreSQL that the test can take down and bring back: a real outage as
- * the client sees it (connections reset, new ones closed at once), without touching the shared
- * server other tests use.
- */
-export async function startOutageProxy(targetUrl: string): Promise<OutageProxy> {
-  const target = new URL(targetUrl);
-  const targetPort = Number(target.port || 5432);
-  const targetHost = target.hostname;
-  const open = new Set<Socket>();
-  let isDown = false;
-  const server = createServer((client) => {
-    if (isDown) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(targetPort, targetHost);
-    open.add(client);
-    open.add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    down() {
-      isDown = true;
-      for (const socket of open) socket.destroy();
-      open.clear();
-    },
-    up() {
-      isDown = false;
-    },
-    async close() {
-      for (const socket of open) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -3,8 +3,8 @@ import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { playOutbound } from '../../src/simulator/scenarios.js';
 import { TelnyxPlayer } from '../../src/simulator/telnyx-player.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { type FakeSlack, startFakeSlack } from '../fakes/slack-server.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
+import { useFakeSlack } from '../support/fake-slack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const HOTLINE = '+18005550199';
@@ -13,13 +13,11 @@ const CUSTOMER = '+14155550123';
 describe('admin API', () => {
   let server: TestServer;
   let telnyx: FakeTelnyxApi | undefined;
-  let slack: FakeSlack | undefined;
+  const slack = useFakeSlack();
   afterEach(async () => {
     await server?.close();
     await telnyx?.close();
-    await slack?.close();
     telnyx = undefined;
-    slack = undefined;
   });
 
   const api = (path: string, init: RequestInit & { token?: string | null } = {}) => {
@@ -31,7 +29,6 @@ describe('admin API', () => {
 
   const startWithTelnyx = async (env: Record<string, string> = {}) => {
     telnyx ??= await FakeTelnyxApi.start();
-    slack = await startFakeSlack();
     server = await startServer({
       env: {
         API_TOKEN: TOKEN,
@@ -231,8 +228,8 @@ describe('admin API', () => {
         customer: CUSTOMER,
         agent: 'Alice',
       });
-      await slack!.waitForAccepted(3);
-      const texts = slack!.accepted().map((m) => m.text);
+      await slack.waitForAccepted(3);
+      const texts = slack.accepted().map((m) => m.text);
       expect(texts[0]).toMatch(/^📤 Outbound call from Alice to \+14155550123 is ringing/);
       expect(texts[1]).toMatch(/^📤 Outbound call from Alice to \+14155550123 was answered/);
       expect(texts[2]).toMatch(/^☎️ Outbound call from Alice to \+14155550123 ended/);
@@ -279,7 +276,7 @@ describe('admin API', () => {
         expect(res.status).toBe(502);
         expect(((await res.json()) as { message: string }).message).toMatch(reason);
         expect(((await (await api('/calls')).json()) as { calls: unknown[] }).calls).toEqual([]);
-        expect(slack!.requests).toEqual([]);
+        expect(slack.requests).toEqual([]);
       },
     );
 
@@ -377,9 +374,9 @@ describe('admin API', () => {
 });
 
 describe('npm run simulate -- outbound (the same scenario code)', () => {
+  const slack = useFakeSlack();
   it('plays a click-to-call end to end through the API and the simulated Telnyx', async () => {
     const telnyx = await FakeTelnyxApi.start();
-    const slack = await startFakeSlack();
     const server = await startServer({
       env: {
         API_TOKEN: TOKEN,
@@ -413,7 +410,6 @@ describe('npm run simulate -- outbound (the same scenario code)', () => {
     } finally {
       await server.close();
       await telnyx.close();
-      await slack.close();
     }
   });
 });

@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { eventually, type StartOptions, startServer, type TestServer } from '../helper.js';
-import { uniquePrefix } from '../setup/redis.js';
-import { startRedisServer, stopRedisServer } from '../setup/redis-server.js';
+import { deleteAppKeys, redisDatabaseUrl, uniquePrefix } from '../setup/redis.js';
+import { type OutageProxy, startOutageProxy, viaPort } from '../support/outage-proxy.js';
 
 /** docs/interface.md §10: outbound calls are money. */
 const TOKEN = 'test-token-0123456789abcdef';
@@ -15,13 +16,19 @@ const CUSTOMER = '+14155550123';
 describe('outbound calls are money', () => {
   const servers: TestServer[] = [];
   let telnyx: FakeTelnyxApi | undefined;
-  let redisServer: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+  let proxy: OutageProxy | undefined;
+  let admin: Redis | undefined;
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.close();
     await telnyx?.close();
     telnyx = undefined;
-    if (redisServer) await stopRedisServer(redisServer).catch(() => undefined);
-    redisServer = undefined;
+    await proxy?.close();
+    proxy = undefined;
+    if (admin) {
+      await deleteAppKeys(admin).catch(() => undefined);
+      await admin.quit();
+    }
+    admin = undefined;
   });
 
   const start = async (
@@ -130,11 +137,14 @@ describe('outbound calls are money', () => {
   });
 
   it('store first: with Redis down, 503 and Telnyx is never asked; GET /api/calls(/:sid) is 503 too', async () => {
-    redisServer = await startRedisServer();
-    const server = await start({ REDIS_URL: redisServer.url }, { store: 'config' });
+    // Redis goes away between the app and the test Redis (test/support/outage-proxy.ts); the app
+    // writes under the fixed `sb:` prefix, in a database of its own (test/setup/redis.ts).
+    const url = redisDatabaseUrl(12);
+    admin = new Redis(url, { maxRetriesPerRequest: 1 });
+    proxy = await startOutageProxy(url, 6379);
+    const server = await start({ REDIS_URL: viaPort(url, proxy.port) }, { store: 'config' });
     await eventually(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200));
-    await stopRedisServer(redisServer);
-    redisServer = undefined;
+    proxy.down();
 
     const res = await call(server, { agent: 'Alice', to: CUSTOMER });
     expect(res.status).toBe(503);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCallStatus, parseCount, parseTelnyxTime } from '../../src/telnyx/texml-params.js';
+import { parseCount, parseTelnyxTime } from '../../src/telnyx/texml-params.js';
 
 describe('parseTelnyxTime', () => {
   it.each([
@@ -19,17 +19,6 @@ describe('parseTelnyxTime', () => {
       expect(parseTelnyxTime(input)).toBeUndefined();
     },
   );
-});
-
-describe('parseCallStatus', () => {
-  it('maps Telnyx statuses and tolerates other spellings', () => {
-    expect(parseCallStatus('in-progress')).toBe('in-progress');
-    expect(parseCallStatus('answered')).toBe('in-progress');
-    expect(parseCallStatus('Completed')).toBe('completed');
-    expect(parseCallStatus('cancelled')).toBe('canceled');
-    expect(parseCallStatus('dtmf')).toBeUndefined();
-    expect(parseCallStatus(undefined)).toBeUndefined();
-  });
 });
 
 describe('parseCount', () => {

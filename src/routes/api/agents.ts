@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Roster } from '../../agents/agent.js';
 import type { AgentRecord } from '../../agents/agent-state.js';
 import { AGENT_STATUSES, type AgentStatusService } from '../../agents/agent-status-service.js';
-import { agentsReport } from '../../agents/agents-report.js';
 import type { RosterSyncResult } from '../../agents/roster-sync.js';
 import { Errors } from '../../errors.js';
 import type { JobScheduler } from '../../jobs/scheduler.js';
 import { TELNYX_JOBS } from '../../jobs/telnyx-jobs.js';
 import { describeTelnyxError } from '../../telnyx/client.js';
+import { agentsReport } from './agents-report.js';
 
 export interface AgentRoutesOptions {
   roster: Roster & { refresh?(): Promise<unknown> };

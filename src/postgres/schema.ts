@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 
 /**
- * The PostgreSQL schema, as an ordered list of migrations. Applied at start (and before the first
- * flush) under an advisory lock, so replicas starting together apply each migration once. Append
- * new migrations; never edit an applied one.
+ * The PostgreSQL schema of the call records (src/records/pg-record-writer.ts) and the call-center
+ * event log (src/events/pg-event-writer.ts), as an ordered list of migrations. Applied at start
+ * (and before the first flush) under an advisory lock, so replicas starting together apply each
+ * migration once. Append new migrations; never edit an applied one.
  */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   {

@@ -1,5 +1,5 @@
-import type { JobHealth } from '../jobs/job-health-store.js';
-import type { Agent, Roster } from './agent.js';
+import type { Agent, Roster } from '../../agents/agent.js';
+import type { JobHealth } from '../../jobs/job-store.js';
 
 /** The body of `GET /api/agents`. */
 export interface AgentsReport {
