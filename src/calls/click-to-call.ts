@@ -65,7 +65,7 @@ export class ClickToCall {
     agent: string;
     to: string;
     base: string;
-    /** A queue callback (src/queues/callback-dialer.ts): kept with the call's state. */
+    /** A queue callback (src/calls/callback-dialer.ts): kept with the call's state. */
     callback?: CallbackRef;
   }): Promise<{ callSid: string; agent: string }> {
     const missing = this.missingSettings();

@@ -13,7 +13,7 @@
  * - callbacks (docs/interface.md §7 "Callback instead of waiting"): the wait document offers
  *   "press 1" after `callbackAfterSeconds`; `requestCallback` turns the entry into a callback at
  *   the same place; `dispatch` hands a callback entry offered to a free agent to the
- *   `CallbackPlacer` (src/queues/callback-dialer.ts), which rings the agent, then the caller, and
+ *   `CallbackPlacer` (src/calls/callback-dialer.ts), which rings the agent, then the caller, and
  *   reports back through `callbackConnected` / `callbackAttemptFailed`.
  *
  * Nothing here waits on Slack: alerts go to the outbox. Store failures reach the call flow, which
@@ -70,7 +70,7 @@ export interface WaitDocument {
 }
 
 /**
- * Places queue callbacks (src/queues/callback-dialer.ts). Attached by app.ts once click-to-call
+ * Places queue callbacks (src/calls/callback-dialer.ts). Attached by app.ts once click-to-call
  * exists; without one, "press 1" is never offered.
  */
 export interface CallbackPlacer {
@@ -346,7 +346,7 @@ export class QueueFlow {
    */
   async ringEnded(callSid: string, rangOut: boolean): Promise<AfterQueue | undefined> {
     const offered = await this.o.queues.get(callSid);
-    // A callback's offers ring through its own calls (src/queues/callback-dialer.ts), never this one.
+    // A callback's offers ring through its own calls (src/calls/callback-dialer.ts), never this one.
     if (offered?.offeredTo === undefined || offered.callback) return undefined;
     // The preferred agent's short sticky ring is not one of the caller's DIAL_ATTEMPTS (§5.1);
     // releasing it ends the hold, so anyone may be offered the caller next.

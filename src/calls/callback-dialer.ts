@@ -21,15 +21,15 @@
  */
 
 import type { Logger } from 'pino';
-import type { CallState } from '../calls/call-state.js';
-import { talkSeconds } from '../calls/call-state.js';
-import type { CallStore } from '../calls/call-store.js';
-import type { ClickToCall } from '../calls/click-to-call.js';
-import type { OutboundPolicy } from '../calls/outbound-policy.js';
+import type { CallCenter } from '../queues/call-center.js';
+import type { QueueEntry } from '../queues/queue-entry.js';
+import type { CallbackPlacer, QueueFlow } from '../queues/queue-flow.js';
 import type { Service } from '../service.js';
-import type { CallCenter } from './call-center.js';
-import type { QueueEntry } from './queue-entry.js';
-import type { CallbackPlacer, QueueFlow } from './queue-flow.js';
+import type { CallState } from './call-state.js';
+import { talkSeconds } from './call-state.js';
+import type { CallStore } from './call-store.js';
+import type { ClickToCall } from './click-to-call.js';
+import type { OutboundPolicy } from './outbound-policy.js';
 
 export interface CallbackDialerOptions {
   queue: QueueFlow;
