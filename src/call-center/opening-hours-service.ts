@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from '../with-timeout.js';
 import type { QueueHours } from './call-center-file.js';
 import type { CallCenterConfigSource } from './call-center-source.js';
 import { type HoursOverrideStore, overrideFor } from './hours-override-store.js';
@@ -20,23 +21,31 @@ export class OpeningHoursService {
   private readonly overrides: HoursOverrideStore;
   private readonly now: () => number;
   private readonly log?: Logger;
+  private readonly overridesBudgetMs?: number;
 
   constructor(options: {
     source: CallCenterConfigSource;
     overrides: HoursOverrideStore;
     now?: () => number;
     logger?: Logger;
+    /**
+     * How long `check` (the call path) waits for the overrides before the schedule alone decides;
+     * default: no limit.
+     */
+    overridesBudgetMs?: number;
   }) {
     this.source = options.source;
     this.overrides = options.overrides;
     this.now = options.now ?? Date.now;
     this.log = options.logger;
+    this.overridesBudgetMs = options.overridesBudgetMs;
   }
 
-  /** Overrides in force, or undefined when the store cannot be read. */
-  private async loadOverrides(at: number): Promise<ManualOverride[] | undefined> {
+  /** Overrides in force, or undefined when the store cannot be read (in `budgetMs`). */
+  private async loadOverrides(at: number, budgetMs?: number): Promise<ManualOverride[] | undefined> {
     try {
-      return await this.overrides.list(at);
+      const list = this.overrides.list(at);
+      return await (budgetMs === undefined ? list : withTimeout(list, budgetMs));
     } catch (err) {
       this.log?.warn({ err }, 'hours overrides unreadable; the schedule alone decides');
       return undefined;
@@ -51,7 +60,7 @@ export class OpeningHoursService {
     queue: string,
     at = this.now(),
   ): Promise<Omit<QueueHoursState, 'nextChange'> & { overridesUnknown?: true }> {
-    const overrides = await this.loadOverrides(at);
+    const overrides = await this.loadOverrides(at, this.overridesBudgetMs);
     const hours = this.source.current().hours.get(queue);
     const s = stateAt(hours, at, overrides && overrideFor(overrides, queue));
     return {

@@ -16,6 +16,10 @@ export interface QueueSettings {
   maxWaitSeconds: number;
   /** Most callers in line; the next one goes straight to voicemail. */
   maxWaiting: number;
+  /** Hold music: a prompt name in AUDIO_DIR or an https URL (default `hold-music`). */
+  holdMusic?: string;
+  /** False: this queue never offers callbacks (the call-center file's `callbacks`). */
+  callbacks?: boolean;
 }
 
 export const DEFAULT_QUEUE_SETTINGS: Readonly<QueueSettings> = Object.freeze({

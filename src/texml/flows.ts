@@ -31,6 +31,9 @@ export interface DialRound {
 
 export type VoicemailReason = 'no-answer' | 'no-agents';
 
+/** Why the caller's queue is closed (docs/interface.md §9). */
+export type ClosedFlowReason = 'after-hours' | 'holiday' | 'closure' | 'manual';
+
 /** Renders each step of a call as a TeXML document. Pure and synchronous; never does I/O. */
 export interface Flows {
   /** First reply to a new call: greeting and the first ring round; `round` null (or no targets) = voicemail. */
@@ -47,13 +50,22 @@ export interface Flows {
   outbound(v: { base: string; to: string; callerId: string }): string;
   /** Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7). */
   enqueue(v: { base: string; queue: string }): string;
-  /** The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music. */
+  /**
+   * The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music (`holdMusic`:
+   * an absolute URL; default the server's `audio/hold-music.mp3`).
+   */
   queueWait(v: {
     base: string;
     leave: boolean;
     announce?: { position: number; wait: string };
     callback: boolean;
+    holdMusic?: string;
   }): string;
+  /**
+   * The caller's queue is closed (docs/interface.md §9): the closed prompt (`play`: its MP3 as an
+   * absolute URL, else `say` is spoken), then the voicemail `<Record>`.
+   */
+  closed(v: { base: string; reason: ClosedFlowReason; play?: string; say: string }): string;
   /** A waiting caller's turn: the `<Dial>` to the agent it was offered to. */
   queueDial(v: { base: string; round: DialRound }): string;
   /** The caller asked for a callback: a confirmation and `<Hangup/>`. */
@@ -207,8 +219,10 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
     leave: boolean;
     announce: { position: number; wait: string } | null;
     callback: boolean;
+    holdMusic: string;
   }
   const announce = { position: 3, wait: 'two minutes' };
+  const music = `${SAMPLE_BASE}/audio/hold-music.mp3?a=1&b="2"`;
   const queueWait = templates.compile<WaitView>({
     file: 'queue-wait.xml',
     shape: {
@@ -216,12 +230,45 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
       leave: 'value',
       announce: { position: 'value', wait: 'value' },
       callback: 'value',
+      holdMusic: 'value',
     },
     samples: [
-      { label: 'leave', view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false } },
-      { label: 'announce', view: { base: SAMPLE_BASE, leave: false, announce, callback: false } },
-      { label: 'music only', view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false } },
-      { label: 'callback offer', view: { base: SAMPLE_BASE, leave: false, announce, callback: true } },
+      {
+        label: 'leave',
+        view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false, holdMusic: music },
+      },
+      {
+        label: 'announce',
+        view: { base: SAMPLE_BASE, leave: false, announce, callback: false, holdMusic: music },
+      },
+      {
+        label: 'music only',
+        view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false, holdMusic: music },
+      },
+      {
+        label: 'callback offer',
+        view: { base: SAMPLE_BASE, leave: false, announce, callback: true, holdMusic: music },
+      },
+    ],
+  });
+  interface ClosedView {
+    base: string;
+    reason: ClosedFlowReason;
+    play: string | null;
+    say: string;
+  }
+  const closed = templates.compile<ClosedView>({
+    file: 'closed.xml',
+    shape: { base: 'value', reason: 'value', play: 'value', say: 'value' },
+    samples: [
+      {
+        label: 'an MP3 prompt',
+        view: { base: SAMPLE_BASE, reason: 'holiday', play: `${SAMPLE_BASE}/audio/holiday.mp3`, say: 'x' },
+      },
+      {
+        label: 'a spoken prompt',
+        view: { base: SAMPLE_BASE, reason: 'manual', play: null, say: `Closed <today> & "tomorrow"` },
+      },
     ],
   });
   const queueDial = templates.compile<NextRoundView>({
@@ -237,8 +284,15 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
 
   return {
     enqueue: ({ base, queue }) => enqueue({ base: baseUrl(base), queue }),
-    queueWait: ({ base, leave, announce, callback }) =>
-      queueWait({ base: baseUrl(base), leave, announce: announce ?? null, callback }),
+    queueWait: ({ base, leave, announce, callback, holdMusic }) =>
+      queueWait({
+        base: baseUrl(base),
+        leave,
+        announce: announce ?? null,
+        callback,
+        holdMusic: holdMusic ?? `${baseUrl(base)}/audio/hold-music.mp3`,
+      }),
+    closed: ({ base, reason, play, say }) => closed({ base: baseUrl(base), reason, play: play ?? null, say }),
     queueDial: ({ base, round }) => queueDial({ base: baseUrl(base), round: roundView(round) }),
     callbackRequested: ({ base }) => callbackRequested({ base: baseUrl(base) }),
     inbound: ({ base, round }) =>
