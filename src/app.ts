@@ -475,7 +475,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
             records: (ids) => center.records(ids),
           }),
         async (api) => {
-          await api.register(statsRoutes, { store: records, settings: config.stats, events, now });
+          await api.register(statsRoutes, {
+            store: records,
+            settings: config.stats,
+            events,
+            queueNames: () => directory.names(),
+            now,
+          });
         },
         async (api) => {
           await api.register(hoursRoutes, { hours, source: callCenter, now });
