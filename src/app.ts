@@ -227,6 +227,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger: log,
     // A caller's reply never waits long on Redis: the schedule alone decides after this.
     overridesBudgetMs: 500,
+    // One Redis read a second at most on the call path; another replica's change counts within 1 s.
+    overridesCacheMs: 1_000,
   });
 
   const scheduler = new JobScheduler({
