@@ -274,7 +274,7 @@ export class CallFlow {
       const joined = await this.joinQueue(sid, from, c.accountSid, queue);
       if (joined) {
         await this.recordForReply(sid, before);
-        return this.o.flows.enqueue({ base, queue: joined });
+        return this.o.flows.enqueue({ base, queue: joined, welcome: this.welcome(base, joined) });
       }
     } else if (this.o.center) {
       // Offered at once: the call still enters its queue, at the front (docs/interface.md §7 log).
@@ -315,6 +315,14 @@ export class CallFlow {
       this.o.log.warn({ err, callSid, queue }, 'opening hours unavailable; the queue counts as open');
       return undefined;
     }
+  }
+
+  /** The queue's welcome prompt (docs/call-center-file.md), heard once on first joining its line. */
+  private welcome(base: string, queue: string): { play?: string; say: string } | undefined {
+    const prompt = this.directory.queue(queue)?.prompts.welcome;
+    if (!prompt) return undefined;
+    const play = promptUrl(prompt, { base, hasAudio: this.o.hasAudio });
+    return { ...(play ? { play } : {}), say: prompt.say };
   }
 
   /** The closed prompt that fits the reason (the queue's own from the file), then voicemail. */
@@ -560,7 +568,7 @@ export class CallFlow {
       const joined = await this.joinQueue(sid, state.from, p.AccountSid, queueName);
       if (joined) {
         await this.recordForReply(sid, [ended]);
-        return this.o.flows.enqueue({ base, queue: joined });
+        return this.o.flows.enqueue({ base, queue: joined, welcome: this.welcome(base, joined) });
       }
     }
     await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, ...at }]);

@@ -48,8 +48,11 @@ export interface Flows {
   answered(v: { base: string }): string;
   /** Click-to-call: the agent answered, now dial the customer `to` showing `callerId`. */
   outbound(v: { base: string; to: string; callerId: string }): string;
-  /** Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7). */
-  enqueue(v: { base: string; queue: string }): string;
+  /**
+   * Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7), after the queue's
+   * `welcome` prompt when the caller joins for the first time (`play`: its MP3 URL, else `say`).
+   */
+  enqueue(v: { base: string; queue: string; welcome?: { play?: string; say: string } }): string;
   /**
    * The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music (`holdMusic`:
    * an absolute URL; default the server's `audio/hold-music.mp3`).
@@ -209,10 +212,29 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
     ],
   });
 
-  const enqueue = templates.compile<{ base: string; queue: string }>({
+  interface EnqueueView {
+    base: string;
+    queue: string;
+    welcome: { play: string | null; say: string } | null;
+  }
+  const enqueue = templates.compile<EnqueueView>({
     file: 'queue-enqueue.xml',
-    shape: { base: 'value', queue: 'value' },
-    samples: [{ label: 'a queue', view: { base: SAMPLE_BASE, queue: `support & "sales" <x>` } }],
+    shape: { base: 'value', queue: 'value', welcome: { play: 'value', say: 'value' } },
+    samples: [
+      { label: 'a queue', view: { base: SAMPLE_BASE, queue: `support & "sales" <x>`, welcome: null } },
+      {
+        label: 'a welcome MP3',
+        view: {
+          base: SAMPLE_BASE,
+          queue: 'sales',
+          welcome: { play: `${SAMPLE_BASE}/audio/queue-welcome.mp3`, say: 'x' },
+        },
+      },
+      {
+        label: 'a spoken welcome',
+        view: { base: SAMPLE_BASE, queue: 'sales', welcome: { play: null, say: `Hold <on> & "wait"` } },
+      },
+    ],
   });
   interface WaitView {
     base: string;
@@ -283,7 +305,12 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
   });
 
   return {
-    enqueue: ({ base, queue }) => enqueue({ base: baseUrl(base), queue }),
+    enqueue: ({ base, queue, welcome }) =>
+      enqueue({
+        base: baseUrl(base),
+        queue,
+        welcome: welcome ? { play: welcome.play ?? null, say: welcome.say } : null,
+      }),
     queueWait: ({ base, leave, announce, callback, holdMusic }) =>
       queueWait({
         base: baseUrl(base),

@@ -381,6 +381,8 @@ describe.each(['memory', 'redis'] as const)('two queues sharing an agent (%s)', 
     expect(dialTargets(doc)).toEqual([]);
     expect(doc).toContain(`waitUrl="${BASE}/texml/queue/wait"`);
     expect(doc).toMatch(/<Enqueue [^>]*>support<\/Enqueue>/);
+    // The queue's welcome prompt, once, before the line (docs/call-center-file.md).
+    expect(doc).toContain(`<Play continueOnError="true">${BASE}/audio/queue-welcome.mp3</Play>`);
     const music = await wait(2);
     expect(music).not.toContain('<Leave/>');
     expect(music).toContain(`<Play>${BASE}/audio/queue-welcome.mp3</Play>`); // support's own hold music
