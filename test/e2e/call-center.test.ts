@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCallCenterFile } from '../../src/call-center/call-center-file.js';
 import { staticCallCenterSource } from '../../src/call-center/call-center-source.js';
@@ -452,5 +455,50 @@ describe.each(['memory', 'redis'] as const)('two queues sharing an agent (%s)', 
       expect(queues.find((q) => q.queue === 'sales')).toMatchObject({ offered: 2, answered: 2 });
       expect(queues.find((q) => q.queue === 'support')).toMatchObject({ offered: 1, answered: 1 });
     });
+  });
+});
+
+describe('the call-center file changed on disk (hot reload, docs/call-center-file.md)', () => {
+  let server: TestServer | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the next call follows the new file: a menu appears and routes by it (a bad change is refused: test/call-center/call-center-source.test.ts)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sb-cc-'));
+    const path = join(dir, 'call-center.yaml');
+    writeFileSync(path, 'queues:\n  support: { agents: ["*"] }\n');
+    server = await startServer({ store: 'memory', env: { CALL_CENTER_CONFIG: path, PUBLIC_URL: BASE } });
+    const inbound = async (sid: string) => {
+      const res = await postRaw(
+        `${server!.url}/texml/inbound`,
+        new URLSearchParams({ CallSid: sid, From: '+13125550111', To: '+18005550199' }).toString(),
+      );
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    expect(await inbound('hot-1')).toContain('<Dial');
+    // The caller hangs up: the agents it rang are free again.
+    await postRaw(
+      `${server.url}/texml/status`,
+      new URLSearchParams({ CallSid: 'hot-1', From: '+13125550111', CallStatus: 'completed' }).toString(),
+    );
+    await eventually(async () =>
+      expect((await server!.app.services.center.agentStates.get('Bob')).state).toBe('idle'),
+    );
+
+    writeFileSync(path, FILE);
+    await eventually(() => expect(server!.app.services.callCenter.current().menu).toBeDefined(), 10_000);
+    expect(await inbound('hot-2')).toContain('<Gather');
+    const menu = await postRaw(
+      `${server.url}/texml/menu`,
+      new URLSearchParams({ CallSid: 'hot-3', From: '+13125550111', Digits: '2' }).toString(),
+    );
+    expect([...menu.body.matchAll(/<Sip[^>]*>([^<]+)<\/Sip>/g)].map((m) => agentOf(m[1]!))).toEqual([
+      'Bob',
+      'Carol',
+    ]);
   });
 });
