@@ -11,7 +11,7 @@ import { OutboxWorker } from './alerts/outbox-worker.js';
 import type { BackoffOptions } from './alerts/sink.js';
 import { type CallCenterConfigSource, callCenterSourceFor } from './call-center/call-center-source.js';
 import { OpeningHoursService } from './call-center/opening-hours-service.js';
-import { resolveQueueMembership } from './call-center/queue-agents.js';
+import { audioFolder } from './call-center/prompts.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
 import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
@@ -40,7 +40,7 @@ import hoursRoutes from './routes/api/hours.js';
 import adminApi from './routes/api/index.js';
 import queueRoutes, { type QueueDefinition } from './routes/api/queues.js';
 import { statsRoutes } from './routes/api/stats.js';
-import audioRoutes from './routes/audio.js';
+import audioRoutes, { DEFAULT_AUDIO_DIR } from './routes/audio.js';
 import healthRoutes from './routes/health.js';
 import texmlRoutes from './routes/texml.js';
 import { schemaErrorFormatter } from './routes/validation-message.js';
@@ -237,6 +237,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     overrides: stores.hoursOverrides,
     now,
     logger: log,
+    // A caller's reply never waits long on Redis: the schedule alone decides after this.
+    overridesBudgetMs: 500,
+    // One Redis read a second at most on the call path; another replica's change counts within 1 s.
+    overridesCacheMs: 1_000,
   });
 
   const scheduler = new JobScheduler({
@@ -250,11 +254,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // /api/events, /api/stats and /metrics. Without a call-center file: one queue, `support`,
   // holding every agent.
   const { queues: queueStore, agentStates, events } = stores;
+  const { center, queue, directory } = buildCallCenter({
+    config,
+    stores,
+    roster,
+    notifier: outbox,
+    log,
+    now,
+    queueSettings: deps.queueSettings,
+    callCenter,
+    hours,
+  });
   // The queues of the call-center file (docs/call-center-file.md), resolved against the roster.
-  const queueDefinitions = (): QueueDefinition[] => {
-    const membership = resolveQueueMembership(callCenter.current(), roster.current().agents);
-    return [...membership.byQueue].map(([name, agentIds]) => ({ name, agentIds }));
-  };
+  const queueDefinitions = (): QueueDefinition[] =>
+    [...directory.membership().byQueue].map(([name, agentIds]) => ({ name, agentIds }));
 
   const metrics = createMetrics(
     {
@@ -294,17 +307,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { shortAbandonSeconds: config.stats.shortAbandonSeconds },
   );
 
-  const { center, queue } = buildCallCenter({
-    config,
-    stores,
-    roster,
-    notifier: outbox,
-    log,
-    now,
-    queueSettings: deps.queueSettings,
-  });
   const picker: AgentPicker = {
-    pick: offeringPicker(center, router, roster, log),
+    pick: offeringPicker(center, router, directory, log),
     answered: async (callSid, caller, agentId) => void (await routing.recordAnswer(callSid, caller, agentId)),
     busy: (agentId, leg, at) => routing.markBusy(agentId, leg, at),
     idle: (agentId, leg, at) => routing.markIdle(agentId, leg, at),
@@ -328,6 +332,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     hotlineNumber: config.hotlineNumber,
     center,
     queue,
+    directory,
+    hours,
+    hasAudio: audioFolder(config.audioDir ?? DEFAULT_AUDIO_DIR),
     // The record first (idempotent by sid); then a callback's attempt is settled. A failure
     // leaves the effect pending, and the callback tick settles an unanswered attempt anyway.
     onFinished: async (call) => {
@@ -501,7 +508,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
             records: (ids) => center.records(ids),
           }),
         async (api) => {
-          await api.register(statsRoutes, { store: records, settings: config.stats, events, now });
+          await api.register(statsRoutes, {
+            store: records,
+            settings: config.stats,
+            events,
+            queueNames: () => directory.names(),
+            now,
+          });
         },
         async (api) => {
           await api.register(hoursRoutes, { hours, source: callCenter, now });

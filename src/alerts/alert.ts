@@ -4,15 +4,39 @@
  * escaped by the message builders.
  */
 export type Alert =
-  | { type: 'incoming'; callSid: string; from: string; callerName?: string; agents: string[]; at: string }
-  | { type: 'answered'; callSid: string; from: string; agent: string; waitSeconds: number; at: string }
+  | {
+      type: 'incoming';
+      callSid: string;
+      from: string;
+      callerName?: string;
+      agents: string[];
+      /** The call's queue (docs/interface.md §7, §9), when it has one. */
+      queue?: string;
+      at: string;
+    }
+  | {
+      type: 'answered';
+      callSid: string;
+      from: string;
+      agent: string;
+      waitSeconds: number;
+      queue?: string;
+      at: string;
+    }
   | {
       type: 'missed';
       callSid: string;
       from: string;
       waitSeconds: number;
-      /** caller-hung-up: while agents rang; no-answer: every round unanswered and no voicemail left; no-agents: nobody online and no voicemail left */
-      reason: 'caller-hung-up' | 'no-answer' | 'no-agents';
+      /**
+       * caller-hung-up: while agents rang; no-answer: every round unanswered and no voicemail
+       * left; no-agents: nobody online and no voicemail left; closed: the queue was closed and no
+       * voicemail was left
+       */
+      reason: 'caller-hung-up' | 'no-answer' | 'no-agents' | 'closed';
+      queue?: string;
+      /** With reason `closed`: why the queue was closed. */
+      closed?: ClosedAlertInfo;
       at: string;
     }
   | {
@@ -21,6 +45,9 @@ export type Alert =
       from: string;
       durationSeconds: number;
       recordingUrl: string;
+      queue?: string;
+      /** The message came in while the queue was closed: why (docs/interface.md §9). */
+      closed?: ClosedAlertInfo;
       at: string;
     }
   | {
@@ -30,6 +57,7 @@ export type Alert =
       agent: string;
       talkSeconds: number;
       waitSeconds: number;
+      queue?: string;
       at: string;
     }
   | { type: 'outbound-ringing'; callSid: string; agent: string; to: string; at: string }
@@ -104,6 +132,15 @@ export type Alert =
   | DailySummaryAlert;
 
 export type AlertType = Alert['type'];
+
+/**
+ * Why a queue was closed when the caller reached it: `after-hours`, `holiday`, `closure` or
+ * `manual` (closed by hand), and the holiday's, closure's or override's own reason when given.
+ */
+export interface ClosedAlertInfo {
+  reason: 'after-hours' | 'holiday' | 'closure' | 'manual';
+  detail?: string;
+}
 
 /**
  * Hands alerts to the durable outbox. `enqueue` resolves once the message is stored (never waits

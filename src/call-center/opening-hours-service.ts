@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from '../with-timeout.js';
 import type { QueueHours } from './call-center-file.js';
 import type { CallCenterConfigSource } from './call-center-source.js';
 import { type HoursOverrideStore, overrideFor } from './hours-override-store.js';
@@ -20,23 +21,53 @@ export class OpeningHoursService {
   private readonly overrides: HoursOverrideStore;
   private readonly now: () => number;
   private readonly log?: Logger;
+  private readonly overridesBudgetMs?: number;
 
   constructor(options: {
     source: CallCenterConfigSource;
     overrides: HoursOverrideStore;
     now?: () => number;
     logger?: Logger;
+    /**
+     * How long `check` (the call path) waits for the overrides before the schedule alone decides;
+     * default: no limit.
+     */
+    overridesBudgetMs?: number;
+    /**
+     * How long `check` reuses the overrides it read (default 0: read every time). A change made
+     * on this replica is seen at once; one made on another replica within this time.
+     */
+    overridesCacheMs?: number;
   }) {
     this.source = options.source;
     this.overrides = options.overrides;
     this.now = options.now ?? Date.now;
     this.log = options.logger;
+    this.overridesBudgetMs = options.overridesBudgetMs;
+    this.overridesCacheMs = options.overridesCacheMs ?? 0;
   }
 
-  /** Overrides in force, or undefined when the store cannot be read. */
-  private async loadOverrides(at: number): Promise<ManualOverride[] | undefined> {
+  private readonly overridesCacheMs: number;
+  private cached?: { at: number; list: ManualOverride[] };
+
+  /**
+   * The overrides for `check`: read on this server's clock (never the request's: the store drops
+   * overrides it sees as expired, and a request's time may be off), reused for `overridesCacheMs`.
+   */
+  private async overridesForCheck(): Promise<ManualOverride[] | undefined> {
+    const now = this.now();
+    const c = this.cached;
+    if (c && now >= c.at && now - c.at < this.overridesCacheMs) return c.list;
+    const list = await this.loadOverrides(now, this.overridesBudgetMs);
+    if (list && this.overridesCacheMs > 0) this.cached = { at: now, list };
+    return list;
+  }
+
+  /** Overrides in force, or undefined when the store cannot be read (in `budgetMs`). */
+  private async loadOverrides(at: number, budgetMs?: number): Promise<ManualOverride[] | undefined> {
     try {
-      return await this.overrides.list(at);
+      const list = this.overrides.list(at);
+      return await (budgetMs === undefined ? list : withTimeout(list, budgetMs));
     } catch (err) {
       this.log?.warn({ err }, 'hours overrides unreadable; the schedule alone decides');
       return undefined;
@@ -51,7 +82,8 @@ export class OpeningHoursService {
     queue: string,
     at = this.now(),
   ): Promise<Omit<QueueHoursState, 'nextChange'> & { overridesUnknown?: true }> {
-    const overrides = await this.loadOverrides(at);
+    // An override whose `until` is before `at` is passed over by `stateAt`.
+    const overrides = await this.overridesForCheck();
     const hours = this.source.current().hours.get(queue);
     const s = stateAt(hours, at, overrides && overrideFor(overrides, queue));
     return {
@@ -121,11 +153,16 @@ export class OpeningHoursService {
 
   async setOverride(override: Omit<ManualOverride, 'setAt'>): Promise<ManualOverride> {
     const full = { ...override, setAt: this.now() };
+    this.cached = undefined;
     await this.overrides.set(full);
+    this.cached = undefined;
     return full;
   }
 
-  clearOverride(queue?: string): Promise<number> {
-    return this.overrides.clear(queue);
+  async clearOverride(queue?: string): Promise<number> {
+    this.cached = undefined;
+    const n = await this.overrides.clear(queue);
+    this.cached = undefined;
+    return n;
   }
 }

@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { escapeXml } from '../texml/xml-escape.js';
-import type { Prompt } from './call-center-file.js';
+import { DEFAULT_PROMPTS, type Prompt, type QueueConfig } from './call-center-file.js';
+import type { HoursReason } from './opening-hours.js';
 
 /**
  * Prompts as TeXML (docs/interface.md §7, §9): a `<Play>` of the MP3 when there is one, else
@@ -75,4 +78,53 @@ export function announcementPromptNames(): string[] {
   for (let n = 1; n <= ANNOUNCED_POSITIONS; n++) names.push(`queue-position-${n}`);
   for (let m = 1; m <= ANNOUNCED_MINUTES; m++) names.push(`queue-wait-${m}`);
   return names;
+}
+
+/** Names `GET /audio/<name>.mp3` serves (src/routes/audio.ts): flat, lower-case. */
+const SERVED_NAME = /^[a-z0-9-]+$/;
+
+/**
+ * `PromptContext.hasAudio` for a folder (AUDIO_DIR): a name is there when the audio route would
+ * serve `<dir>/<name>.mp3`. Each name is looked up at most once per `ttlMs`, so the call path does
+ * one `stat` per prompt a minute, and a recording added to the folder is used within that time.
+ */
+export function audioFolder(
+  dir: string,
+  ttlMs = 60_000,
+  now: () => number = Date.now,
+): (name: string) => boolean {
+  const seen = new Map<string, { at: number; present: boolean }>();
+  return (name) => {
+    if (!SERVED_NAME.test(name)) return false;
+    const t = now();
+    const hit = seen.get(name);
+    if (hit && t - hit.at < ttlMs) return hit.present;
+    const present = existsSync(join(dir, `${name}.mp3`));
+    if (seen.size > 1_000) seen.clear();
+    seen.set(name, { at: t, present });
+    return present;
+  };
+}
+
+/**
+ * The closed prompt that fits (docs/interface.md §9): a holiday's or closure's own prompt first,
+ * else the queue's prompt for the reason (`holiday`, `closure`, `closedByHand` for a manual
+ * close, `closed` after hours), else the built-in one.
+ */
+export function closedPrompt(
+  queue: QueueConfig | undefined,
+  state: { reason: HoursReason; closure?: { prompt?: Prompt } },
+): Prompt {
+  if (state.closure?.prompt) return state.closure.prompt;
+  const prompts = queue?.prompts ?? DEFAULT_PROMPTS;
+  switch (state.reason) {
+    case 'holiday':
+      return prompts.holiday;
+    case 'closure':
+      return prompts.closure;
+    case 'manual':
+      return prompts.closedByHand;
+    default:
+      return prompts.closed;
+  }
 }

@@ -1,12 +1,24 @@
 import type { Logger } from 'pino';
 import type { Agent, Roster } from '../agents/agent.js';
 import type { Notifier } from '../alerts/alert.js';
+import type { Prompt } from '../call-center/call-center-file.js';
+import { menuChoice, renderMenuTexml } from '../call-center/menu.js';
+import type { HoursReason } from '../call-center/opening-hours.js';
+import { closedPrompt, promptUrl } from '../call-center/prompts.js';
 import type { CallCenter } from '../queues/call-center.js';
+import { QueueDirectory } from '../queues/queue-directory.js';
 import type { AfterQueue, QueueFlow } from '../queues/queue-flow.js';
 import { callerText, parseCount, parseTelnyxTime, type TexmlParams } from '../telnyx/texml-params.js';
 import type { DialRound, Flows } from '../texml/flows.js';
 import { withTimeout } from '../with-timeout.js';
-import { type AgentRef, type CallEvent, type CallState, type Effect, waitSeconds } from './call-state.js';
+import {
+  type AgentRef,
+  type CallEvent,
+  type CallState,
+  type ClosedInfo,
+  type Effect,
+  waitSeconds,
+} from './call-state.js';
 import type { CallStore, UpdateResult } from './call-store.js';
 import { parseCallStatus } from './leg-status.js';
 
@@ -31,6 +43,8 @@ export interface AgentPicker {
     alreadyRung: readonly string[];
     /** May answer `preferred` (wait in the queue for the preferred agent) instead of ringing others. */
     waitForPreferred?: boolean;
+    /** The call's queue (docs/interface.md §7): its agents, with its strategy. */
+    queue: string;
   }): Promise<RoundPick>;
   /** An agent answered this call (counted once per call, whoever calls it how often). */
   answered(callSid: string, caller: string, agentId: string): Promise<void>;
@@ -59,7 +73,27 @@ export interface CallFlowOptions {
   center?: CallCenter;
   /** Callers waiting for a free agent (docs/interface.md §7); without it, voicemail as before. */
   queue?: QueueFlow;
+  /**
+   * The queues, the menu and the prompts of the call-center file (docs/interface.md §9). Default:
+   * the queue flow's, else one `support` queue of every agent, no menu.
+   */
+  directory?: QueueDirectory;
+  /** Opening hours (docs/interface.md §9); without them every queue is open. */
+  hours?: HoursLookup;
+  /** Whether `audio/<name>.mp3` is served (a prompt without its MP3 is spoken); default: all are. */
+  hasAudio?: (name: string) => boolean;
 }
+
+/** The opening hours as the call flow asks for them (`OpeningHoursService.check` fits). */
+export interface HoursLookup {
+  check(
+    queue: string,
+    at?: number,
+  ): Promise<{ open: boolean; reason: HoursReason; closure?: { reason?: string; prompt?: Prompt } }>;
+}
+
+/** The request's time, as `CallFlow.when` reads it. */
+type When = { at: number; local?: true; receivedAt: number };
 
 /** Thrown when a callback could not be stored: the route answers 503 so Telnyx retries it. */
 export class CallbackNotStoredError extends Error {
@@ -90,18 +124,24 @@ export class CallFlow {
   private readonly now: () => number;
   private readonly budget: number;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly directory: QueueDirectory;
 
   constructor(private readonly o: CallFlowOptions) {
     this.now = o.now ?? Date.now;
     this.budget = o.storeBudgetMs ?? 800;
+    this.directory = o.directory ?? o.queue?.directory ?? new QueueDirectory({ roster: o.roster });
   }
 
-  /** `POST /texml/inbound`: greeting and the first ring round, or voicemail when nobody is online. */
+  /**
+   * `POST /texml/inbound`: with a menu in the call-center file, the menu (docs/interface.md §9);
+   * without one, the call goes to the default queue: the closed prompt and voicemail when it is
+   * closed, else the greeting and the first ring round of its agents, the line when none is free,
+   * or voicemail when nobody of it is signed in.
+   */
   async inbound(p: TexmlParams, base: string): Promise<string> {
     const sid = p.CallSid as string;
     const at = this.when(p);
     const from = callerText(p.From);
-    let round = await this.nextRound(sid, from, 1, [], this.o.queue !== undefined);
     const arrived: CallEvent = {
       kind: 'inbound',
       sid,
@@ -110,27 +150,152 @@ export class CallFlow {
       callerName: callerText(p.CallerId) || undefined,
       ...at,
     };
+    const config = this.directory.config();
+    if (config.menu) {
+      // The attempt is kept in the call's state, never in the URL (query strings are not signed).
+      await this.recordForReply(sid, [arrived, { kind: 'menu-played', attempt: 1, ...at }]);
+      return this.menuDocument(base, false);
+    }
+    return this.enterQueue({
+      sid,
+      from,
+      accountSid: p.AccountSid,
+      base,
+      at,
+      before: [arrived, { kind: 'queue-chosen', queue: config.defaultQueue, ...at }],
+      queue: config.defaultQueue,
+      afterMenu: false,
+    });
+  }
+
+  /**
+   * `POST /texml/menu`: the menu's `<Gather action>` (a key in `Digits`) or its `<Redirect>` (no
+   * key: whether Telnyx requests the action on a timeout is UNCONFIRMED, so both lead here). A
+   * valid key sends the caller to its queue; no key or a wrong key plays the menu again until its
+   * `retries` are used up, then the default queue. Which attempt this was comes from the call's
+   * state; when the state cannot be read it counts as the last one, so nobody loops.
+   */
+  async menu(p: TexmlParams, base: string): Promise<string> {
+    const sid = p.CallSid as string;
+    const at = this.when(p);
+    let state: CallState | null = null;
+    let unknown = false;
+    try {
+      state = await withTimeout(this.o.store.get(sid), this.budget);
+    } catch (err) {
+      unknown = true;
+      this.o.log.warn({ err, callSid: sid }, 'call state unavailable for the menu; taking this key as final');
+    }
+    const config = this.directory.config();
+    const from = state?.from || callerText(p.From);
+    const common = { sid, from, accountSid: p.AccountSid, base, at, afterMenu: true };
+    if (state?.queue !== undefined) {
+      // A repeated request after the choice: the call is already on its way to its queue.
+      return this.enterQueue({ ...common, before: [], queue: state.queue });
+    }
+    const menu = config.menu;
+    if (!menu) {
+      // The menu was removed from the file while the caller listened: the default queue.
+      return this.enterQueue({
+        ...common,
+        before: [{ kind: 'queue-chosen', queue: config.defaultQueue, ...at }],
+        queue: config.defaultQueue,
+      });
+    }
+    const attempt = unknown ? menu.retries + 1 : Math.max(1, state?.menu?.attempts ?? 1);
+    const decision = menuChoice(menu, p.Digits, attempt, config.defaultQueue);
+    if ('repeat' in decision) {
+      await this.recordForReply(sid, [
+        { kind: 'menu-played', attempt: decision.repeat, reason: decision.reason, ...at },
+      ]);
+      return this.menuDocument(base, decision.reason === 'invalid');
+    }
+    const chosen: CallEvent =
+      'reason' in decision
+        ? { kind: 'queue-chosen', queue: decision.queue, fallback: decision.reason, ...at }
+        : {
+            kind: 'queue-chosen',
+            queue: decision.queue,
+            digit: (p.Digits ?? '').trim().charAt(0),
+            ...at,
+          };
+    return this.enterQueue({ ...common, before: [chosen], queue: decision.queue });
+  }
+
+  /** The menu document; its action (and no-input redirect) is `/texml/menu`. */
+  private menuDocument(base: string, afterInvalid: boolean): string {
+    const root = base.replace(/\/+$/, '');
+    return renderMenuTexml(this.directory.config(), {
+      base: root,
+      action: `${root}/texml/menu`,
+      afterInvalid,
+      hasAudio: this.o.hasAudio,
+    });
+  }
+
+  /**
+   * The call reaches `queue` (docs/interface.md §7, §9): closed → the closed prompt that fits and
+   * voicemail; open → the first ring round of the queue's free agents, else the line, else
+   * voicemail. `before` (the call's arrival, the queue choice) is stored with what follows.
+   */
+  private async enterQueue(c: {
+    sid: string;
+    from: string;
+    accountSid: string | undefined;
+    base: string;
+    at: When;
+    before: CallEvent[];
+    queue: string;
+    /** The caller came from the menu: no greeting before the ring round. */
+    afterMenu: boolean;
+  }): Promise<string> {
+    const { sid, from, base, at, before, queue } = c;
+    const hours = await this.hoursOf(sid, queue, at.at);
+    if (hours && !hours.open) {
+      const closed: ClosedInfo = {
+        reason: hours.reason as ClosedInfo['reason'],
+        ...(hours.closure?.reason ? { detail: hours.closure.reason } : {}),
+      };
+      if (this.o.center) {
+        this.background(
+          this.o.center.log([
+            {
+              type: 'voicemail',
+              at: this.now(),
+              queue,
+              callSid: sid,
+              reason: 'closed',
+              closed: closed.reason,
+            },
+          ]),
+        );
+      }
+      await this.recordForReply(sid, [
+        ...before,
+        { kind: 'voicemail-started', reason: 'closed', closed, ...at },
+      ]);
+      return this.closedDocument(base, queue, hours);
+    }
+    let round = await this.nextRound(sid, from, 1, [], queue, this.o.queue !== undefined);
     if (!round.dial) {
       // Nobody eligible is free, or the preferred agent is engaged: wait in the queue when an
       // agent of it is signed in (held for the preferred agent for STICKY_RING_SECONDS, §5.1).
-      const joined = await this.joinQueue(sid, from, p.AccountSid, round.preferred);
+      const joined = await this.joinQueue(sid, from, c.accountSid, queue, round.preferred);
       if (joined) {
-        await this.recordForReply(sid, [arrived]);
-        return this.o.flows.enqueue({ base, queue: joined });
+        await this.recordForReply(sid, before);
+        return this.o.flows.enqueue({ base, queue: joined, welcome: this.welcome(base, joined) });
       }
       // The queue cannot hold the caller for their agent: the strategy, among the others, now.
-      if (round.preferred) round = await this.nextRound(sid, from, 1, [], false);
+      if (round.preferred) round = await this.nextRound(sid, from, 1, [], queue, false);
     }
     if (round.dial && this.o.center) {
       // Offered at once: the call still enters its queue, at the front (docs/interface.md §7 log).
       this.background(
-        this.o.center.log([
-          { type: 'enter-queue', at: this.now(), queue: 'support', callSid: sid, position: 1 },
-        ]),
+        this.o.center.log([{ type: 'enter-queue', at: this.now(), queue, callSid: sid, position: 1 }]),
       );
     }
     const events: CallEvent[] = [
-      arrived,
+      ...before,
       round.dial
         ? {
             kind: 'dial-started',
@@ -142,7 +307,54 @@ export class CallFlow {
         : { kind: 'voicemail-started', reason: 'no-agents', ...at },
     ];
     await this.recordForReply(sid, events);
+    if (c.afterMenu) {
+      return round.dial
+        ? this.o.flows.queueDial({ base, round: round.dial })
+        : this.o.flows.voicemail({ base, reason: 'no-agents' });
+    }
     return this.o.flows.inbound({ base, round: round.dial });
+  }
+
+  /**
+   * Whether `queue` is open at `at` (the request's Telnyx time, so a call is judged by when it
+   * happened); undefined, and the queue treated as open, when the hours cannot be told in time.
+   */
+  private async hoursOf(
+    callSid: string,
+    queue: string,
+    at: number,
+  ): Promise<Awaited<ReturnType<HoursLookup['check']>> | undefined> {
+    if (!this.o.hours) return undefined;
+    try {
+      return await withTimeout(this.o.hours.check(queue, at), this.budget);
+    } catch (err) {
+      this.o.log.warn({ err, callSid, queue }, 'opening hours unavailable; the queue counts as open');
+      return undefined;
+    }
+  }
+
+  /** The queue's welcome prompt (docs/call-center-file.md), heard once on first joining its line. */
+  private welcome(base: string, queue: string): { play?: string; say: string } | undefined {
+    const prompt = this.directory.queue(queue)?.prompts.welcome;
+    if (!prompt) return undefined;
+    const play = promptUrl(prompt, { base, hasAudio: this.o.hasAudio });
+    return { ...(play ? { play } : {}), say: prompt.say };
+  }
+
+  /** The closed prompt that fits the reason (the queue's own from the file), then voicemail. */
+  private closedDocument(
+    base: string,
+    queue: string,
+    hours: Awaited<ReturnType<HoursLookup['check']>>,
+  ): string {
+    const prompt = closedPrompt(this.directory.queue(queue), hours);
+    const play = promptUrl(prompt, { base, hasAudio: this.o.hasAudio });
+    return this.o.flows.closed({
+      base,
+      reason: hours.reason as ClosedInfo['reason'],
+      ...(play ? { play } : {}),
+      say: prompt.say,
+    });
   }
 
   /**
@@ -154,8 +366,12 @@ export class CallFlow {
     const queue = this.o.queue;
     if (!queue) return this.o.flows.queueWait({ base, leave: true, callback: false });
     try {
-      const doc = await withTimeout(queue.wait(p.CallSid as string), this.budget);
-      return this.o.flows.queueWait({ base, ...doc });
+      const { holdMusic, ...doc } = await withTimeout(queue.wait(p.CallSid as string), this.budget);
+      // The queue's own hold music (docs/call-center-file.md); the default when its MP3 is missing.
+      const music = holdMusic
+        ? promptUrl({ play: holdMusic, say: '' }, { base, hasAudio: this.o.hasAudio })
+        : undefined;
+      return this.o.flows.queueWait({ base, ...doc, ...(music ? { holdMusic: music } : {}) });
     } catch (err) {
       this.o.log.warn({ err, callSid: p.CallSid }, 'queue unavailable for the wait document; hold music');
       return this.o.flows.queueWait({ base, leave: false, callback: false });
@@ -238,27 +454,43 @@ export class CallFlow {
         return this.o.flows.enqueue({ base, queue: next.queue });
       case 'hangup':
         return this.o.flows.answered({ base });
-      case 'voicemail':
+      case 'voicemail': {
+        // The queue closed while the caller waited: the closed prompt, not "nobody answered".
+        let queue: string | undefined;
+        try {
+          queue = (await withTimeout(this.o.store.get(sid), this.budget))?.queue;
+        } catch {}
+        const hours = queue !== undefined ? await this.hoursOf(sid, queue, at.at) : undefined;
+        if (queue !== undefined && hours && !hours.open) {
+          const closed: ClosedInfo = {
+            reason: hours.reason as ClosedInfo['reason'],
+            ...(hours.closure?.reason ? { detail: hours.closure.reason } : {}),
+          };
+          await this.recordForReply(sid, [{ kind: 'voicemail-started', reason: 'closed', closed, ...at }]);
+          return this.closedDocument(base, queue, hours);
+        }
         await this.recordForReply(sid, [{ kind: 'voicemail-started', reason: 'no-answer', ...at }]);
         return this.o.flows.voicemail({ base, reason: 'no-answer' });
+      }
     }
   }
 
   /**
-   * Puts the caller in line (held for `preferred` for STICKY_RING_SECONDS, when given); the queue
-   * name, or undefined for voicemail (also when the queue fails).
+   * Puts the caller in line of `name` (held for `preferred` for STICKY_RING_SECONDS, when given);
+   * the queue name, or undefined for voicemail (also when the queue fails).
    */
   private async joinQueue(
     sid: string,
     from: string,
     accountSid: string | undefined,
+    name: string,
     preferred?: string,
   ): Promise<string | undefined> {
     const queue = this.o.queue;
     if (!queue) return undefined;
     try {
       const joined = await withTimeout(
-        queue.join(sid, from, accountSid?.trim() || undefined, undefined, preferred ? { preferred } : {}),
+        queue.join(sid, from, accountSid?.trim() || undefined, name, preferred ? { preferred } : {}),
         this.budget,
       );
       return joined.kind === 'queued' ? joined.queue : undefined;
@@ -369,12 +601,14 @@ export class CallFlow {
       await this.recordForReply(sid, [ended]);
       return this.o.flows.answered({ base });
     }
+    const queueName = state?.queue ?? this.directory.defaultQueue();
     if (counted < this.o.dialAttempts) {
       const round = await this.nextRound(
         sid,
         state?.from ?? callerText(p.From),
         attempt + 1,
         state?.rung ?? [],
+        queueName,
         false,
       );
       if (round.dial) {
@@ -388,10 +622,10 @@ export class CallFlow {
     const reason = counted < this.o.dialAttempts ? 'no-agents' : 'no-answer';
     if (reason === 'no-agents' && state) {
       // Nobody free for the next round: wait in line rather than leave a voicemail.
-      const joined = await this.joinQueue(sid, state.from, p.AccountSid);
+      const joined = await this.joinQueue(sid, state.from, p.AccountSid, queueName);
       if (joined) {
         await this.recordForReply(sid, [ended]);
-        return this.o.flows.enqueue({ base, queue: joined });
+        return this.o.flows.enqueue({ base, queue: joined, welcome: this.welcome(base, joined) });
       }
     }
     await this.recordForReply(sid, [ended, { kind: 'voicemail-started', reason, ...at }]);
@@ -515,26 +749,28 @@ export class CallFlow {
   }
 
   /**
-   * Chooses the agents of a ring round; `dial` null when nobody can be rung (with `preferred`
-   * when the caller should wait in the queue for their preferred agent, docs/interface.md §5.1).
+   * Chooses the agents of a ring round among `queue`'s; `dial` null when nobody can be rung (with
+   * `preferred` when the caller should wait in the queue for their preferred agent,
+   * docs/interface.md §5.1).
    */
   private async nextRound(
     callSid: string,
     caller: string,
     attempt: number,
     alreadyRung: readonly string[],
+    queue: string,
     waitForPreferred: boolean,
   ): Promise<{ agents: Agent[]; dial: DialRound | null; sticky?: boolean; preferred?: string }> {
     let pick: RoundPick;
     try {
       pick = await withTimeout(
-        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung, waitForPreferred }),
+        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung, queue, waitForPreferred }),
         this.budget,
       );
     } catch (err) {
-      // Last resort: everyone online in the last known roster.
-      this.o.log.warn({ err, callSid }, 'routing failed; ringing every online agent');
-      pick = { agents: this.o.roster.current().agents.filter((a) => a.online) };
+      // Last resort: everyone online of the queue in the last known roster.
+      this.o.log.warn({ err, callSid, queue }, 'routing failed; ringing every online agent of the queue');
+      pick = { agents: this.directory.agentsOf(queue).filter((a) => a.online && !a.unreachable) };
     }
     const { agents, sticky } = pick;
     if (!agents.length)
@@ -615,7 +851,7 @@ export class CallFlow {
         break;
       case 'answered-by':
         await this.o.picker.answered(call.sid, fx.caller, fx.agentId);
-        await this.o.queue?.connected(call.sid, fx.agentId, waitSeconds(call));
+        await this.o.queue?.connected(call.sid, fx.agentId, waitSeconds(call), call.queue);
         break;
       case 'agent-busy':
         await this.o.picker.busy(fx.agentId, fx.leg, fx.at);
@@ -626,10 +862,11 @@ export class CallFlow {
         await this.o.center?.legEnded(fx.agentId, call.sid, {
           answered: fx.answered ?? false,
           status: fx.status,
+          ...(call.queue !== undefined ? { queue: call.queue } : {}),
         });
         break;
       case 'caller-ended':
-        await this.o.center?.callEnded(call.sid, call.rung);
+        await this.o.center?.callEnded(call.sid, call.rung, call.queue);
         await this.o.queue?.callerEnded(call.sid, call.from);
         break;
       case 'finished': {
@@ -638,7 +875,7 @@ export class CallFlow {
           const talk =
             call.dialDuration ??
             Math.max(0, Math.round(((call.endedAt ?? call.answeredAt) - call.answeredAt) / 1000));
-          await this.o.queue?.completed(call.sid, agentId, talk);
+          await this.o.queue?.completed(call.sid, agentId, talk, call.queue ?? this.directory.defaultQueue());
         }
         await this.o.onFinished?.(call);
         break;

@@ -66,6 +66,21 @@ export interface CallbackRef {
   attempt: number;
 }
 
+/**
+ * Why a caller's queue was closed when they reached it (docs/interface.md §9), as the opening
+ * hours say: outside the weekly hours, a holiday, a one-off closure, or closed by hand.
+ */
+export type ClosedReason = 'after-hours' | 'holiday' | 'closure' | 'manual';
+
+/** The queue was closed: why, and the holiday's, closure's or override's own reason when it has one. */
+export interface ClosedInfo {
+  reason: ClosedReason;
+  detail?: string;
+}
+
+/** How the caller left the menu when no valid key decided: nothing pressed, or a wrong key. */
+export type MenuFallback = 'timeout' | 'invalid';
+
 export interface AgentRef {
   id: string;
   name: string;
@@ -136,7 +151,24 @@ export interface CallState {
   rungAgents: AgentRef[];
   legs: Record<string, LegState>;
   voicemailAt?: number;
-  voicemailReason?: 'no-answer' | 'no-agents';
+  /** `closed`: the caller's queue was closed when they reached it (see `closed`). */
+  voicemailReason?: 'no-answer' | 'no-agents' | 'closed';
+  /**
+   * The queue of the call (docs/interface.md §7, §9): the menu's choice, else the default queue.
+   * Set once; absent for outbound calls and for calls stored before queues existed.
+   */
+  queue?: string;
+  /** The menu (docs/interface.md §9): how often it was played, and how the caller left it. */
+  menu?: {
+    /** Times the menu was played (1 = once). */
+    attempts: number;
+    /** The key that chose the queue; absent when the default queue was taken. */
+    digit?: string;
+    /** Why the default queue was taken: no key, or a wrong key, on the last attempt. */
+    fallback?: MenuFallback;
+  };
+  /** The caller's queue was closed when they reached it: why (docs/interface.md §9). */
+  closed?: ClosedInfo;
   recordingUrl?: string;
   recordingDuration?: number;
   /** Telnyx reported that no recording was made. */
@@ -229,6 +261,23 @@ type CallEventBody =
   /** The waiting caller pressed 1: called back later, not a missed call (docs/interface.md §7). */
   | { kind: 'callback-requested'; at: number }
   | { kind: 'voicemail-started'; reason: 'no-answer' | 'no-agents'; at: number }
+  /**
+   * The menu is played (again) as attempt `attempt` (1 = the first time); `reason`: why it is
+   * repeated (no key, or a wrong key, on the attempt before).
+   */
+  | { kind: 'menu-played'; attempt: number; reason?: MenuFallback; at: number }
+  /**
+   * The call's queue is decided: by a key at the menu (`digit`), by the menu's fallback after its
+   * retries (`fallback`), or without a menu (neither). Once per call.
+   */
+  | { kind: 'queue-chosen'; queue: string; digit?: string; fallback?: MenuFallback; at: number }
+  | {
+      kind: 'voicemail-started';
+      reason: 'no-answer' | 'no-agents' | 'closed';
+      /** With reason `closed`: why the queue was closed. */
+      closed?: ClosedInfo;
+      at: number;
+    }
   | {
       kind: 'status';
       /** CallSid of the callback: the caller's call itself, or one of its legs. */
@@ -452,6 +501,7 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
           from: s.from,
           callerName: s.callerName,
           agents: e.targets.map((t) => t.name),
+          ...inQueue(s),
           at: iso(e.at),
         });
       }
@@ -480,7 +530,57 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
       out.state.phase = 'voicemail';
       out.state.voicemailAt = e.at;
       out.state.voicemailReason = e.reason;
-      out.timeline.push({ at: e.at, type: 'voicemail-prompt', detail: { reason: e.reason } });
+      if (e.reason === 'closed' && e.closed) out.state.closed = { ...e.closed };
+      out.timeline.push({
+        at: e.at,
+        type: 'voicemail-prompt',
+        detail: {
+          reason: e.reason,
+          ...(e.reason === 'closed' && e.closed
+            ? { closed: e.closed.reason, ...(e.closed.detail ? { why: e.closed.detail } : {}) }
+            : {}),
+        },
+      });
+      return true;
+    }
+
+    case 'menu-played': {
+      // Before the queue is chosen only, and each attempt once (a repeated request changes nothing).
+      if (current?.direction !== 'inbound' || current.queue !== undefined) return false;
+      if (current.phase === 'ended' || e.attempt <= (current.menu?.attempts ?? 0)) return false;
+      out.state.menu = { ...current.menu, attempts: e.attempt };
+      out.timeline.push({
+        at: e.at,
+        type: 'menu',
+        detail: { attempt: e.attempt, ...(e.reason ? { after: e.reason } : {}) },
+      });
+      return true;
+    }
+
+    case 'queue-chosen': {
+      if (current?.direction !== 'inbound' || current.queue !== undefined) return false;
+      const s = out.state;
+      s.queue = e.queue;
+      if (s.menu || e.digit !== undefined || e.fallback) {
+        s.menu = {
+          attempts: s.menu?.attempts ?? 1,
+          ...(e.digit !== undefined ? { digit: e.digit } : {}),
+          ...(e.fallback ? { fallback: e.fallback } : {}),
+        };
+      }
+      // The menu's decision is part of the call's story; without a menu the queue is just the
+      // default one (in the state and the record, not worth a timeline line).
+      if (s.menu) {
+        out.timeline.push({
+          at: e.at,
+          type: 'queue',
+          detail: {
+            queue: e.queue,
+            ...(e.digit !== undefined ? { digit: e.digit } : {}),
+            ...(e.fallback ? { fallback: e.fallback } : {}),
+          },
+        });
+      }
       return true;
     }
 
@@ -539,6 +639,8 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
           from: s.from,
           durationSeconds: s.recordingDuration,
           recordingUrl: e.url,
+          ...inQueue(s),
+          ...(s.closed ? { closed: { ...s.closed } } : {}),
           at: iso(e.at),
         });
         if (s.outcome === 'missed') s.outcome = 'voicemail'; // late recording after a timed-out wait
@@ -700,6 +802,7 @@ function creditAnswer(out: Transition, leg: LegState): void {
     from: s.from,
     agent: leg.agentName ?? leg.to,
     waitSeconds: waitSeconds(s),
+    ...inQueue(s),
     at: iso(s.answeredAt),
   });
   if (leg.agentId)
@@ -794,6 +897,7 @@ function settleOutcome(out: Transition): void {
       agent: leg?.agentName ?? 'unknown agent',
       talkSeconds: talkSeconds(s),
       waitSeconds: waitSeconds(s),
+      ...inQueue(s),
       at: iso(at),
     });
   } else if (s.callbackRequestedAt !== undefined && s.voicemailAt === undefined) {
@@ -805,7 +909,7 @@ function settleOutcome(out: Transition): void {
     // Hung up in the voicemail flow: wait for the recording report (or its grace time).
     if (!out.decide) return;
     s.outcome = 'missed';
-    pushMissed(out, s.voicemailReason === 'no-agents' ? 'no-agents' : 'no-answer', at);
+    pushMissed(out, s.voicemailReason ?? 'no-answer', at);
   } else if (isFailure(s.status) && s.attempts === 0) {
     s.outcome = 'failed';
   } else {
@@ -817,7 +921,11 @@ function settleOutcome(out: Transition): void {
   out.timeline.push({ at, type: 'outcome', detail: { outcome: s.outcome } });
 }
 
-function pushMissed(out: Transition, reason: 'caller-hung-up' | 'no-answer' | 'no-agents', at: number): void {
+function pushMissed(
+  out: Transition,
+  reason: 'caller-hung-up' | 'no-answer' | 'no-agents' | 'closed',
+  at: number,
+): void {
   const s = out.state;
   pushAlert(out, {
     type: 'missed',
@@ -825,8 +933,13 @@ function pushMissed(out: Transition, reason: 'caller-hung-up' | 'no-answer' | 'n
     from: s.from,
     waitSeconds: waitSeconds(s),
     reason,
+    ...inQueue(s),
+    ...(reason === 'closed' && s.closed ? { closed: { ...s.closed } } : {}),
     at: iso(at),
   });
 }
+
+/** The call's queue for its alerts (docs/interface.md §4), when it has one. */
+const inQueue = (s: CallState): { queue?: string } => (s.queue !== undefined ? { queue: s.queue } : {});
 
 const isFailure = (status: LegStatus): boolean => status === 'failed' || status === 'busy';

@@ -131,6 +131,11 @@ export interface VoicemailEvent extends Base {
   queue?: string;
   callSid: string;
   reason?: string;
+  /**
+   * With reason `closed` (the queue was closed when the caller reached it, docs/interface.md §9):
+   * why — `after-hours`, `holiday`, `closure` or `manual`.
+   */
+  closed?: string;
 }
 
 export type AgentStatus = 'available' | 'break' | 'offline';

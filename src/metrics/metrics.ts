@@ -79,8 +79,8 @@ export interface Metrics {
   registry: Registry;
   /** Counts one finished call; call it once per call (after the record store accepted it). */
   observeCall(record: CallRecord): void;
-  calls: Counter<'direction' | 'outcome'>;
-  waitSeconds: Histogram<'outcome'>;
+  calls: Counter<'direction' | 'outcome' | 'queue'>;
+  waitSeconds: Histogram<'outcome' | 'queue'>;
   talkSeconds: Histogram<'direction'>;
   activeCalls: Gauge;
   agentsOnline: Gauge;
@@ -132,14 +132,14 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
 
   const calls = new Counter({
     name: 'switchboard_calls_total',
-    help: 'Finished calls by direction and outcome (answered, missed, abandoned, short_abandoned, voicemail, failed)',
-    labelNames: ['direction', 'outcome'] as const,
+    help: 'Finished calls by direction, outcome (answered, missed, abandoned, short_abandoned, voicemail, failed) and queue (inbound calls; names from the call-center file)',
+    labelNames: ['direction', 'outcome', 'queue'] as const,
     registers: [registry],
   });
   const waitSeconds = new Histogram({
     name: 'switchboard_call_wait_seconds',
-    help: 'Inbound callers: seconds from the start of the call to answer, voicemail or hang-up, by outcome',
-    labelNames: ['outcome'] as const,
+    help: 'Inbound callers: seconds from the start of the call to answer, voicemail or hang-up, by outcome and queue',
+    labelNames: ['outcome', 'queue'] as const,
     buckets: WAIT_BUCKETS,
     registers: [registry],
   });
@@ -290,9 +290,12 @@ export function createMetrics(sources: MetricsSources = {}, options: MetricsOpti
     observeCall(record) {
       // Same words as /api/stats: a short abandon is not an abandoned call.
       const outcome = isShortAbandon(record, shortAbandonSeconds) ? 'short_abandoned' : record.outcome;
-      calls.inc({ direction: record.direction, outcome });
+      // The queue comes from the call-center file (via the call state), never from a request, so
+      // the label set stays bounded; outbound calls have none.
+      const queue = record.queue ? { queue: record.queue } : {};
+      calls.inc({ direction: record.direction, outcome, ...queue });
       if (record.direction === 'inbound' && record.outcome !== 'failed') {
-        waitSeconds.observe({ outcome }, record.waitSeconds);
+        waitSeconds.observe({ outcome, ...queue }, record.waitSeconds);
       }
       if (record.outcome === 'answered')
         talkSeconds.observe({ direction: record.direction }, record.talkSeconds);

@@ -56,6 +56,15 @@ CREATE INDEX IF NOT EXISTS call_center_events_queue_at_idx ON call_center_events
 CREATE INDEX IF NOT EXISTS call_center_events_agent_at_idx ON call_center_events (agent, at);
 `,
   },
+  {
+    // The queue of an inbound call (docs/interface.md §7, §9): the menu's choice or the default
+    // queue; NULL for outbound calls and for records written before queues existed.
+    id: '003-call-records-queue',
+    sql: `
+ALTER TABLE call_records ADD COLUMN IF NOT EXISTS queue text;
+CREATE INDEX IF NOT EXISTS call_records_queue_started_at_idx ON call_records (queue, started_at);
+`,
+  },
 ];
 
 /** Any constant: the advisory lock that serializes migrations across replicas. */

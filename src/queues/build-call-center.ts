@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import type { Roster } from '../agents/agent.js';
 import type { AgentStateStore } from '../agents/agent-state-store.js';
 import type { Notifier } from '../alerts/alert.js';
+import type { CallCenterConfigSource } from '../call-center/call-center-source.js';
 import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Service } from '../service.js';
 import { CallCenter } from './call-center.js';
-import { QueueFlow } from './queue-flow.js';
-import { defaultQueueSettings, type QueueSettings } from './queue-settings.js';
+import { QueueDirectory } from './queue-directory.js';
+import { type HoursCheck, QueueFlow } from './queue-flow.js';
+import type { QueueSettings } from './queue-settings.js';
 import type { QueueStore } from './queue-store.js';
 
 export interface CallCenterDeps {
@@ -20,17 +22,31 @@ export interface CallCenterDeps {
   now: () => number;
   /** Overrides of the queue defaults (tests: short announce and callback times). */
   queueSettings?: Partial<QueueSettings>;
+  /** The call-center file (docs/interface.md §9); default: one `support` queue of every agent. */
+  callCenter?: CallCenterConfigSource;
+  /** Opening hours, for callers whose queue closes while they wait. */
+  hours?: HoursCheck;
 }
 
 /**
  * The call center's stores (shared through Redis when configured, else in this process) and the
  * `CallCenter` over them: one place, so app.ts wires it with one call.
  */
-export function buildCallCenter(deps: CallCenterDeps): { center: CallCenter; queue: QueueFlow } {
+export function buildCallCenter(deps: CallCenterDeps): {
+  center: CallCenter;
+  queue: QueueFlow;
+  directory: QueueDirectory;
+} {
   const { config, now } = deps;
   const { agentStates, events } = deps.stores;
+  const directory = new QueueDirectory({
+    roster: deps.roster,
+    source: deps.callCenter,
+    overrides: deps.queueSettings,
+  });
   const center = new CallCenter({
     agents: agentStates,
+    queueWrapUpSeconds: (queue) => directory.wrapUpSeconds(queue),
     events,
     notifier: deps.notifier,
     roster: deps.roster,
@@ -44,7 +60,9 @@ export function buildCallCenter(deps: CallCenterDeps): { center: CallCenter; que
   const queue = new QueueFlow({
     center,
     queues: deps.stores.queues,
-    settings: defaultQueueSettings(deps.queueSettings),
+    settings: (queue) => directory.settings(queue),
+    directory,
+    hours: deps.hours,
     notifier: deps.notifier,
     roster: deps.roster,
     log: deps.log,
@@ -59,7 +77,7 @@ export function buildCallCenter(deps: CallCenterDeps): { center: CallCenter; que
   center.onFreed = (agentId) => {
     queue.dispatch(agentId).catch((err) => deps.log.warn({ err, agent: agentId }, 'queue dispatch failed'));
   };
-  return { center, queue };
+  return { center, queue, directory };
 }
 
 /**

@@ -29,12 +29,10 @@ import {
   type StatusChanger,
 } from '../agents/agent-status-service.js';
 import type { Notifier } from '../alerts/alert.js';
+import type { RoutingStrategy } from '../config.js';
 import { Errors } from '../errors.js';
 import type { CallCenterEvent } from '../events/call-center-event.js';
 import type { EventLog } from '../events/event-log.js';
-
-/** The queue of a call when no call-center file names one (docs/interface.md §7). */
-export const DEFAULT_QUEUE = 'support';
 
 export interface AgentStateSettings {
   /** WRAP_UP_SECONDS */
@@ -49,6 +47,11 @@ export interface AgentStateSettings {
 
 export interface CallCenterOptions {
   agents: AgentStateStore;
+  /**
+   * A queue's own after-call work time (the call-center file's `wrapUpSeconds`, docs/interface.md
+   * §9); undefined: WRAP_UP_SECONDS. An agent's own AGENT_WRAP_UP_SECONDS entry wins over both.
+   */
+  queueWrapUpSeconds?: (queue: string | undefined) => number | undefined;
   events: EventLog;
   notifier: Notifier;
   roster: Roster;
@@ -63,6 +66,8 @@ export interface LegEnd {
   answered: boolean;
   /** Telnyx's final status of the leg. */
   status?: string;
+  /** The call's queue: its `wrapUpSeconds` applies to the wrap-up. */
+  queue?: string;
 }
 
 /** An offer with no answer, ring-out or cancel after this long was lost (a callback never came). */
@@ -105,8 +110,11 @@ export class CallCenter {
     return this.o.roster.current().agents.find((a) => a.id === agentId);
   }
 
-  /** This agent's rules: its wrap-up override (by id, then name), else WRAP_UP_SECONDS. */
-  rulesFor(agentId: string): Omit<AgentRules, 'now'> {
+  /**
+   * This agent's rules: its wrap-up override (by id, then name), else the wrap-up of the call's
+   * `queue` from the call-center file, else WRAP_UP_SECONDS.
+   */
+  rulesFor(agentId: string, queue?: string): Omit<AgentRules, 'now'> {
     const { wrapUpOverrides, wrapUpSeconds, maxNoAnswer } = this.o.settings;
     const name = this.agent(agentId)?.name;
     const override = Object.hasOwn(wrapUpOverrides, agentId)
@@ -114,7 +122,10 @@ export class CallCenter {
       : name !== undefined && Object.hasOwn(wrapUpOverrides, name)
         ? wrapUpOverrides[name]
         : undefined;
-    return { wrapUpSeconds: override ?? wrapUpSeconds, maxNoAnswer };
+    return {
+      wrapUpSeconds: override ?? this.o.queueWrapUpSeconds?.(queue) ?? wrapUpSeconds,
+      maxNoAnswer,
+    };
   }
 
   /** The records of `agentIds` in one read (new agents get the default record). */
@@ -157,11 +168,7 @@ export class CallCenter {
    * given. An agent another replica offered a call a moment ago is refused and left out, so on two
    * replicas one agent gets one offer. Logs `offer` for each.
    */
-  async offer(
-    callSid: string,
-    agentIds: readonly string[],
-    queue: string = DEFAULT_QUEUE,
-  ): Promise<string[]> {
+  async offer(callSid: string, agentIds: readonly string[], queue: string): Promise<string[]> {
     const at = this.now();
     const results = await Promise.all(
       agentIds.map(async (agentId) => {
@@ -191,7 +198,7 @@ export class CallCenter {
 
   /** An agent's leg of `callSid` ended: wrap-up after a talk, a no-answer after a ring-out, else freed. */
   legEnded(agentId: string, callSid: string, end: LegEnd): Promise<AgentTransition | undefined> {
-    if (end.answered) return this.step(agentId, { type: 'call-ended', callSid });
+    if (end.answered) return this.step(agentId, { type: 'call-ended', callSid }, end.queue);
     if (end.status && RANG_OUT.has(end.status))
       return this.step(agentId, { type: 'offer-rang-out', callSid });
     return this.step(agentId, { type: 'offer-cancelled', callSid });
@@ -218,8 +225,8 @@ export class CallCenter {
   }
 
   /** The caller's call ended: agents still offered it are freed, the one on it starts the wrap-up. */
-  async callEnded(callSid: string, agentIds: readonly string[]): Promise<void> {
-    await Promise.all(agentIds.map((id) => this.step(id, { type: 'call-ended', callSid })));
+  async callEnded(callSid: string, agentIds: readonly string[], queue?: string): Promise<void> {
+    await Promise.all(agentIds.map((id) => this.step(id, { type: 'call-ended', callSid }, queue)));
   }
 
   /**
@@ -285,9 +292,13 @@ export class CallCenter {
   }
 
   /** One agent step that must not throw (callbacks, ticks): a store failure is logged. */
-  private async step(agentId: string, event: AgentEvent): Promise<AgentTransition | undefined> {
+  private async step(
+    agentId: string,
+    event: AgentEvent,
+    queue?: string,
+  ): Promise<AgentTransition | undefined> {
     try {
-      const t = await this.commit(agentId, event);
+      const t = await this.commit(agentId, event, queue);
       return t.outcome === 'applied' ? t : undefined;
     } catch (err) {
       this.o.log.warn({ err, agent: agentId, event: event.type }, 'agent state not updated');
@@ -296,9 +307,9 @@ export class CallCenter {
   }
 
   /** Commits one agent event, then logs its events, sends its alerts and reports a freed agent. */
-  private async commit(agentId: string, event: AgentEvent): Promise<AgentTransition> {
+  private async commit(agentId: string, event: AgentEvent, queue?: string): Promise<AgentTransition> {
     const t = await transitionAgent(this.o.agents, agentId, event, {
-      ...this.rulesFor(agentId),
+      ...this.rulesFor(agentId, queue),
       now: this.now(),
     });
     if (t.outcome !== 'applied') return t;
@@ -340,7 +351,15 @@ export interface OfferRouter {
     alreadyRung: readonly string[];
     offerable?: ReadonlySet<string>;
     engaged?: ReadonlySet<string>;
+    /** The queue's own strategy; undefined: ROUTING_STRATEGY. */
+    strategy?: RoutingStrategy;
   }): Promise<{ targets: Agent[]; reason: string; preferred?: Agent }>;
+}
+
+/** The agents and strategy of each queue (a `QueueDirectory` fits). */
+export interface QueueAgents {
+  agentsOf(queue: string): readonly Agent[];
+  strategy(queue: string): RoutingStrategy | undefined;
 }
 
 /**
@@ -359,7 +378,7 @@ export interface OfferRouter {
 export function offeringPicker(
   center: CallCenter,
   router: OfferRouter,
-  roster: Roster,
+  queues: QueueAgents,
   log: Logger,
 ): (input: {
   callSid: string;
@@ -367,9 +386,12 @@ export function offeringPicker(
   round: number;
   alreadyRung: readonly string[];
   waitForPreferred?: boolean;
+  queue: string;
 }) => Promise<{ agents: Agent[]; sticky?: boolean; preferred?: string }> {
-  return async ({ callSid, caller, round, alreadyRung, waitForPreferred }) => {
-    const agents = roster.current().agents;
+  return async ({ callSid, caller, round, alreadyRung, waitForPreferred, queue }) => {
+    // Per-queue routing (docs/interface.md §7): the queue's agents, with its own strategy.
+    const agents = queues.agentsOf(queue);
+    if (!agents.length) return { agents: [] };
     let offerable: Set<string> | undefined;
     let engaged: Set<string> | undefined;
     try {
@@ -377,6 +399,7 @@ export function offeringPicker(
     } catch (err) {
       log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
     }
+    const strategy = queues.strategy(queue);
     const decision = await router.route({
       caller,
       agents,
@@ -384,6 +407,7 @@ export function offeringPicker(
       alreadyRung,
       offerable,
       ...(waitForPreferred && engaged ? { engaged } : {}),
+      ...(strategy ? { strategy } : {}),
     });
     const sticky = decision.reason === 'sticky';
     if (decision.reason === 'preferred-busy' && decision.preferred)
@@ -394,6 +418,7 @@ export function offeringPicker(
         await center.offer(
           callSid,
           decision.targets.map((a) => a.id),
+          queue,
         ),
       );
       const targets = decision.targets.filter((a) => offered.has(a.id));

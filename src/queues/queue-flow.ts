@@ -26,7 +26,8 @@ import type { Alert, Notifier } from '../alerts/alert.js';
 import type { CallCenterEvent } from '../events/call-center-event.js';
 import { isWithheld } from '../routing/route-call.js';
 import { offerNextCaller } from './agent-dispatch.js';
-import { type CallCenter, DEFAULT_QUEUE } from './call-center.js';
+import type { CallCenter } from './call-center.js';
+import { QueueDirectory } from './queue-directory.js';
 import { isStickyOffer, type QueueEntry, waitSeconds } from './queue-entry.js';
 import type { QueueSettings, QueueSettingsSource } from './queue-settings.js';
 import type { CallbackFailure, QueueStore, RemovedEntry } from './queue-store.js';
@@ -36,10 +37,22 @@ export const HOLD_MUSIC_SECONDS = 10;
 /** Handle time assumed per call until the log has answers to go by (estimated wait). */
 export const FALLBACK_HANDLE_SECONDS = 180;
 
+/** Whether a queue is open now (docs/interface.md §9): `OpeningHoursService.check` fits. */
+export interface HoursCheck {
+  check(queue: string, at?: number): Promise<{ open: boolean; reason: string }>;
+}
+
 export interface QueueFlowOptions {
   center: CallCenter;
   queues: QueueStore;
   settings: QueueSettingsSource;
+  /**
+   * The queues of the call-center file, resolved against the roster (docs/interface.md §7, §9).
+   * Default: one `support` queue of every agent.
+   */
+  directory?: QueueDirectory;
+  /** Opening hours: a caller whose queue closes while waiting leaves for voicemail (`exit-closed`). */
+  hours?: HoursCheck;
   notifier: Notifier;
   roster: Roster;
   log: Logger;
@@ -67,6 +80,8 @@ export interface WaitDocument {
   leave: boolean;
   announce?: { position: number; wait: string };
   callback: boolean;
+  /** The queue's hold music (a prompt name or an https URL); default `hold-music`. */
+  holdMusic?: string;
 }
 
 /**
@@ -108,6 +123,8 @@ export function spokenWait(seconds: number): string {
 
 export class QueueFlow {
   readonly now: () => number;
+  /** The queues, their agents and settings (the call-center file against the roster). */
+  readonly directory: QueueDirectory;
   /** queue → [when computed, seconds one agent needs per call] (from the event log, cached). */
   private readonly handleCache = new Map<string, { at: number; seconds: number }>();
 
@@ -116,6 +133,7 @@ export class QueueFlow {
 
   constructor(private readonly o: QueueFlowOptions) {
     this.now = o.now ?? Date.now;
+    this.directory = o.directory ?? new QueueDirectory({ roster: o.roster });
   }
 
   /** The limits and timings of `queue` (docs/interface.md §7). */
@@ -127,26 +145,26 @@ export class QueueFlow {
     return this.o.queues;
   }
 
-  /** The agents of `queue`: without a call-center file, every agent is in `support`. */
-  agentsOf(_queue: string): Agent[] {
-    return [...this.o.roster.current().agents];
+  /** The agents of `queue` (docs/interface.md §7); without a call-center file, every agent is in `support`. */
+  agentsOf(queue: string): Agent[] {
+    return [...this.directory.agentsOf(queue)];
   }
 
-  /** The queues agent `agentId` serves. */
-  queuesOf(_agentId: string): string[] {
-    return [DEFAULT_QUEUE];
+  /** The queues agent `agentId` serves (one agent, one state across them: docs/interface.md §5). */
+  queuesOf(agentId: string): string[] {
+    return this.directory.queuesOf(agentId);
   }
 
   /**
-   * Puts the caller in line, or says why not (voicemail). Logs `enter-queue` / `voicemail`. With
-   * `preferred` (an agent id), the caller is held for that agent for STICKY_RING_SECONDS from now:
-   * nobody else is offered them meanwhile (docs/interface.md §5.1).
+   * Puts the caller in line of `queue`, or says why not (voicemail). Logs `enter-queue` /
+   * `voicemail`. With `preferred` (an agent id), the caller is held for that agent for
+   * STICKY_RING_SECONDS from now: nobody else is offered them meanwhile (docs/interface.md §5.1).
    */
   async join(
     callSid: string,
     caller: string,
     accountSid: string | undefined,
-    queue: string = DEFAULT_QUEUE,
+    queue: string,
     options: { preferred?: string } = {},
   ): Promise<JoinResult> {
     const now = this.now();
@@ -187,6 +205,13 @@ export class QueueFlow {
       if (removed) await this.logRemoved(removed, now);
       return { leave: true, callback: false };
     }
+    // The queue closed while the caller waited (docs/interface.md §9): voicemail.
+    const hours = await this.o.hours?.check(entry.queue, now);
+    if (hours && !hours.open) {
+      const removed = await this.o.queues.remove(callSid, 'closed', now);
+      if (removed) await this.logRemoved(removed, now, hours.reason);
+      return { leave: true, callback: false };
+    }
     const signedIn = await this.o.center.signedIn(this.agentsOf(entry.queue));
     if (!signedIn.length) {
       const removed = await this.o.queues.remove(callSid, 'closed', now);
@@ -212,7 +237,12 @@ export class QueueFlow {
       announce = { position, wait: spokenWait(estimate) };
     }
     const callback = waited >= s.callbackAfterSeconds && this.mayCallBack(entry);
-    return { leave: false, ...(announce ? { announce } : {}), callback };
+    return {
+      leave: false,
+      ...(announce ? { announce } : {}),
+      callback,
+      ...(s.holdMusic ? { holdMusic: s.holdMusic } : {}),
+    };
   }
 
   /**
@@ -364,26 +394,29 @@ export class QueueFlow {
     return { kind: 'enqueue', queue: entry.queue };
   }
 
-  /** An agent answered: `connect` with the wait since the caller first joined (or since the call began). */
-  async connected(callSid: string, agentId: string, callWaitSeconds: number): Promise<void> {
+  /**
+   * An agent answered: `connect` with the wait since the caller first joined (or since the call
+   * began). `queue`: the call's queue, for a call answered without waiting in line.
+   */
+  async connected(callSid: string, agentId: string, callWaitSeconds: number, queue?: string): Promise<void> {
     const now = this.now();
     const removed = await this.o.queues.remove(callSid, 'connect', now);
     await this.log({
       type: 'connect',
       at: now,
-      queue: removed?.entry.queue ?? DEFAULT_QUEUE,
+      queue: removed?.entry.queue ?? queue ?? this.directory.defaultQueue(),
       callSid,
       agent: agentId,
       wait: removed ? Math.max(removed.waitSeconds, callWaitSeconds) : callWaitSeconds,
     });
   }
 
-  /** The answered call ended: `complete` with the talk time. */
+  /** The answered call ended: `complete` with the talk time, in the call's queue. */
   async completed(
     callSid: string,
     agentId: string,
     talkSeconds: number,
-    queue = DEFAULT_QUEUE,
+    queue = this.directory.defaultQueue(),
   ): Promise<void> {
     await this.log({ type: 'complete', at: this.now(), queue, callSid, agent: agentId, talk: talkSeconds });
   }
@@ -460,7 +493,7 @@ export class QueueFlow {
   async tick(): Promise<number> {
     const agents = this.o.roster.current().agents;
     if (!agents.length) return 0;
-    const waiting = await this.o.queues.summaries([DEFAULT_QUEUE], this.now());
+    const waiting = await this.o.queues.summaries(this.directory.names(), this.now());
     if (!waiting.some((q) => q.waiting > q.offered)) return 0;
     let offered = 0;
     for (const agentId of await this.o.center.offerable(agents)) {

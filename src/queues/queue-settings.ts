@@ -21,6 +21,8 @@ export interface QueueSettings {
   maxWaitSeconds: number;
   /** Most callers in line; the next one goes straight to voicemail. */
   maxWaiting: number;
+  /** Hold music: a prompt name in AUDIO_DIR or an https URL (default `hold-music`). */
+  holdMusic?: string;
 }
 
 export const DEFAULT_QUEUE_SETTINGS: Readonly<QueueSettings> = Object.freeze({

@@ -44,6 +44,8 @@ export interface CallRecord {
   ringRounds: number;
   /** The voicemail recording, when one was left. */
   recordingUrl?: string;
+  /** The queue of an inbound call (docs/interface.md §7, §9): the menu's choice or the default queue. */
+  queue?: string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -78,6 +80,7 @@ export function recordFromState(state: CallState): CallRecord {
   if (agent?.id) record.agentId = agent.id;
   if (state.answeredAt !== undefined) record.answeredAt = iso(state.answeredAt);
   if (state.recordingUrl) record.recordingUrl = state.recordingUrl;
+  if (inbound && state.queue) record.queue = state.queue;
   return record;
 }
 
@@ -116,6 +119,7 @@ export function decodeRecord(raw: string): CallRecord | undefined {
     isCount(v.talkSeconds) &&
     (CALL_OUTCOMES as readonly unknown[]).includes(v.outcome) &&
     isCount(v.ringRounds) &&
-    optional(v.recordingUrl, (u) => typeof u === 'string');
+    optional(v.recordingUrl, (u) => typeof u === 'string') &&
+    optional(v.queue, (q) => typeof q === 'string');
   return ok ? (v as unknown as CallRecord) : undefined;
 }

@@ -32,16 +32,17 @@ export interface FlushResult {
 const INSERT = `
 INSERT INTO call_records (
   sid, direction, caller, callee, agent, agent_id, rung, started_at, answered_at, ended_at,
-  wait_seconds, talk_seconds, outcome, ring_rounds, recording_url
+  wait_seconds, talk_seconds, outcome, ring_rounds, recording_url, queue
 )
 SELECT r.sid, r.direction, r.caller, r.callee, r.agent, r."agentId",
        ARRAY(SELECT jsonb_array_elements_text(r.rung)),
        r."startedAt", r."answeredAt", r."endedAt",
-       r."waitSeconds", r."talkSeconds", r.outcome, r."ringRounds", r."recordingUrl"
+       r."waitSeconds", r."talkSeconds", r.outcome, r."ringRounds", r."recordingUrl", r.queue
 FROM jsonb_to_recordset($1::jsonb) AS r(
   sid text, direction text, caller text, callee text, agent text, "agentId" text, rung jsonb,
   "startedAt" timestamptz, "answeredAt" timestamptz, "endedAt" timestamptz,
-  "waitSeconds" integer, "talkSeconds" integer, outcome text, "ringRounds" integer, "recordingUrl" text
+  "waitSeconds" integer, "talkSeconds" integer, outcome text, "ringRounds" integer, "recordingUrl" text,
+  queue text
 )
 ON CONFLICT (sid) DO NOTHING`;
 
@@ -130,6 +131,7 @@ export class PgRecordWriter {
       outcome: r.outcome,
       ringRounds: r.ringRounds,
       recordingUrl: r.recordingUrl ?? null,
+      queue: r.queue ?? null,
     }));
     const res = await this.#o.pool.query(INSERT, [JSON.stringify(rows)]);
     return res.rowCount ?? 0;

@@ -129,6 +129,10 @@ export default async function texmlRoutes(app: FastifyInstance, opts: TexmlRoute
 
   route(inboundPath, (req, reply) => neverDrop(req, reply, () => flow.inbound(req.texml!, base(req))));
 
+  // The menu's <Gather action> and its no-input <Redirect> (docs/interface.md §9): the attempt
+  // comes from the store under the CallSid, never from the URL.
+  route('/texml/menu', (req, reply) => neverDrop(req, reply, () => flow.menu(req.texml!, base(req))));
+
   // Which call this is (inbound or click-to-call) and which ring round ended come from the store
   // under the CallSid, never from the URL: a query string is not covered by Telnyx's signature.
   route('/texml/dial-result', async (req, reply) =>

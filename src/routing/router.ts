@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config, RoutingStrategy } from '../config.js';
 import { withTimeout } from '../with-timeout.js';
 import { type RoutingAgent, type RoutingDecision, routeCall, withPresence } from './route-call.js';
 import type { RoutingState, RoutingStore } from './routing-store.js';
@@ -28,6 +28,8 @@ export interface RouteRequest<A extends RosterAgent> {
    * waits in the queue for them, docs/interface.md §5.1). Undefined: never wait for anyone.
    */
   engaged?: ReadonlySet<string>;
+  /** The call's queue has its own strategy (docs/interface.md §9); default ROUTING_STRATEGY. */
+  strategy?: RoutingStrategy;
 }
 
 export type RoutedAgent<A extends RosterAgent> = A & {
@@ -106,8 +108,8 @@ export function createRouter(options: RouterOptions): Router {
     return routed;
   }
 
-  async function loadOrNothing(caller: string | undefined): Promise<RoutingState> {
-    const withRotation = settings.strategy === 'round-robin';
+  async function loadOrNothing(caller: string | undefined, strategy: RoutingStrategy): Promise<RoutingState> {
+    const withRotation = strategy === 'round-robin';
     try {
       return await withTimeout(
         store.load(caller, { withRotation }),
@@ -122,7 +124,8 @@ export function createRouter(options: RouterOptions): Router {
 
   return {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
-      const state = await loadOrNothing(request.caller);
+      const strategy = request.strategy ?? settings.strategy;
+      const state = await loadOrNothing(request.caller, strategy);
       const offerable = request.offerable;
       // With the agent state store (docs/interface.md §5) the offerable set decides who is free;
       // without it, the routing store's presence (cached and read as a delta).
@@ -138,7 +141,7 @@ export function createRouter(options: RouterOptions): Router {
           caller: request.caller,
           history: state.history,
           agents,
-          strategy: settings.strategy,
+          strategy,
           round: request.round,
           alreadyRung: request.alreadyRung,
           rotation: state.rotation ?? ++localRotation,

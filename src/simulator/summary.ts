@@ -15,6 +15,8 @@ export interface ServerView {
   agent: string | null;
   waitSeconds: number | null;
   talkSeconds: number | null;
+  /** The call's queue (the menu's choice or the default queue, docs/interface.md §9). */
+  queue?: string | null;
 }
 
 const sipUser = (uri: string): string => /^sips?:([^@;]+)/.exec(uri)?.[1] ?? uri;
@@ -25,6 +27,11 @@ const sipUser = (uri: string): string => /^sips?:([^@;]+)/.exec(uri)?.[1] ?? uri
  * caller hung up after 9 s of ringing". The server's own view wins when it is known.
  */
 export function describeInbound(result: ScenarioResult, script: InboundScript, server?: ServerView): string {
+  const line = outcomeLine(result, script, server);
+  return server?.queue ? `${line} — queue ${server.queue}` : line;
+}
+
+function outcomeLine(result: ScenarioResult, script: InboundScript, server?: ServerView): string {
   const rounds = result.rounds.length;
   const timeouts = result.replies.map((r) => r.dial?.timeout ?? 20);
   const derived = (): ServerView => {

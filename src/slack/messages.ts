@@ -1,5 +1,5 @@
 import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
-import type { Alert, AlertType } from '../alerts/alert.js';
+import type { Alert, AlertType, ClosedAlertInfo } from '../alerts/alert.js';
 import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from './daily-summary-message.js';
 import { formatDuration, maskPhoneNumber } from './humanize.js';
 import {
@@ -72,7 +72,24 @@ const MISSED_REASON: Record<AlertOf<'missed'>['reason'], string> = {
   'caller-hung-up': 'caller hung up while agents rang',
   'no-answer': 'no agent answered',
   'no-agents': 'no agent online',
+  closed: 'closed',
 };
+
+/** Why the queue was closed, in words (docs/interface.md §9). */
+const CLOSED_REASON: Record<ClosedAlertInfo['reason'], string> = {
+  'after-hours': 'after hours',
+  holiday: 'holiday',
+  closure: 'closure',
+  manual: 'closed by hand',
+};
+
+/** "holiday: Christmas Day", "after hours": the reason, and the file's or override's own words. */
+const closedText = (c: ClosedAlertInfo, v: Voice): string =>
+  `${CLOSED_REASON[c.reason] ?? 'closed'}${c.detail ? `: ${v.text(c.detail, MAX_VALUE)}` : ''}`;
+
+/** The Queue field of a call message, when the call has a queue. */
+const queueField = (a: { queue?: string }): Array<readonly [string, string]> =>
+  a.queue ? [['Queue', v.name(a.queue)] as const] : [];
 
 const money = (v: Voice, amount: string, currency: string): string =>
   `${v.text(amount, 40)} ${v.text(currency, 10)}`;
@@ -136,6 +153,7 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       fields([
         ['Caller', a.callerName ? `${v.phone(a.from)}\n${v.callerName(a.callerName)}` : v.phone(a.from)],
         ['Ringing', a.agents.length ? v.list(a.agents) : '_no agent online_'],
+        ...queueField(a),
       ]),
       callContext(a),
     ],
@@ -149,6 +167,7 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
         ['Caller', v.phone(a.from)],
         ['Agent', v.name(a.agent)],
         ['Waited', formatDuration(a.waitSeconds)],
+        ...queueField(a),
       ]),
       callContext(a),
     ],
@@ -160,19 +179,32 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
     summary: (a, v) =>
       a.reason === 'caller-hung-up'
         ? `📵 Abandoned call from ${v.phone(a.from)} — hung up after ${formatDuration(a.waitSeconds)} waiting`
-        : `❌ Missed call from ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)} (${MISSED_REASON[a.reason]})`,
+        : a.reason === 'closed'
+          ? `❌ Missed call from ${v.phone(a.from)} while ${a.queue ? `queue ${v.name(a.queue)}` : 'the line'} was closed (${a.closed ? closedText(a.closed, v) : 'closed'}); no message left`
+          : `❌ Missed call from ${v.phone(a.from)} after ${formatDuration(a.waitSeconds)} (${MISSED_REASON[a.reason]})`,
     body: (a) => [
       fields([
         ['Caller', v.phone(a.from)],
         ['Waited', formatDuration(a.waitSeconds)],
-        ['Why', MISSED_REASON[a.reason]],
+        [
+          'Why',
+          a.reason === 'closed' && a.closed
+            ? `closed (${closedText(a.closed, v)})`
+            : (MISSED_REASON[a.reason] ?? 'missed'),
+        ],
+        ...queueField(a),
       ]),
       callContext(a),
     ],
   },
   voicemail: {
-    title: () => '📩 New voicemail',
-    summary: (a, v) => `📩 Voicemail from ${v.phone(a.from)} (${formatDuration(a.durationSeconds)})`,
+    title: (a) => (a.closed ? '📩 New voicemail (while closed)' : '📩 New voicemail'),
+    summary: (a, v) =>
+      `📩 Voicemail from ${v.phone(a.from)} (${formatDuration(a.durationSeconds)})${
+        a.closed
+          ? `, left while ${a.queue ? `queue ${v.name(a.queue)}` : 'the line'} was closed (${closedText(a.closed, v)})`
+          : ''
+      }`,
     body: (a, o) => {
       // Only a URL on a Telnyx host (or a configured one) becomes a link; any other is shown as
       // text, so a forged callback cannot put a phishing link behind "Listen to the recording".
@@ -183,6 +215,8 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
         fields([
           ['Caller', v.phone(a.from)],
           ['Length', formatDuration(a.durationSeconds)],
+          ...queueField(a),
+          ...(a.closed ? [['Left while closed', closedText(a.closed, v)] as const] : []),
         ]),
         section(
           link
@@ -205,6 +239,7 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
         ['Agent', v.name(a.agent)],
         ['Talk time', formatDuration(a.talkSeconds)],
         ['Waited', formatDuration(a.waitSeconds)],
+        ...queueField(a),
       ]),
       callContext(a),
     ],

@@ -35,6 +35,11 @@ export interface QueueStatsOptions {
   shortAbandonSeconds: number;
   /** The current time: time-based KPIs of today stop here (default: the end of the day). */
   now?: number;
+  /**
+   * The queues of the call-center file: each is in `perQueue` even on a day without events (all
+   * zeros), so a quiet queue shows as quiet rather than missing.
+   */
+  queues?: readonly string[];
 }
 
 export interface CallbackCounts {
@@ -58,6 +63,8 @@ export interface QueueKpis {
   /** Left because the queue closed or nobody was signed in (`exit-closed`). */
   closed: number;
   voicemails: number;
+  /** Callers who reached the queue while it was closed (docs/interface.md §9): in `voicemails` too. */
+  closedOnArrival: number;
   callbacks: CallbackCounts;
   /** Offers that rang out (agents who did not pick up). */
   noAnswers: number;
@@ -126,6 +133,7 @@ interface QueueAcc {
   timedOut: Set<string>;
   closed: Set<string>;
   voicemails: Set<string>;
+  closedOnArrival: Set<string>;
   callbacks: { requested: Set<string>; connected: Set<string>; failed: Set<string> };
   noAnswers: number;
   completes: Array<{ callSid: string; agent: string; talk: number }>;
@@ -143,6 +151,7 @@ const newQueue = (): QueueAcc => ({
   timedOut: new Set(),
   closed: new Set(),
   voicemails: new Set(),
+  closedOnArrival: new Set(),
   callbacks: { requested: new Set(), connected: new Set(), failed: new Set() },
   noAnswers: 0,
   completes: [],
@@ -214,6 +223,7 @@ export function computeQueueStats(
   const queueAccs = (queue: string | undefined): QueueAcc[] =>
     queue === undefined ? [total] : [total, getOrAdd(queues, queue, newQueue)];
   const agentAcc = (agent: string) => getOrAdd(agents, agent, newAgent);
+  for (const queue of options.queues ?? []) getOrAdd(queues, queue, newQueue);
 
   for (const e of events) {
     if (!(e.at >= fromMs && e.at < toMs)) continue;
@@ -288,7 +298,10 @@ export function computeQueueStats(
         for (const q of queueAccs(e.queue)) q.callbacks.failed.add(e.callSid);
         break;
       case 'voicemail':
-        for (const q of queueAccs(e.queue)) q.voicemails.add(e.callSid);
+        for (const q of queueAccs(e.queue)) {
+          q.voicemails.add(e.callSid);
+          if (e.reason === 'closed') q.closedOnArrival.add(e.callSid);
+        }
         break;
       case 'status-change':
         agentAcc(e.agent).statuses.push({ at: e.at, from: e.from, to: e.to });
@@ -335,6 +348,7 @@ export function computeQueueStats(
       timedOut: q.timedOut.size,
       closed: q.closed.size,
       voicemails: q.voicemails.size,
+      closedOnArrival: q.closedOnArrival.size,
       callbacks: {
         requested: q.callbacks.requested.size,
         connected: q.callbacks.connected.size,

@@ -31,6 +31,9 @@ export interface DialRound {
 
 export type VoicemailReason = 'no-answer' | 'no-agents';
 
+/** Why the caller's queue is closed (docs/interface.md §9). */
+export type ClosedFlowReason = 'after-hours' | 'holiday' | 'closure' | 'manual';
+
 /** Renders each step of a call as a TeXML document. Pure and synchronous; never does I/O. */
 export interface Flows {
   /** First reply to a new call: greeting and the first ring round; `round` null (or no targets) = voicemail. */
@@ -45,15 +48,27 @@ export interface Flows {
   answered(v: { base: string }): string;
   /** Click-to-call: the agent answered, now dial the customer `to` showing `callerId`. */
   outbound(v: { base: string; to: string; callerId: string }): string;
-  /** Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7). */
-  enqueue(v: { base: string; queue: string }): string;
-  /** The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music. */
+  /**
+   * Nobody eligible is free: `<Enqueue>` into `queue` (docs/interface.md §7), after the queue's
+   * `welcome` prompt when the caller joins for the first time (`play`: its MP3 URL, else `say`).
+   */
+  enqueue(v: { base: string; queue: string; welcome?: { play?: string; say: string } }): string;
+  /**
+   * The waitUrl document: `<Leave/>`, or the announcement (if any) and hold music (`holdMusic`:
+   * an absolute URL; default the server's `audio/hold-music.mp3`).
+   */
   queueWait(v: {
     base: string;
     leave: boolean;
     announce?: { position: number; wait: string };
     callback: boolean;
+    holdMusic?: string;
   }): string;
+  /**
+   * The caller's queue is closed (docs/interface.md §9): the closed prompt (`play`: its MP3 as an
+   * absolute URL, else `say` is spoken), then the voicemail `<Record>`.
+   */
+  closed(v: { base: string; reason: ClosedFlowReason; play?: string; say: string }): string;
   /** A waiting caller's turn: the `<Dial>` to the agent it was offered to. */
   queueDial(v: { base: string; round: DialRound }): string;
   /** The caller asked for a callback: a confirmation and `<Hangup/>`. */
@@ -197,18 +212,39 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
     ],
   });
 
-  const enqueue = templates.compile<{ base: string; queue: string }>({
+  interface EnqueueView {
+    base: string;
+    queue: string;
+    welcome: { play: string | null; say: string } | null;
+  }
+  const enqueue = templates.compile<EnqueueView>({
     file: 'queue-enqueue.xml',
-    shape: { base: 'value', queue: 'value' },
-    samples: [{ label: 'a queue', view: { base: SAMPLE_BASE, queue: `support & "sales" <x>` } }],
+    shape: { base: 'value', queue: 'value', welcome: { play: 'value', say: 'value' } },
+    samples: [
+      { label: 'a queue', view: { base: SAMPLE_BASE, queue: `support & "sales" <x>`, welcome: null } },
+      {
+        label: 'a welcome MP3',
+        view: {
+          base: SAMPLE_BASE,
+          queue: 'sales',
+          welcome: { play: `${SAMPLE_BASE}/audio/queue-welcome.mp3`, say: 'x' },
+        },
+      },
+      {
+        label: 'a spoken welcome',
+        view: { base: SAMPLE_BASE, queue: 'sales', welcome: { play: null, say: `Hold <on> & "wait"` } },
+      },
+    ],
   });
   interface WaitView {
     base: string;
     leave: boolean;
     announce: { position: number; wait: string } | null;
     callback: boolean;
+    holdMusic: string;
   }
   const announce = { position: 3, wait: 'two minutes' };
+  const music = `${SAMPLE_BASE}/audio/hold-music.mp3?a=1&b="2"`;
   const queueWait = templates.compile<WaitView>({
     file: 'queue-wait.xml',
     shape: {
@@ -216,12 +252,45 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
       leave: 'value',
       announce: { position: 'value', wait: 'value' },
       callback: 'value',
+      holdMusic: 'value',
     },
     samples: [
-      { label: 'leave', view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false } },
-      { label: 'announce', view: { base: SAMPLE_BASE, leave: false, announce, callback: false } },
-      { label: 'music only', view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false } },
-      { label: 'callback offer', view: { base: SAMPLE_BASE, leave: false, announce, callback: true } },
+      {
+        label: 'leave',
+        view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false, holdMusic: music },
+      },
+      {
+        label: 'announce',
+        view: { base: SAMPLE_BASE, leave: false, announce, callback: false, holdMusic: music },
+      },
+      {
+        label: 'music only',
+        view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false, holdMusic: music },
+      },
+      {
+        label: 'callback offer',
+        view: { base: SAMPLE_BASE, leave: false, announce, callback: true, holdMusic: music },
+      },
+    ],
+  });
+  interface ClosedView {
+    base: string;
+    reason: ClosedFlowReason;
+    play: string | null;
+    say: string;
+  }
+  const closed = templates.compile<ClosedView>({
+    file: 'closed.xml',
+    shape: { base: 'value', reason: 'value', play: 'value', say: 'value' },
+    samples: [
+      {
+        label: 'an MP3 prompt',
+        view: { base: SAMPLE_BASE, reason: 'holiday', play: `${SAMPLE_BASE}/audio/holiday.mp3`, say: 'x' },
+      },
+      {
+        label: 'a spoken prompt',
+        view: { base: SAMPLE_BASE, reason: 'manual', play: null, say: `Closed <today> & "tomorrow"` },
+      },
     ],
   });
   const queueDial = templates.compile<NextRoundView>({
@@ -236,9 +305,21 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
   });
 
   return {
-    enqueue: ({ base, queue }) => enqueue({ base: baseUrl(base), queue }),
-    queueWait: ({ base, leave, announce, callback }) =>
-      queueWait({ base: baseUrl(base), leave, announce: announce ?? null, callback }),
+    enqueue: ({ base, queue, welcome }) =>
+      enqueue({
+        base: baseUrl(base),
+        queue,
+        welcome: welcome ? { play: welcome.play ?? null, say: welcome.say } : null,
+      }),
+    queueWait: ({ base, leave, announce, callback, holdMusic }) =>
+      queueWait({
+        base: baseUrl(base),
+        leave,
+        announce: announce ?? null,
+        callback,
+        holdMusic: holdMusic ?? `${baseUrl(base)}/audio/hold-music.mp3`,
+      }),
+    closed: ({ base, reason, play, say }) => closed({ base: baseUrl(base), reason, play: play ?? null, say }),
     queueDial: ({ base, round }) => queueDial({ base: baseUrl(base), round: roundView(round) }),
     callbackRequested: ({ base }) => callbackRequested({ base: baseUrl(base) }),
     inbound: ({ base, round }) =>

@@ -11,6 +11,7 @@ export const sampleAlerts: { [T in AlertType]: Extract<Alert, { type: T }> } = {
     from: '+13125550100',
     callerName: 'JANE DOE',
     agents: ['Alice', 'Bob'],
+    queue: 'sales',
     at: AT,
   },
   answered: {

@@ -367,3 +367,70 @@ describe('queue callbacks (docs/interface.md §7)', () => {
     expect(state).toMatchObject({ direction: 'outbound', callback, outcome: 'missed' });
   });
 });
+
+describe('the menu, the queue and a closed queue (docs/interface.md §9)', () => {
+  const menu = (attempt: number, sec: number, reason?: 'timeout' | 'invalid'): CallEvent => ({
+    kind: 'menu-played',
+    attempt,
+    ...(reason ? { reason } : {}),
+    at: s(sec),
+  });
+
+  it('counts the menu once per attempt, takes the queue once, and puts the queue on every call alert', () => {
+    const r = play([
+      inbound,
+      menu(1, 0),
+      menu(2, 5, 'invalid'),
+      menu(2, 6, 'invalid'), // a repeated request
+      menu(1, 7), // late and backwards
+      { kind: 'queue-chosen', queue: 'sales', digit: '1', at: s(8) },
+      { kind: 'queue-chosen', queue: 'support', fallback: 'timeout', at: s(9) }, // once only
+      menu(3, 9), // no menu after the choice
+      { ...round1, at: s(10) },
+      legEvt('L1', alice.sip, 'in-progress', 15, 1),
+      legEvt('L1', alice.sip, 'completed', 60, 2),
+      callerEnd(61),
+    ]);
+    expect(r.state).toMatchObject({ queue: 'sales', menu: { attempts: 2, digit: '1' }, outcome: 'answered' });
+    expect(r.alerts.map((a) => [a.type, 'queue' in a ? a.queue : undefined])).toEqual([
+      ['incoming', 'sales'],
+      ['answered', 'sales'],
+      ['completed', 'sales'],
+    ]);
+  });
+
+  it('without a menu the queue is in the state but not in the timeline', () => {
+    const t = applyEvent(play([inbound]).state, { kind: 'queue-chosen', queue: 'support', at: s(0) });
+    expect(t?.state.queue).toBe('support');
+    expect(t?.state.menu).toBeUndefined();
+    expect(t?.timeline).toEqual([]);
+  });
+
+  it('a closed queue: the voicemail says why; no message left is a missed call "closed"', () => {
+    const closed = { reason: 'holiday' as const, detail: 'Christmas Day' };
+    const start: CallEvent[] = [
+      inbound,
+      { kind: 'queue-chosen', queue: 'sales', digit: '1', at: s(4) },
+      { kind: 'voicemail-started', reason: 'closed', closed, at: s(4) },
+    ];
+    const left = play([
+      ...start,
+      {
+        kind: 'recording',
+        status: 'completed',
+        url: 'https://api.telnyx.com/v2/r.mp3',
+        duration: 12,
+        at: s(20),
+      },
+      callerEnd(21),
+    ]);
+    expect(left.state).toMatchObject({ outcome: 'voicemail', voicemailReason: 'closed', closed });
+    expect(left.alerts).toEqual([expect.objectContaining({ type: 'voicemail', queue: 'sales', closed })]);
+
+    const none = play([...start, { kind: 'recording', status: 'absent', at: s(9) }, callerEnd(9)]);
+    expect(none.state.outcome).toBe('missed');
+    expect(none.alerts).toEqual([
+      expect.objectContaining({ type: 'missed', reason: 'closed', queue: 'sales', closed }),
+    ]);
+  });
+});

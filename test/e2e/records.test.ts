@@ -43,11 +43,19 @@ describe('call records, /api/stats and /metrics through the app', () => {
     );
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/switchboard_calls_total\{direction="inbound",outcome="answered"\} 1/);
+    expect(metrics).toMatch(
+      /switchboard_calls_total\{direction="inbound",outcome="answered",queue="support"\} 1/,
+    );
     // The same words as /api/stats above: one abandoned, one short abandon.
-    expect(metrics).toMatch(/switchboard_calls_total\{direction="inbound",outcome="abandoned"\} 1/);
-    expect(metrics).toMatch(/switchboard_calls_total\{direction="inbound",outcome="short_abandoned"\} 1/);
-    expect(metrics).toMatch(/switchboard_calls_total\{direction="inbound",outcome="voicemail"\} 1/);
+    expect(metrics).toMatch(
+      /switchboard_calls_total\{direction="inbound",outcome="abandoned",queue="support"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /switchboard_calls_total\{direction="inbound",outcome="short_abandoned",queue="support"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /switchboard_calls_total\{direction="inbound",outcome="voicemail",queue="support"\} 1/,
+    );
     expect(metrics).toMatch(/switchboard_agents_online 3/);
     expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/texml\/inbound"/);
   });

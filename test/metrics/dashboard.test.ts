@@ -41,7 +41,7 @@ async function exportedFamilies(): Promise<Map<string, Set<string>>> {
     queues: () => [{ queue: 'support', waiting: 1, longestWaitSeconds: 30, agents: { idle: 1 } }],
   });
   for (const outcome of CALL_OUTCOMES) {
-    metrics.observeCall(record(`in-${outcome}`, Date.now(), { outcome }));
+    metrics.observeCall(record(`in-${outcome}`, Date.now(), { outcome, queue: 'support' }));
     metrics.observeCall(record(`out-${outcome}`, Date.now(), { outcome, direction: 'outbound' }));
   }
   const app = Fastify();
@@ -137,6 +137,23 @@ describe('Grafana dashboard (helm/switchboard/dashboards/switchboard.json)', () 
     expect(has(/max by \(queue\) \(switchboard_queue_waiting/)).toBe(true);
     expect(has(/max by \(queue\) \(switchboard_queue_longest_wait_seconds/)).toBe(true);
     expect(has(/max by \(queue, state\) \(switchboard_agents\{/)).toBe(true);
+    // Per queue (docs/interface.md §7, §9): a `queue` variable the queue panels filter on.
+    const queueVar = dashboard.templating.list.find((v) => v.name === 'queue');
+    expect(queueVar?.definition).toMatch(/label_values\(switchboard_queue_waiting.*, queue\)/);
+    expect(has(/sum by \(queue, outcome\) \(rate\(switchboard_calls_total\{[^}]*queue=~"\$queue"/)).toBe(
+      true,
+    );
+    expect(
+      has(/histogram_quantile\(0\.9, sum by \(le, queue\) \(rate\(switchboard_call_wait_seconds_bucket/),
+    ).toBe(true);
+    expect(has(/sum by \(queue\) \(increase\(switchboard_call_wait_seconds_bucket\{[^}]*le="20"/)).toBe(true);
+    for (const metric of [
+      'switchboard_queue_waiting',
+      'switchboard_queue_longest_wait_seconds',
+      'switchboard_agents',
+    ]) {
+      expect(has(new RegExp(`${metric}\\{[^}]*queue=~"\\$queue"`)), metric).toBe(true);
+    }
     expect(has(/time\(\) - max by \(job_name\) \(switchboard_job_last_success_timestamp_seconds/)).toBe(true);
     expect(
       has(/histogram_quantile\(0\.99, sum by \(le, route\) \(rate\(http_request_duration_seconds_bucket/),

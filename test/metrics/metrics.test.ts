@@ -67,6 +67,23 @@ describe('metrics', () => {
     expect(text).toContain('switchboard_call_talk_seconds_count{direction="outbound"} 1');
   });
 
+  it('labels inbound calls and their wait with the queue of the call; outbound calls have none', async () => {
+    const metrics = createMetrics();
+    metrics.observeCall(record('q1', T, { waitSeconds: 8, queue: 'sales' }));
+    metrics.observeCall(record('q2', T, { outcome: 'voicemail', waitSeconds: 4, queue: 'support' }));
+    metrics.observeCall(record('q3', T, { direction: 'outbound', waitSeconds: 0 }));
+    const text = await metrics.registry.metrics();
+    expect(samples(text, 'switchboard_calls_total').sort()).toEqual([
+      'switchboard_calls_total{direction="inbound",outcome="answered",queue="sales"} 1',
+      'switchboard_calls_total{direction="inbound",outcome="voicemail",queue="support"} 1',
+      'switchboard_calls_total{direction="outbound",outcome="answered"} 1',
+    ]);
+    expect(text).toContain(
+      'switchboard_call_wait_seconds_bucket{le="10",outcome="answered",queue="sales"} 1',
+    );
+    expect(text).toContain('switchboard_call_wait_seconds_count{outcome="voicemail",queue="support"} 1');
+  });
+
   it('counts short abandons apart from abandoned, exactly as /api/stats does', async () => {
     const metrics = createMetrics({}, { shortAbandonSeconds: 5 });
     const records = [

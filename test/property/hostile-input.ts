@@ -395,6 +395,8 @@ const VERBS = new Set([
   'Leave',
   'Say',
   'Gather',
+  // The menu (docs/interface.md §9): its no-input <Redirect> back to /texml/menu.
+  'Redirect',
 ]);
 const URL_ATTRIBUTES = ['@_action', '@_statusCallback', '@_recordingStatusCallback', '@_waitUrl'];
 
@@ -435,6 +437,8 @@ export function texmlProblems(body: string, want: TexmlExpectations): string[] {
     if (name === 'Sip' && !want.sips.has(String(text ?? '').trim())) problems.push(`rings ${String(text)}`);
     if (name === 'Play' && want.base && !String(text ?? '').startsWith(`${want.base}/audio/`))
       problems.push(`plays ${String(text)}`);
+    if (name === 'Redirect' && want.base && !String(text ?? '').startsWith(`${want.base}/texml/`))
+      problems.push(`redirects to ${String(text)}`);
     if (!node || typeof node !== 'object') return;
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
       if (key === '#text') continue;

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCallCenterFile } from '../../src/call-center/call-center-file.js';
+import { staticCallCenterSource } from '../../src/call-center/call-center-source.js';
 import type { CallState } from '../../src/calls/call-state.js';
 import { generateSigningKeys } from '../../src/simulator/telnyx-player.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
@@ -35,6 +37,7 @@ const ROUTES = [
   '/texml/recording',
   '/texml/outbound',
   '/texml/queue/callback',
+  '/texml/menu',
 ] as const;
 /** Routes whose 200 is a TeXML document (the others answer an empty 200). */
 const DOCUMENT_ROUTES = new Set<string>([
@@ -43,6 +46,7 @@ const DOCUMENT_ROUTES = new Set<string>([
   '/texml/voicemail',
   '/texml/outbound',
   '/texml/queue/callback',
+  '/texml/menu',
 ]);
 const ROSTER = new Set(['sip:alice@sip.telnyx.com', 'sip:bob@sip.telnyx.com', 'sip:carol@sip.telnyx.com']);
 const BASE = 'https://sb.example.com';
@@ -172,6 +176,11 @@ function backwards(before: CallState | null, after: CallState | null): string | 
   )
     return `outcome ${before.outcome} → ${after.outcome}`;
   if (after.attempts < before.attempts) return `attempts ${before.attempts} → ${after.attempts}`;
+  // The call's queue is chosen once (docs/interface.md §9) and the menu count only goes up.
+  if (before.queue !== undefined && after.queue !== before.queue)
+    return `queue ${before.queue} → ${after.queue}`;
+  if ((after.menu?.attempts ?? 0) < (before.menu?.attempts ?? 0))
+    return `menu attempts ${before.menu?.attempts} → ${after.menu?.attempts}`;
   for (const [legSid, leg] of Object.entries(before.legs)) {
     const now = after.legs[legSid];
     if (!now) return `leg ${legSid} disappeared`;
@@ -470,5 +479,69 @@ describe('/texml/* with TELNYX_PUBLIC_KEY set', () => {
       { numRuns: RUNS },
     );
     expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+/** A menu, two queues and sales closed for good: every branch of §9 is reachable by random input. */
+const MENU_FILE = `
+queues:
+  sales: { agents: [alice], prompts: { closure: "Closed <for> \\"good\\" & all." } }
+  support: { agents: [bob, carol] }
+hours:
+  sales:
+    closures: [{ from: "2000-01-01T00:00", to: "2100-01-01T00:00", reason: "Gone <fishing> & more" }]
+menu:
+  prompt: "For sales press 1, for support press 2."
+  options: { "1": sales, "2": support }
+  timeoutSeconds: 3
+  retries: 2
+defaultQueue: support
+`;
+
+describe('/texml/* under random and hostile input, with a menu and a closed queue (docs/interface.md §9)', () => {
+  let server: TestServer;
+  const accepted = new Set<string>();
+  beforeAll(async () => {
+    server = await startServer({
+      store: 'memory',
+      env: { PUBLIC_URL: BASE },
+      deps: { callCenter: staticCallCenterSource(parseCallCenterFile(MENU_FILE, 'menu.yaml')) },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  it('whole calls of random requests on one sid: the menu never loops past its retries and the state only moves forward', async () => {
+    const oneCall = fc.array(texmlRequest, { minLength: 2, maxLength: 10 }).map((requests) => {
+      const sid = `v3:menu${process.pid}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      return requests.map((r) => ({
+        ...r,
+        method: 'POST',
+        contentType: FORM,
+        bytes: undefined,
+        form: {
+          ...r.form,
+          padding: 0,
+          pairs: [...r.form.pairs.filter(([k]) => k !== 'CallSid'), ['CallSid', sid] as [string, string]],
+        },
+      }));
+    });
+    await fc.assert(
+      fc.asyncProperty(oneCall, async (requests) => {
+        const sid = requests[0]?.form.pairs.at(-1)?.[1] as string;
+        let before: CallState | null = null;
+        for (const r of requests) {
+          await checkTexml(server, r, accepted, BASE);
+          const after = await server.app.services.calls.get(sid);
+          const moved = backwards(before, after);
+          expect(moved).toBeUndefined();
+          // 1 + retries plays at most; a queue only from the file.
+          expect(after?.menu?.attempts ?? 0).toBeLessThanOrEqual(3);
+          if (after?.queue !== undefined) expect(['sales', 'support']).toContain(after.queue);
+          before = after;
+        }
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
+    );
+    expect((await alive(server)).statusCode).toBe(200);
   });
 });

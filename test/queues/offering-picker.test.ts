@@ -7,6 +7,7 @@ import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.j
 import { StaticRoster } from '../../src/agents/static-roster.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 import { CallCenter, offeringPicker } from '../../src/queues/call-center.js';
+import { QueueDirectory } from '../../src/queues/queue-directory.js';
 import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
 import { createRouter } from '../../src/routing/router.js';
 import { memoryOutbox } from '../alerts/outboxes.js';
@@ -48,7 +49,7 @@ describeBackends('offering picker', (backend) => {
       settings: { strategy: 'longest-idle', sticky: true, stickyThreshold: 0.6, maxTargets: 10 },
       logger: log,
     });
-    return { agents, center, pick: offeringPicker(center, router, roster, log) };
+    return { agents, center, pick: offeringPicker(center, router, new QueueDirectory({ roster }), log) };
   };
   const input = (callSid: string, waitForPreferred: boolean) => ({
     callSid,
@@ -56,6 +57,7 @@ describeBackends('offering picker', (backend) => {
     round: 1,
     alreadyRung: [],
     waitForPreferred,
+    queue: 'support',
   });
 
   it('a free preferred agent: a sticky round, her offer committed', async () => {

@@ -54,6 +54,7 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
     expect(await db.query('SELECT id FROM switchboard_migrations ORDER BY id')).toEqual([
       { id: '001-call-records' },
       { id: '002-call-center-events' },
+      { id: '003-call-records-queue' },
     ]);
     const indexes = await db.query<{ indexname: string }>(
       'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname',
@@ -62,6 +63,7 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
     expect(indexes.map((i) => i.indexname)).toEqual([
       'call_records_agent_started_at_idx',
       'call_records_pkey',
+      'call_records_queue_started_at_idx',
       'call_records_started_at_idx',
     ]);
     expect(logger.records.filter((r) => r.msg === 'postgres schema migrated')).toHaveLength(1);
@@ -88,6 +90,7 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
         ringRounds: 2,
         recordingUrl: 'https://api.telnyx.com/v2/recordings/VM.mp3',
         endedAt: new Date(T + 72_000).toISOString(),
+        queue: 'sales',
       }),
     );
     for (let i = 1; i <= 6; i++) await store.append(record(`C${i}`, T + i * 60_000));
@@ -112,14 +115,15 @@ describe('PgRecordWriter (real PostgreSQL)', () => {
       outcome: 'voicemail',
       ring_rounds: 2,
       recording_url: 'https://api.telnyx.com/v2/recordings/VM.mp3',
+      queue: 'sales',
     });
     expect((vm!.started_at as Date).toISOString()).toBe('2026-11-19T09:00:00.000Z');
     expect((vm!.ended_at as Date).toISOString()).toBe('2026-11-19T09:01:12.000Z');
     const [c1] = await db.query(
-      'SELECT agent, agent_id, answered_at, talk_seconds FROM call_records WHERE sid = $1',
+      'SELECT agent, agent_id, answered_at, talk_seconds, queue FROM call_records WHERE sid = $1',
       ['C1'],
     );
-    expect(c1).toMatchObject({ agent: 'Alice', agent_id: 'a1', talk_seconds: 60 });
+    expect(c1).toMatchObject({ agent: 'Alice', agent_id: 'a1', talk_seconds: 60, queue: null });
     expect((c1!.answered_at as Date).toISOString()).toBe('2026-11-19T09:01:10.000Z');
   });
 

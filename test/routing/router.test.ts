@@ -75,6 +75,30 @@ describe('router', () => {
     expect(ids(next)).not.toContain('conn-carol');
   });
 
+  it("a queue's own strategy replaces ROUTING_STRATEGY for that request (docs/interface.md §9)", async () => {
+    const store = createMemoryRoutingStore();
+    const router = createRouter({
+      store,
+      settings: settings({ strategy: 'ring-all', sticky: false }),
+      logger: capturingLogger().logger,
+    });
+    const all = await router.route({ caller: CALLER, agents: roster, round: 1, alreadyRung: [] });
+    expect(ids(all)).toHaveLength(3);
+    const now = Date.now();
+    await store.markIdle('conn-alice', 'leg-a', now - 1000);
+    await store.markIdle('conn-bob', 'leg-b', now - 9000);
+    await store.markIdle('conn-carol', 'leg-c', now - 5000);
+    const one = await router.route({
+      caller: CALLER,
+      agents: roster,
+      round: 1,
+      alreadyRung: [],
+      strategy: 'longest-idle',
+    });
+    expect(ids(one)).toEqual(['conn-bob']);
+  });
+
+
   it('waits for an engaged preferred agent only when told who is engaged (§5.1)', async () => {
     const store = createMemoryRoutingStore();
     const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });

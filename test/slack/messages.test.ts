@@ -174,6 +174,32 @@ describe('buildSlackMessage', () => {
     expect(reminder.blocks[0]).toMatchObject({ text: { text: '⚠️ Telnyx balance still low' } });
   });
 
+  it('shows the queue of a call, and a voicemail or missed call that came in while its queue was closed', () => {
+    expect(JSON.stringify(buildSlackMessage(sampleAlerts.incoming).blocks)).toContain('*Queue*\\nsales');
+    const vm = buildSlackMessage({
+      ...sampleAlerts.voicemail,
+      queue: 'sales',
+      closed: { reason: 'holiday', detail: 'Christmas <!channel> & <http://evil|day>' },
+    });
+    expect(vm.text).toContain(
+      'left while queue sales was closed (holiday: Christmas &lt;!channel&gt; &amp; &lt;http://evil|day&gt;)',
+    );
+    expect(JSON.stringify(vm.blocks)).toContain('New voicemail (while closed)');
+    expect(JSON.stringify(vm.blocks)).toContain('*Left while closed*');
+    const missed = buildSlackMessage({
+      ...sampleAlerts.missed,
+      reason: 'closed',
+      queue: 'support',
+      closed: { reason: 'manual' },
+    });
+    expect(missed.text).toMatch(
+      /^❌ Missed call from .* while queue support was closed \(closed by hand\); no message left$/u,
+    );
+    expect(alertLogLine({ ...sampleAlerts.voicemail, closed: { reason: 'after-hours' } })).toContain(
+      'left while the line was closed (after hours)',
+    );
+  });
+
   it('time stamps come from the alert, as a Slack date token', () => {
     const text = allText(buildSlackMessage(sampleAlerts.missed));
     expect(text).toContain(`<!date^${AT_EPOCH}^{date_short_pretty} {time_secs}|2023-11-14 22:13:20 UTC>`);

@@ -118,6 +118,7 @@ describe('computeQueueStats', () => {
       timedOut: 1,
       closed: 0,
       voicemails: 1,
+      closedOnArrival: 0,
       callbacks: { requested: 1, connected: 1, failed: 0 },
       noAnswers: 1,
       serviceLevel: 0.3333, // 1 within 20 s / (2 answered + 1 abandoned); the short abandon left out
@@ -136,6 +137,40 @@ describe('computeQueueStats', () => {
       averageHandleTime: 120,
       longestWait: 25,
     });
+  });
+
+  it('callers who reached a closed queue count as closed on arrival (and voicemails); every queue of the file is listed', () => {
+    const closedDay: CallCenterEvent[] = [
+      {
+        type: 'voicemail',
+        at: at('07:00:00'),
+        queue: 'sales',
+        callSid: 'N1',
+        reason: 'closed',
+        closed: 'after-hours',
+      },
+      {
+        type: 'voicemail',
+        at: at('07:05:00'),
+        queue: 'sales',
+        callSid: 'N2',
+        reason: 'closed',
+        closed: 'manual',
+      },
+      { type: 'voicemail', at: at('09:20:00'), queue: 'sales', callSid: 'N3', reason: 'full' },
+    ];
+    const r = computeQueueStats(closedDay, { ...options, queues: ['sales', 'support', 'billing'] });
+    expect(r.perQueue.map((q) => q.queue)).toEqual(['billing', 'sales', 'support']);
+    expect(r.perQueue[1]).toMatchObject({ voicemails: 3, closedOnArrival: 2, offered: 0 });
+    expect(r.perQueue[0]).toMatchObject({
+      offered: 0,
+      voicemails: 0,
+      closedOnArrival: 0,
+      serviceLevel: null,
+    });
+    expect(r.total).toMatchObject({ voicemails: 3, closedOnArrival: 2 });
+    // Without the file's queue names, only queues with events.
+    expect(computeQueueStats(closedDay, options).perQueue.map((q) => q.queue)).toEqual(['sales']);
   });
 
   it('all queues together', () => {

@@ -35,6 +35,7 @@ export function callSummary(s: CallState) {
     waitSeconds: waitSeconds(s),
     talkSeconds: talkSeconds(s),
     recordingUrl: s.recordingUrl ?? null,
+    queue: s.queue ?? null,
   };
 }
 

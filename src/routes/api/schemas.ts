@@ -31,6 +31,8 @@ export const CallSummary = Type.Object({
   waitSeconds: Type.Integer(),
   talkSeconds: Type.Integer(),
   recordingUrl: Type.Union([Type.String(), Type.Null()]),
+  /** The call's queue (the menu's choice or the default queue); null for outbound calls. */
+  queue: Type.Union([Type.String(), Type.Null()]),
 });
 
 export const TimelineItem = Type.Object({

@@ -18,6 +18,8 @@ export interface StatsRoutesOptions {
    * queue and per agent derived from the log (docs/interface.md §7).
    */
   events?: Pick<EventLog, 'read'>;
+  /** The queues of the call-center file: each gets a `queues` entry, zeros on a quiet day. */
+  queueNames?: () => readonly string[];
   now?: () => number;
 }
 
@@ -42,6 +44,7 @@ export const QueueDayStatsSchema = Type.Object({
   timedOut: Count,
   closed: Count,
   voicemails: Count,
+  closedOnArrival: Count,
   callbacks: Type.Object({ requested: Count, connected: Count, failed: Count }),
   noAnswers: Count,
   serviceLevel: Ratio,
@@ -161,6 +164,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         serviceLevelSeconds,
         shortAbandonSeconds,
         now: (opts.now ?? Date.now)(),
+        ...(opts.queueNames ? { queues: opts.queueNames() } : {}),
       });
       return { ...day, queues: report.perQueue, agents: report.perAgent };
     },
