@@ -98,7 +98,6 @@ describe('router', () => {
     expect(ids(one)).toEqual(['conn-bob']);
   });
 
-
   it('waits for an engaged preferred agent only when told who is engaged (§5.1)', async () => {
     const store = createMemoryRoutingStore();
     const router = createRouter({ store, settings: settings(), logger: capturingLogger().logger });
