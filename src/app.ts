@@ -13,8 +13,8 @@ import { type CallCenterConfigSource, callCenterSourceFor } from './call-center/
 import { OpeningHoursService } from './call-center/opening-hours-service.js';
 import { audioFolder } from './call-center/prompts.js';
 import { type AgentPicker, CallFlow } from './calls/call-flow.js';
-import type { CallState } from './calls/call-state.js';
 import type { CallStore } from './calls/call-store.js';
+import type { CallState } from './calls/call-types.js';
 import { CallbackDialer, callbackDialerTick } from './calls/callback-dialer.js';
 import { ClickToCall } from './calls/click-to-call.js';
 import { OutboundPolicy } from './calls/outbound-policy.js';

@@ -11,15 +11,9 @@ import type { AfterQueue, QueueFlow } from '../queues/queue-flow.js';
 import { callerText, parseCount, parseTelnyxTime, type TexmlParams } from '../telnyx/texml-params.js';
 import type { DialRound, Flows } from '../texml/flows.js';
 import { withTimeout } from '../with-timeout.js';
-import {
-  type AgentRef,
-  type CallEvent,
-  type CallState,
-  type ClosedInfo,
-  type Effect,
-  waitSeconds,
-} from './call-state.js';
+import { waitSeconds } from './call-outcome.js';
 import type { CallStore, UpdateResult } from './call-store.js';
+import type { AgentRef, CallEvent, CallState, ClosedInfo, Effect } from './call-types.js';
 import { parseCallStatus } from './leg-status.js';
 
 /** The agents of one ring round, as the picker chose them (docs/interface.md §5). */

@@ -1,4 +1,4 @@
-import type { CallEvent, CallState, Effect, TimelineEntry } from './call-state.js';
+import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.js';
 
 export interface UpdateResult {
   /** State after the update (unchanged when `changed` is false); null if the call is unknown. */

@@ -25,9 +25,9 @@ import type { CallCenter } from '../queues/call-center.js';
 import type { QueueEntry } from '../queues/queue-entry.js';
 import type { CallbackPlacer, QueueFlow } from '../queues/queue-flow.js';
 import type { Service } from '../service.js';
-import type { CallState } from './call-state.js';
-import { talkSeconds } from './call-state.js';
+import { talkSeconds } from './call-outcome.js';
 import type { CallStore } from './call-store.js';
+import type { CallState } from './call-types.js';
 import type { ClickToCall } from './click-to-call.js';
 import type { OutboundPolicy } from './outbound-policy.js';
 

@@ -1,7 +1,7 @@
 import type { Roster } from '../agents/agent.js';
 import { describeTelnyxError, type TelnyxClient } from '../telnyx/client.js';
 import type { CallFlow } from './call-flow.js';
-import type { CallbackRef } from './call-state.js';
+import type { CallbackRef } from './call-types.js';
 import {
   OutboundLimited,
   type OutboundPermit,

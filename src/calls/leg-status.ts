@@ -1,4 +1,4 @@
-import type { LegStatus } from './call-state.js';
+import type { LegStatus } from './call-types.js';
 
 /**
  * What a Telnyx `CallStatus` parameter means for a leg of the call. Telnyx's values are listed in

@@ -1,11 +1,6 @@
-import {
-  applyEvents,
-  type CallEvent,
-  type CallState,
-  type Effect,
-  type TimelineEntry,
-} from './call-state.js';
+import { applyEvents } from './call-state.js';
 import { type CallStore, MAX_TIMELINE, stateTtlSeconds, type UpdateResult } from './call-store.js';
+import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.js';
 
 interface Entry {
   state: CallState;

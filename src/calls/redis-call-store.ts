@@ -1,11 +1,5 @@
 import type { Redis } from 'ioredis';
-import {
-  applyEvents,
-  type CallEvent,
-  type CallState,
-  type Effect,
-  type TimelineEntry,
-} from './call-state.js';
+import { applyEvents } from './call-state.js';
 import {
   activeHorizonMs,
   type CallStore,
@@ -14,6 +8,7 @@ import {
   stateTtlSeconds,
   type UpdateResult,
 } from './call-store.js';
+import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.js';
 
 /*
  * Keys (behind the client's keyPrefix). The three keys of one call share the hash tag {sid}, so

@@ -5,7 +5,8 @@
  * `CALL_TTL_SECONDS`) and be read by tools that know nothing of the state machine.
  */
 
-import { type CallOutcome, type CallState, talkSeconds, waitSeconds } from '../calls/call-state.js';
+import { talkSeconds, waitSeconds } from '../calls/call-outcome.js';
+import type { CallOutcome, CallState } from '../calls/call-types.js';
 
 export const CALL_OUTCOMES: readonly CallOutcome[] = [
   'answered',

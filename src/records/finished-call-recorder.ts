@@ -1,4 +1,4 @@
-import type { CallState } from '../calls/call-state.js';
+import type { CallState } from '../calls/call-types.js';
 import { type CallRecord, recordFromState } from './call-record.js';
 import type { CallRecordStore } from './call-record-store.js';
 

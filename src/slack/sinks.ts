@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Alert } from '../alerts/alert.js';
-import type { AlertSink, DeliveryResult } from '../alerts/sink.js';
+import type { AlertSink } from '../alerts/sink.js';
 import { type PostOptions, postToSlack } from './delivery.js';
 import { alertLogLine, buildSlackMessage } from './messages.js';
 

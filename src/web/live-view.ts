@@ -1,6 +1,6 @@
 import type { Roster } from '../agents/agent.js';
-import { type CallState, isTerminal } from '../calls/call-state.js';
 import type { CallStore } from '../calls/call-store.js';
+import { type CallState, isTerminal } from '../calls/call-types.js';
 import type { CallRecord } from '../records/call-record.js';
 import type { CallRecordStore } from '../records/call-record-store.js';
 import { computeStats, type DayStats } from '../stats/call-stats.js';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { applyEvent } from '../../src/calls/call-state.js';
 import {
   type AgentRef,
-  applyEvent,
   type CallEvent,
   type CallState,
   type Effect,
   VOICEMAIL_GRACE_MS,
-} from '../../src/calls/call-state.js';
+} from '../../src/calls/call-types.js';
 
 type StatusEvent = Extract<CallEvent, { kind: 'status' }>;
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentRef, CallEvent } from '../../src/calls/call-state.js';
 import type { CallStore } from '../../src/calls/call-store.js';
+import type { AgentRef, CallEvent } from '../../src/calls/call-types.js';
 import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
 import { RedisCallStore } from '../../src/calls/redis-call-store.js';
 import { testRedis } from '../setup/redis.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCallCenterFile } from '../../src/call-center/call-center-file.js';
 import { staticCallCenterSource } from '../../src/call-center/call-center-source.js';
-import type { CallState } from '../../src/calls/call-state.js';
+import type { CallState } from '../../src/calls/call-types.js';
 import type { LoggedEvent } from '../../src/events/call-center-event.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { parseAt } from '../../src/simulator/sim-time.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { talkSeconds, waitSeconds } from '../../src/calls/call-state.js';
+import { talkSeconds, waitSeconds } from '../../src/calls/call-outcome.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { createTestSchema, type TestSchema } from '../records/pg-test-db.js';

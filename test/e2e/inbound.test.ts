@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallState } from '../../src/calls/call-state.js';
+import type { CallState } from '../../src/calls/call-types.js';
 import { playInbound } from '../../src/simulator/scenarios.js';
 import { postRaw, startServer, type TestServer } from '../helper.js';
 import { useFakeSlack } from '../support/fake-slack.js';

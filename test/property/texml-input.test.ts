@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCallCenterFile } from '../../src/call-center/call-center-file.js';
 import { staticCallCenterSource } from '../../src/call-center/call-center-source.js';
-import type { CallState } from '../../src/calls/call-state.js';
+import type { CallState } from '../../src/calls/call-types.js';
 import { generateSigningKeys } from '../../src/simulator/telnyx-player.js';
 import { eventually, startServer, type TestServer } from '../helper.js';
 import { redisUrl, uniquePrefix } from '../setup/redis.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallState } from '../../src/calls/call-state.js';
+import type { CallState } from '../../src/calls/call-types.js';
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.js';
 import { createFinishedCallRecorder } from '../../src/records/finished-call-recorder.js';
 import { RedisCallRecordStore } from '../../src/records/redis-call-record-store.js';

@@ -1,4 +1,5 @@
-import { type AgentRef, applyEvent, type CallEvent, type CallState } from '../../src/calls/call-state.js';
+import { applyEvent } from '../../src/calls/call-state.js';
+import type { AgentRef, CallEvent, CallState } from '../../src/calls/call-types.js';
 
 /**
  * Whole calls played through the real state machine (`applyEvent`) from a short script, so the

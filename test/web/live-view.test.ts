@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvents, type CallState } from '../../src/calls/call-state.js';
+import { applyEvents } from '../../src/calls/call-state.js';
+import type { CallState } from '../../src/calls/call-types.js';
 import { queueAndMenu, summarize } from '../../src/web/live-view.js';
 
 /**

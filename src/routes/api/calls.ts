@@ -1,7 +1,8 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { type CallState, talkSeconds, waitSeconds } from '../../calls/call-state.js';
+import { talkSeconds, waitSeconds } from '../../calls/call-outcome.js';
 import type { CallStore } from '../../calls/call-store.js';
+import type { CallState } from '../../calls/call-types.js';
 import { type ClickToCall, ClickToCallError } from '../../calls/click-to-call.js';
 import { OutboundLimited, OutboundRefused } from '../../calls/outbound-policy.js';
 import { Errors } from '../../errors.js';
