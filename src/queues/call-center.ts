@@ -74,6 +74,15 @@ const OFFER_GRACE_MS = 60_000;
  */
 const ON_CALL_MAX_MS = 14_400_000;
 
+/**
+ * Agent ids that may be offered a call, with the version of the agent states they were judged on
+ * and the agents whose state changed since an earlier version (null: not known, start over).
+ */
+export class OfferableAgents extends Set<string> {
+  version?: string;
+  changedSince?: (version: string) => readonly string[] | null;
+}
+
 /** A leg status that means the agent did not pick up (rather than: the call went elsewhere). */
 const RANG_OUT = new Set(['no-answer', 'busy']);
 
@@ -81,6 +90,11 @@ export class CallCenter {
   readonly now: () => number;
   /** Called (not awaited) with each agent who just became offerable; the queue dispatch hooks in here. */
   onFreed?: (agentId: string) => void;
+
+  /** The last live offerable set, for the roster snapshot it was derived from. */
+  #offerable?: { agents: readonly Agent[]; index: Map<string, number>; set: OfferableAgents };
+  /** Roster agents by id, for the roster snapshot they came from. */
+  #byId?: { agents: readonly Agent[]; map: Map<string, Agent> };
 
   constructor(private readonly o: CallCenterOptions) {
     this.now = o.now ?? Date.now;
@@ -102,7 +116,9 @@ export class CallCenter {
   }
 
   agent(agentId: string): Agent | undefined {
-    return this.o.roster.current().agents.find((a) => a.id === agentId);
+    const agents = this.o.roster.current().agents;
+    if (this.#byId?.agents !== agents) this.#byId = { agents, map: new Map(agents.map((a) => [a.id, a])) };
+    return this.#byId.map.get(agentId);
   }
 
   /** This agent's rules: its wrap-up override (by id, then name), else WRAP_UP_SECONDS. */
@@ -124,13 +140,50 @@ export class CallCenter {
 
   /** Roster agents that may be offered a call now: available, idle and registered. One store read. */
   async offerable(agents: readonly Agent[]): Promise<Set<string>> {
-    const records = await this.o.agents.getMany(agents.map((a) => a.id));
-    const out = new Set<string>();
-    for (const a of agents) {
-      const r = records.get(a.id);
-      if (r && isOfferable(r, a.online && !a.unreachable)) out.add(a.id);
+    return new Set(await this.liveOfferable(agents));
+  }
+
+  /**
+   * The same as `offerable`, as a live set the router reads right after it resolves (later calls
+   * update it in place) and that names its version: with a store that keeps a view
+   * (`AgentStateStore.view`), only the agents whose record changed since the last call are
+   * re-judged, so routing is O(changed agents), not O(roster) (bench/RESULTS.md, issue 18).
+   */
+  async liveOfferable(agents: readonly Agent[]): Promise<OfferableAgents> {
+    const store = this.o.agents;
+    const judge = (a: Agent, r: AgentRecord | undefined) =>
+      r !== undefined && isOfferable(r, a.online && !a.unreachable);
+    if (!store.view) {
+      const records = await store.getMany(agents.map((a) => a.id));
+      const out = new OfferableAgents();
+      for (const a of agents) if (judge(a, records.get(a.id))) out.add(a.id);
+      return out;
     }
-    return out;
+    const view = await store.view();
+    const last = this.#offerable;
+    const changed = last?.agents === agents ? view.changedSince(last.set.version as string) : null;
+    if (last && changed) {
+      for (const id of changed) {
+        const i = last.index.get(id);
+        const a = i === undefined ? undefined : agents[i];
+        if (!a) continue;
+        if (judge(a, view.record(id))) last.set.add(id);
+        else last.set.delete(id);
+      }
+      last.set.version = view.version;
+      last.set.changedSince = view.changedSince;
+      return last.set;
+    }
+    const set = new OfferableAgents();
+    const index = new Map<string, number>();
+    agents.forEach((a, i) => {
+      index.set(a.id, i);
+      if (judge(a, view.record(a.id))) set.add(a.id);
+    });
+    set.version = view.version;
+    set.changedSince = view.changedSince;
+    this.#offerable = { agents, index, set };
+    return set;
   }
 
   /** Status `available` whatever the state: "signed in" (docs/interface.md §5, §7). */
@@ -347,9 +400,9 @@ export function offeringPicker(
 }) => Promise<Agent[]> {
   return async ({ callSid, caller, round, alreadyRung }) => {
     const agents = roster.current().agents;
-    let offerable: Set<string> | undefined;
+    let offerable: OfferableAgents | undefined;
     try {
-      offerable = await center.offerable(agents);
+      offerable = await center.liveOfferable(agents);
     } catch (err) {
       log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
     }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { withTimeout } from '../with-timeout.js';
-import { type RoutingAgent, type RoutingDecision, routeCall, withPresence } from './route-call.js';
+import { type RoutingAgent, type RoutingDecision, routeCall } from './route-call.js';
 import type { RoutingState, RoutingStore } from './routing-store.js';
 
 /** A roster agent before presence is added (an `Agent` from `src/agents/agent.ts` fits). */
@@ -20,8 +20,13 @@ export interface RouteRequest<A extends RosterAgent> {
    * The agents that may be offered the call now (available, idle and registered, from the agent
    * state store: docs/interface.md §5). When given, it replaces the routing store's busy flags:
    * every other agent counts as busy. Undefined (the state store is down): the busy flags decide.
+   * With a `version` and `changedSince` (a live set, `CallCenter.liveOfferable`), only the agents
+   * changed since the last decision are re-derived.
    */
-  offerable?: ReadonlySet<string>;
+  offerable?: ReadonlySet<string> & {
+    version?: string;
+    changedSince?: (version: string) => readonly string[] | null;
+  };
 }
 
 export type RoutedAgent<A extends RosterAgent> = A & { idleSince: number | undefined; busy: boolean };
@@ -55,16 +60,19 @@ export function createRouter(options: RouterOptions): Router {
   const rng = options.rng ?? Math.random;
   const loadTimeoutMs = options.loadTimeoutMs ?? 500;
   let localRotation = 0;
-  // The roster with presence of the last decision, kept while the roster snapshot and the store's
-  // presence objects stay the same: the next decision rebuilds only the agents whose idle time or
-  // busy flag changed since (O(changed), not O(roster): 1,000 agents cost ~0.2 ms to rebuild).
-  // Entries are replaced, never changed, so the targets of an earlier decision stay as they were.
+  // The roster with presence of the last decision, kept while the roster snapshot, the store's
+  // presence objects and the offerable set stay the same: the next decision rebuilds only the
+  // agents whose idle time, busy flag or offerability changed since (O(changed), not O(roster):
+  // 1,000 agents cost ~0.2 ms to rebuild). Entries are replaced, never changed, so the targets of
+  // an earlier decision stay as they were.
   let last:
     | {
         agents: readonly RosterAgent[];
         idle: RoutingState['idle'];
         busy: RoutingState['busy'];
+        offerable: RouteRequest<RosterAgent>['offerable'];
         version: string;
+        offerableVersion: string | undefined;
         routed: RoutedAgent<RosterAgent>[];
         index: Map<string, number>;
       }
@@ -73,26 +81,56 @@ export function createRouter(options: RouterOptions): Router {
   function rosterWithPresence<A extends RosterAgent>(
     agents: readonly A[],
     state: RoutingState,
+    offerable: RouteRequest<A>['offerable'],
   ): RoutedAgent<A>[] {
+    // With the offerable set, it decides who is free (docs/interface.md §5); else the busy flags.
+    const one = (agent: A): RoutedAgent<A> =>
+      Object.assign({}, agent, {
+        idleSince: Object.hasOwn(state.idle, agent.id) ? state.idle[agent.id] : undefined,
+        busy: offerable ? !offerable.has(agent.id) : state.busy.has(agent.id),
+      });
     const p = state.presence;
-    if (!p) return withPresence(agents, state);
-    if (last && last.agents === agents && last.idle === state.idle && last.busy === state.busy) {
-      const changed = last.version === p.version ? [] : p.changedSince(last.version);
-      if (changed) {
+    const offerableVersion = offerable?.version;
+    const cacheable =
+      p !== undefined && (!offerable || (offerableVersion !== undefined && offerable.changedSince));
+    if (!cacheable) return agents.map(one);
+    if (
+      last &&
+      last.agents === agents &&
+      last.idle === state.idle &&
+      last.busy === state.busy &&
+      last.offerable === offerable
+    ) {
+      const presenceChanged = last.version === p.version ? [] : p.changedSince(last.version);
+      const offerableChanged =
+        !offerable || last.offerableVersion === offerableVersion
+          ? []
+          : (offerable.changedSince?.(last.offerableVersion as string) ?? null);
+      if (presenceChanged && offerableChanged) {
+        const changed = offerableChanged.length ? [...presenceChanged, ...offerableChanged] : presenceChanged;
         // Copy-on-write: an earlier decision may still hold the previous array.
         const routed = changed.length ? last.routed.slice() : last.routed;
         for (const id of changed) {
           const i = last.index.get(id);
-          if (i !== undefined) routed[i] = withPresence([agents[i]!], state)[0]!;
+          if (i !== undefined) routed[i] = one(agents[i] as A);
         }
-        last = { ...last, version: p.version, routed };
+        last = { ...last, version: p.version, offerableVersion, routed };
         return routed as RoutedAgent<A>[];
       }
     }
-    const routed = withPresence(agents, state);
+    const routed = agents.map(one);
     const index = new Map<string, number>();
     for (const [i, a] of agents.entries()) index.set(a.id, i);
-    last = { agents, idle: state.idle, busy: state.busy, version: p.version, routed, index };
+    last = {
+      agents,
+      idle: state.idle,
+      busy: state.busy,
+      offerable,
+      version: p.version,
+      offerableVersion,
+      routed: routed as RoutedAgent<RosterAgent>[],
+      index,
+    };
     return routed;
   }
 
@@ -113,15 +151,7 @@ export function createRouter(options: RouterOptions): Router {
   return {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
       const state = await loadOrNothing(request.caller);
-      const offerable = request.offerable;
-      // With the agent state store (docs/interface.md §5) the offerable set decides who is free;
-      // without it, the routing store's presence (cached and read as a delta).
-      const agents = offerable
-        ? withPresence(request.agents, {
-            idle: state.idle,
-            busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
-          })
-        : rosterWithPresence(request.agents, state);
+      const agents = rosterWithPresence(request.agents, state, request.offerable);
       try {
         return routeCall({
           caller: request.caller,
