@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import {
   applyEvents,
   type CallEvent,
@@ -21,7 +21,12 @@ import {
  *   call:{sid}      hash  v = version, s = state JSON
  *   call:{sid}:tl   list  timeline entries (JSON), capped
  *   call:{sid}:fx   hash  effect id → effect JSON, until acknowledged
- * Two indexes live in their own slots and are maintained after the commit (idempotently):
+ * Two indexes live in their own slots, so no script may touch them (Redis Cluster); their writes
+ * go out in the same socket write as the compare-and-set (one pipeline, one round trip), computed
+ * from the state the commit expects, and are written again from the committed state when that
+ * guess was wrong. (A pipeline over several slots is fine on one Redis server, which is all
+ * REDIS_URL supports today (docs/interface.md); on Cluster these would be separate commands.)
+ * They are idempotent:
  *   calls:active    zset  sid → startedAt, while the call runs; entries older than a call can
  *                         live (activeHorizonMs) are dropped by score, so a call whose `completed`
  *                         callback never came leaves it within hours, whatever the index size
@@ -35,11 +40,26 @@ const ACTIVE = 'calls:active';
 const FINALIZE = 'calls:finalize';
 
 /**
+ * Lua: drops the effects this replica acknowledged since its last command for the call (ARGV from
+ * `at`: a count, then the ids), so they are neither stored nor handed out again; returns the index
+ * of the first argument after them.
+ */
+const ACKS = `
+local function acks(key, at)
+  local n = tonumber(ARGV[at])
+  if n > 0 then redis.call('HDEL', key, unpack(ARGV, at + 1, at + n)) end
+  return at + n + 1
+end
+`;
+
+/**
  * Commit a transition only if nobody else did since we read version ARGV[1]. On a mismatch it hands
  * back what is stored instead — {0, version, state JSON, effects…} — so a replica whose remembered
  * state was stale re-applies without a second read; on success {1, effects…} (all pending effects).
+ * ARGV: version, next, state, ttl, acks (count, ids), timeline (count, entries, cap), effects (id, JSON)….
  */
-const CAS_SCRIPT = `
+const CAS_SCRIPT = `${ACKS}
+local a = acks(KEYS[3], 5)
 local cur = redis.call('HGET', KEYS[1], 'v') or ''
 if cur ~= ARGV[1] then
   local out = { 0, cur, redis.call('HGET', KEYS[1], 's') or '' }
@@ -49,13 +69,13 @@ end
 local ttl = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[a])
 if n > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6, 5 + n))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6 + n]), -1)
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, a + 1, a + n))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[a + n + 1]), -1)
   redis.call('EXPIRE', KEYS[2], ttl)
 end
-local i = 7 + n
+local i = a + n + 2
 while i < #ARGV do
   redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -66,8 +86,12 @@ for _, x in ipairs(redis.call('HVALS', KEYS[3])) do out[#out + 1] = x end
 return out
 `;
 
-/** Version, state JSON and pending effects of one call, in one round trip: {version, state, effects…}. */
-const READ_SCRIPT = `
+/**
+ * Version, state JSON and pending effects of one call, in one round trip: {version, state, effects…}.
+ * ARGV: acks (count, ids).
+ */
+const READ_SCRIPT = `${ACKS}
+acks(KEYS[2], 1)
 local out = { redis.call('HGET', KEYS[1], 'v') or '', redis.call('HGET', KEYS[1], 's') or '' }
 for _, x in ipairs(redis.call('HVALS', KEYS[2])) do out[#out + 1] = x end
 return out
@@ -81,7 +105,7 @@ type WithScripts = Redis & {
     effectsKey: string,
     ...args: (string | number)[]
   ): Promise<(string | number)[]>;
-  callRead(stateKey: string, effectsKey: string): Promise<string[]>;
+  callRead(stateKey: string, effectsKey: string, ...acks: (string | number)[]): Promise<string[]>;
 };
 
 const MAX_ATTEMPTS = 30;
@@ -92,6 +116,13 @@ const MAX_ATTEMPTS = 30;
  * stale entry costs nothing extra (the compare-and-set hands back what is stored).
  */
 const REMEMBERED_CALLS = 2_000;
+
+/**
+ * How long an acknowledgement may wait for the call's next command before it goes out on its own
+ * (with every other call's waiting acknowledgements, in one pipeline). Until then another replica
+ * may still be handed the effect and run it again, which every effect tolerates (call-flow.ts).
+ */
+const ACK_DELAY_MS = 20;
 
 /** Pending effects in the order their transitions owed them. */
 function decodeEffects(values: readonly (string | number)[]): Effect[] {
@@ -115,6 +146,9 @@ export class RedisCallStore implements CallStore {
   private readonly queues = new Map<string, Promise<void>>();
   /** Least recently used first (a Map keeps insertion order; a hit is re-inserted). */
   private readonly known = new Map<string, Known>();
+  /** Effects run and acknowledged here whose HDEL has not gone out yet, per call. */
+  private readonly acked = new Map<string, Set<string>>();
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     redis: Redis,
@@ -128,7 +162,10 @@ export class RedisCallStore implements CallStore {
 
   /** One round trip: the version, the state and the pending effects. */
   private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
-    const [version = '', json = '', ...fx] = await this.redis.callRead(stateKey(sid), effectsKey(sid));
+    const acks = this.takeAcks(sid);
+    const [version = '', json = '', ...fx] = await this.redis
+      .callRead(stateKey(sid), effectsKey(sid), acks.length, ...acks)
+      .catch((err: unknown) => this.restoreAcks(sid, acks, err));
     this.remember(sid, version, json);
     return { version, state: json ? (JSON.parse(json) as CallState) : null, pending: decodeEffects(fx) };
   }
@@ -180,6 +217,7 @@ export class RedisCallStore implements CallStore {
     let state: CallState | null = known ? (JSON.parse(known.json) as CallState) : null;
     let fresh = false; // `state` came from Redis just now (not from memory)
     let conflicts = 0;
+    let strayIndex = false; // a refused attempt sent index writes guessed from a stale state
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let t = applyEvents(state, events);
       if (!t && !fresh) {
@@ -193,11 +231,14 @@ export class RedisCallStore implements CallStore {
       if (!t) throw new Error('unreachable: a fresh state that changes nothing was answered above');
       const next = String(Number(version || '0') + 1);
       const json = JSON.stringify(t.state);
+      const acks = this.takeAcks(sid);
       const args: (string | number)[] = [
         version,
         next,
         json,
         stateTtlSeconds(t.state, this.ttlSeconds),
+        acks.length,
+        ...acks,
         t.timeline.length,
         ...t.timeline.map((e) => JSON.stringify(e)),
         MAX_TIMELINE,
@@ -205,10 +246,19 @@ export class RedisCallStore implements CallStore {
       // Each effect carries its place (version, index): a hash does not keep insertion order.
       for (const [i, fx] of t.effects.entries())
         args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
-      const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      // The index writes this commit implies ride in the same socket write (another slot: not in
+      // the script). If the commit does not go through, they are written again from what is stored.
+      const p = this.redis.pipeline();
+      (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      const guessed = this.index(p, sid, state, t.state);
+      const replies = await p.exec().catch((err: unknown) => this.restoreAcks(sid, acks, err));
+      const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
+      if (casErr) this.restoreAcks(sid, acks, casErr);
+      const res = reply as (string | number)[];
       if (Number(res[0]) === 1) {
         this.remember(sid, next, json);
-        await this.index(sid, state, t.state);
+        // An earlier attempt's index writes were guessed from a stale state: set the truth.
+        if (strayIndex) await this.indexExactly(sid, t.state);
         return { state: t.state, changed: true, pending: decodeEffects(res.slice(1)) };
       }
       // Someone else committed first (or this memory was stale): re-apply to what is stored.
@@ -218,7 +268,12 @@ export class RedisCallStore implements CallStore {
       version = storedVersion;
       state = storedJson ? (JSON.parse(storedJson) as CallState) : null;
       fresh = true;
-      if (!applyEvents(state, events)) return this.unchanged(sid, state, decodeEffects(res.slice(3)));
+      strayIndex ||= guessed;
+      if (!applyEvents(state, events)) {
+        // Nothing to commit after all: undo what the index writes guessed.
+        if (strayIndex) await this.indexExactly(sid, state);
+        return this.unchanged(sid, state, decodeEffects(res.slice(3)));
+      }
       // The first mismatch is a stale memory or a wrong "no call yet" guess; the next are
       // contention with another replica: back off with jitter.
       if (++conflicts > 1) await sleep(Math.random() * Math.min(50, 2 ** conflicts));
@@ -236,13 +291,14 @@ export class RedisCallStore implements CallStore {
   }
 
   /**
-   * Keeps the two indexes in step with the committed state; only writes when membership changes.
-   * A new entry also drops the entries too old to be running (ZREMRANGEBYSCORE, O(log n + removed)).
+   * Queues the index writes that take `before` to `after` on `p` (only when membership changes);
+   * true when it queued any. A new entry also drops the entries too old to be running
+   * (ZREMRANGEBYSCORE, O(log n + removed)).
    */
-  private async index(sid: string, before: CallState | null, after: CallState): Promise<void> {
+  private index(p: ChainableCommander, sid: string, before: CallState | null, after: CallState): boolean {
     const wasActive = before !== null && before.phase !== 'ended';
     const isActive = after.phase !== 'ended';
-    const p = this.redis.pipeline();
+    const n = p.length;
     if (isActive && !wasActive) {
       p.zadd(ACTIVE, after.startedAt, sid);
       p.zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`);
@@ -252,11 +308,64 @@ export class RedisCallStore implements CallStore {
       if (after.finalizeAt !== undefined) p.zadd(FINALIZE, after.finalizeAt, sid);
       else p.zrem(FINALIZE, sid);
     }
-    if (p.length) await p.exec();
+    return p.length > n;
   }
 
+  /** Sets the call's index entries from its state alone (after a wrong guess; null: no call). */
+  private async indexExactly(sid: string, state: CallState | null): Promise<void> {
+    const p = this.redis.pipeline();
+    if (state && state.phase !== 'ended') p.zadd(ACTIVE, state.startedAt, sid);
+    else p.zrem(ACTIVE, sid);
+    if (state?.finalizeAt !== undefined) p.zadd(FINALIZE, state.finalizeAt, sid);
+    else p.zrem(FINALIZE, sid);
+    await p.exec();
+  }
+
+  /** The acknowledgements waiting for this call, handed to its next script. */
+  private takeAcks(sid: string): string[] {
+    const ids = this.acked.get(sid);
+    if (!ids) return [];
+    this.acked.delete(sid);
+    return [...ids];
+  }
+
+  /** A script that carried acknowledgements failed: keep them for the next one, then rethrow. */
+  private restoreAcks(sid: string, ids: readonly string[], err: unknown): never {
+    if (ids.length) this.queueAcks(sid, ids);
+    throw err;
+  }
+
+  private queueAcks(sid: string, ids: readonly string[]): void {
+    const set = this.acked.get(sid) ?? new Set<string>();
+    this.acked.set(sid, set);
+    for (const id of ids) set.add(id);
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => void this.flushAcks().catch(() => undefined), ACK_DELAY_MS);
+      this.ackTimer.unref();
+    }
+  }
+
+  /** Sends every waiting acknowledgement now, in one pipeline (one socket write). */
+  async flushAcks(): Promise<void> {
+    this.ackTimer = undefined;
+    if (!this.acked.size) return;
+    const batch = [...this.acked];
+    this.acked.clear();
+    const p = this.redis.pipeline();
+    for (const [sid, ids] of batch) p.hdel(effectsKey(sid), ...ids);
+    const replies = await p.exec().catch(() => null);
+    // Redis unreachable: they wait for the next command of their call or the next flush.
+    batch.forEach(([sid, ids], i) => {
+      if (!replies || replies[i]?.[0]) this.queueAcks(sid, [...ids]);
+    });
+  }
+
+  /**
+   * The HDEL goes out with the call's next script from this replica, or within ACK_DELAY_MS with
+   * the other waiting acknowledgements (one socket write for all of them).
+   */
   async ack(sid: string, effectIds: readonly string[]): Promise<void> {
-    if (effectIds.length) await this.redis.hdel(effectsKey(sid), ...effectIds);
+    if (effectIds.length) this.queueAcks(sid, effectIds);
   }
 
   async timeline(sid: string): Promise<TimelineEntry[]> {
