@@ -40,26 +40,12 @@ const ACTIVE = 'calls:active';
 const FINALIZE = 'calls:finalize';
 
 /**
- * Lua: drops the effects this replica acknowledged since its last command for the call (ARGV from
- * `at`: a count, then the ids), so they are neither stored nor handed out again; returns the index
- * of the first argument after them.
- */
-const ACKS = `
-local function acks(key, at)
-  local n = tonumber(ARGV[at])
-  if n > 0 then redis.call('HDEL', key, unpack(ARGV, at + 1, at + n)) end
-  return at + n + 1
-end
-`;
-
-/**
  * Commit a transition only if nobody else did since we read version ARGV[1]. On a mismatch it hands
  * back what is stored instead — {0, version, state JSON, effects…} — so a replica whose remembered
  * state was stale re-applies without a second read; on success {1, effects…} (all pending effects).
- * ARGV: version, next, state, ttl, acks (count, ids), timeline (count, entries, cap), effects (id, JSON)….
+ * ARGV: version, next, state, ttl, timeline (count, entries, cap), effects (id, JSON)….
  */
-const CAS_SCRIPT = `${ACKS}
-local a = acks(KEYS[3], 5)
+const CAS_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], 'v') or ''
 if cur ~= ARGV[1] then
   local out = { 0, cur, redis.call('HGET', KEYS[1], 's') or '' }
@@ -69,13 +55,13 @@ end
 local ttl = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
-local n = tonumber(ARGV[a])
+local n = tonumber(ARGV[5])
 if n > 0 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, a + 1, a + n))
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[a + n + 1]), -1)
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 6, 5 + n))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6 + n]), -1)
   redis.call('EXPIRE', KEYS[2], ttl)
 end
-local i = a + n + 2
+local i = 7 + n
 while i < #ARGV do
   redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -86,12 +72,8 @@ for _, x in ipairs(redis.call('HVALS', KEYS[3])) do out[#out + 1] = x end
 return out
 `;
 
-/**
- * Version, state JSON and pending effects of one call, in one round trip: {version, state, effects…}.
- * ARGV: acks (count, ids).
- */
-const READ_SCRIPT = `${ACKS}
-acks(KEYS[2], 1)
+/** Version, state JSON and pending effects of one call, in one round trip: {version, state, effects…}. */
+const READ_SCRIPT = `
 local out = { redis.call('HGET', KEYS[1], 'v') or '', redis.call('HGET', KEYS[1], 's') or '' }
 for _, x in ipairs(redis.call('HVALS', KEYS[2])) do out[#out + 1] = x end
 return out
@@ -105,7 +87,7 @@ type WithScripts = Redis & {
     effectsKey: string,
     ...args: (string | number)[]
   ): Promise<(string | number)[]>;
-  callRead(stateKey: string, effectsKey: string, ...acks: (string | number)[]): Promise<string[]>;
+  callRead(stateKey: string, effectsKey: string): Promise<string[]>;
 };
 
 const MAX_ATTEMPTS = 30;
@@ -116,13 +98,6 @@ const MAX_ATTEMPTS = 30;
  * stale entry costs nothing extra (the compare-and-set hands back what is stored).
  */
 const REMEMBERED_CALLS = 2_000;
-
-/**
- * How long an acknowledgement may wait for the call's next command before it goes out on its own
- * (with every other call's waiting acknowledgements, in one pipeline). Until then another replica
- * may still be handed the effect and run it again, which every effect tolerates (call-flow.ts).
- */
-const ACK_DELAY_MS = 20;
 
 /** Pending effects in the order their transitions owed them. */
 function decodeEffects(values: readonly (string | number)[]): Effect[] {
@@ -146,9 +121,8 @@ export class RedisCallStore implements CallStore {
   private readonly queues = new Map<string, Promise<void>>();
   /** Least recently used first (a Map keeps insertion order; a hit is re-inserted). */
   private readonly known = new Map<string, Known>();
-  /** Effects run and acknowledged here whose HDEL has not gone out yet, per call. */
-  private readonly acked = new Map<string, Set<string>>();
-  private ackTimer: NodeJS.Timeout | undefined;
+  /** Acknowledgements waiting for this turn of the event loop to end, sent as one pipeline. */
+  private acks: { sid: string; ids: readonly string[]; done: (err?: unknown) => void }[] = [];
 
   constructor(
     redis: Redis,
@@ -162,10 +136,7 @@ export class RedisCallStore implements CallStore {
 
   /** One round trip: the version, the state and the pending effects. */
   private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
-    const acks = this.takeAcks(sid);
-    const [version = '', json = '', ...fx] = await this.redis
-      .callRead(stateKey(sid), effectsKey(sid), acks.length, ...acks)
-      .catch((err: unknown) => this.restoreAcks(sid, acks, err));
+    const [version = '', json = '', ...fx] = await this.redis.callRead(stateKey(sid), effectsKey(sid));
     this.remember(sid, version, json);
     return { version, state: json ? (JSON.parse(json) as CallState) : null, pending: decodeEffects(fx) };
   }
@@ -231,14 +202,11 @@ export class RedisCallStore implements CallStore {
       if (!t) throw new Error('unreachable: a fresh state that changes nothing was answered above');
       const next = String(Number(version || '0') + 1);
       const json = JSON.stringify(t.state);
-      const acks = this.takeAcks(sid);
       const args: (string | number)[] = [
         version,
         next,
         json,
         stateTtlSeconds(t.state, this.ttlSeconds),
-        acks.length,
-        ...acks,
         t.timeline.length,
         ...t.timeline.map((e) => JSON.stringify(e)),
         MAX_TIMELINE,
@@ -251,9 +219,9 @@ export class RedisCallStore implements CallStore {
       const p = this.redis.pipeline();
       (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
       const guessed = this.index(p, sid, state, t.state);
-      const replies = await p.exec().catch((err: unknown) => this.restoreAcks(sid, acks, err));
+      const replies = await p.exec();
       const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
-      if (casErr) this.restoreAcks(sid, acks, casErr);
+      if (casErr) throw casErr;
       const res = reply as (string | number)[];
       if (Number(res[0]) === 1) {
         this.remember(sid, next, json);
@@ -321,51 +289,33 @@ export class RedisCallStore implements CallStore {
     await p.exec();
   }
 
-  /** The acknowledgements waiting for this call, handed to its next script. */
-  private takeAcks(sid: string): string[] {
-    const ids = this.acked.get(sid);
-    if (!ids) return [];
-    this.acked.delete(sid);
-    return [...ids];
-  }
-
-  /** A script that carried acknowledgements failed: keep them for the next one, then rethrow. */
-  private restoreAcks(sid: string, ids: readonly string[], err: unknown): never {
-    if (ids.length) this.queueAcks(sid, ids);
-    throw err;
-  }
-
-  private queueAcks(sid: string, ids: readonly string[]): void {
-    const set = this.acked.get(sid) ?? new Set<string>();
-    this.acked.set(sid, set);
-    for (const id of ids) set.add(id);
-    if (!this.ackTimer) {
-      this.ackTimer = setTimeout(() => void this.flushAcks().catch(() => undefined), ACK_DELAY_MS);
-      this.ackTimer.unref();
-    }
-  }
-
-  /** Sends every waiting acknowledgement now, in one pipeline (one socket write). */
-  async flushAcks(): Promise<void> {
-    this.ackTimer = undefined;
-    if (!this.acked.size) return;
-    const batch = [...this.acked];
-    this.acked.clear();
+  /** Sends the acknowledgements of this turn of the event loop, all calls in one pipeline. */
+  private flushAcks(): void {
+    const batch = this.acks;
+    this.acks = [];
     const p = this.redis.pipeline();
-    for (const [sid, ids] of batch) p.hdel(effectsKey(sid), ...ids);
-    const replies = await p.exec().catch(() => null);
-    // Redis unreachable: they wait for the next command of their call or the next flush.
-    batch.forEach(([sid, ids], i) => {
-      if (!replies || replies[i]?.[0]) this.queueAcks(sid, [...ids]);
-    });
+    for (const a of batch) p.hdel(effectsKey(a.sid), ...a.ids);
+    p.exec().then(
+      (replies) => {
+        for (const [i, a] of batch.entries()) a.done(replies?.[i]?.[0] ?? undefined);
+      },
+      (err: unknown) => {
+        for (const a of batch) a.done(err);
+      },
+    );
   }
 
   /**
-   * The HDEL goes out with the call's next script from this replica, or within ACK_DELAY_MS with
-   * the other waiting acknowledgements (one socket write for all of them).
+   * Resolves once Redis dropped the effects, so no replica is handed them again; the
+   * acknowledgements of all calls made in one turn of the event loop go out as one pipeline (one
+   * socket write: under load, several callbacks finish their effects in the same turn).
    */
-  async ack(sid: string, effectIds: readonly string[]): Promise<void> {
-    if (effectIds.length) this.queueAcks(sid, effectIds);
+  ack(sid: string, effectIds: readonly string[]): Promise<void> {
+    if (!effectIds.length) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (!this.acks.length) setImmediate(() => this.flushAcks());
+      this.acks.push({ sid, ids: effectIds, done: (err) => (err ? reject(err) : resolve()) });
+    });
   }
 
   async timeline(sid: string): Promise<TimelineEntry[]> {

@@ -376,7 +376,8 @@ export interface OfferRouter {
     agents: readonly Agent[];
     round: number;
     alreadyRung: readonly string[];
-    offerable?: ReadonlySet<string>;
+    /** May be a promise: the router reads its own state meanwhile (one round trip less to wait for). */
+    offerable?: ReadonlySet<string> | Promise<ReadonlySet<string> | undefined>;
   }): Promise<{ targets: Agent[] }>;
 }
 
@@ -400,25 +401,34 @@ export function offeringPicker(
 }) => Promise<Agent[]> {
   return async ({ callSid, caller, round, alreadyRung }) => {
     const agents = roster.current().agents;
-    let offerable: OfferableAgents | undefined;
-    try {
-      offerable = await center.liveOfferable(agents);
-    } catch (err) {
-      log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
-    }
-    const decision = await router.route({ caller, agents, round, alreadyRung, offerable });
-    if (!offerable || !decision.targets.length) return decision.targets;
-    try {
-      const offered = new Set(
-        await center.offer(
-          callSid,
-          decision.targets.map((a) => a.id),
-        ),
-      );
-      return decision.targets.filter((a) => offered.has(a.id));
-    } catch (err) {
-      log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
-      return decision.targets;
+    // An agent another call's offer took between our read and our offer is refused: route again
+    // (the next read brings that change), rather than queue a caller while agents are free.
+    for (let attempt = 1; ; attempt++) {
+      // Read while the router reads its own state: the two reads overlap instead of queueing.
+      const pending = center.liveOfferable(agents).catch((err: unknown): undefined => {
+        log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
+        return undefined;
+      });
+      const decision = await router.route({ caller, agents, round, alreadyRung, offerable: pending });
+      const offerable: OfferableAgents | undefined = await pending;
+      if (!offerable || !decision.targets.length) return decision.targets;
+      let offered: Set<string>;
+      try {
+        offered = new Set(
+          await center.offer(
+            callSid,
+            decision.targets.map((a) => a.id),
+          ),
+        );
+      } catch (err) {
+        log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
+        return decision.targets;
+      }
+      const targets = decision.targets.filter((a) => offered.has(a.id));
+      if (targets.length || attempt >= OFFER_ATTEMPTS) return targets;
     }
   };
 }
+
+/** Routing decisions per ring round when every chosen agent was just taken by another call. */
+const OFFER_ATTEMPTS = 3;

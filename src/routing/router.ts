@@ -21,13 +21,17 @@ export interface RouteRequest<A extends RosterAgent> {
    * state store: docs/interface.md §5). When given, it replaces the routing store's busy flags:
    * every other agent counts as busy. Undefined (the state store is down): the busy flags decide.
    * With a `version` and `changedSince` (a live set, `CallCenter.liveOfferable`), only the agents
-   * changed since the last decision are re-derived.
+   * changed since the last decision are re-derived. A promise of it is read alongside the
+   * routing store, so neither waits for the other.
    */
-  offerable?: ReadonlySet<string> & {
-    version?: string;
-    changedSince?: (version: string) => readonly string[] | null;
-  };
+  offerable?: Offerable | PromiseLike<Offerable | undefined>;
 }
+
+/** Who may be offered a call now (see `RouteRequest.offerable`). */
+export type Offerable = ReadonlySet<string> & {
+  version?: string;
+  changedSince?: (version: string) => readonly string[] | null;
+};
 
 export type RoutedAgent<A extends RosterAgent> = A & { idleSince: number | undefined; busy: boolean };
 
@@ -70,7 +74,7 @@ export function createRouter(options: RouterOptions): Router {
         agents: readonly RosterAgent[];
         idle: RoutingState['idle'];
         busy: RoutingState['busy'];
-        offerable: RouteRequest<RosterAgent>['offerable'];
+        offerable: Offerable | undefined;
         version: string;
         offerableVersion: string | undefined;
         routed: RoutedAgent<RosterAgent>[];
@@ -81,7 +85,7 @@ export function createRouter(options: RouterOptions): Router {
   function rosterWithPresence<A extends RosterAgent>(
     agents: readonly A[],
     state: RoutingState,
-    offerable: RouteRequest<A>['offerable'],
+    offerable: Offerable | undefined,
   ): RoutedAgent<A>[] {
     // With the offerable set, it decides who is free (docs/interface.md §5); else the busy flags.
     const one = (agent: A): RoutedAgent<A> =>
@@ -150,8 +154,14 @@ export function createRouter(options: RouterOptions): Router {
 
   return {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
-      const state = await loadOrNothing(request.caller);
-      const agents = rosterWithPresence(request.agents, state, request.offerable);
+      const [state, offerable] = await Promise.all([
+        loadOrNothing(request.caller),
+        Promise.resolve(request.offerable).catch((err: unknown) => {
+          logger.warn({ err }, 'offerable agents unknown: routing on the busy flags');
+          return undefined;
+        }),
+      ]);
+      const agents = rosterWithPresence(request.agents, state, offerable);
       try {
         return routeCall({
           caller: request.caller,

@@ -7,7 +7,9 @@ import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.j
 import { StaticRoster } from '../../src/agents/static-roster.js';
 import { MemoryOutbox } from '../../src/alerts/memory-outbox.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
-import { CallCenter } from '../../src/queues/call-center.js';
+import { CallCenter, offeringPicker } from '../../src/queues/call-center.js';
+import { createMemoryRoutingStore } from '../../src/routing/memory-routing-store.js';
+import { createRouter } from '../../src/routing/router.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
 
 const NOW = Date.parse('2026-12-01T10:00:00Z');
@@ -16,7 +18,10 @@ const impl: Implementations<AgentStateStore> = {
   redis: (redis) => new RedisAgentStateStore(redis),
 };
 
-function center(agents: AgentStateStore, size: number): { center: CallCenter; roster: readonly Agent[] } {
+function center(
+  agents: AgentStateStore,
+  size: number,
+): { center: CallCenter; roster: readonly Agent[]; staticRoster: StaticRoster } {
   const roster = new StaticRoster(
     Array.from({ length: size }, (_, i) => ({ name: `agent${i}`, sip: `sip:agent${i}@sip.telnyx.com` })),
   );
@@ -29,7 +34,7 @@ function center(agents: AgentStateStore, size: number): { center: CallCenter; ro
     settings: { wrapUpSeconds: 0, wrapUpOverrides: {}, maxNoAnswer: 3, dialTimeoutSeconds: 20 },
     now: () => NOW,
   });
-  return { center: c, roster: roster.current().agents };
+  return { center: c, roster: roster.current().agents, staticRoster: roster };
 }
 
 describeBackends('live offerable set', (backend) => {
@@ -68,6 +73,26 @@ describeBackends('live offerable set', (backend) => {
       expect(now).toBe(live); // the same set, updated in place
       expect([...now].sort()).toEqual([...(await b.offerable(roster))].sort());
     }
+  });
+
+  it('calls arriving together each get a free agent: one whose offer another call took is routed again', async () => {
+    const store = backend.one(impl);
+    const { center: c, staticRoster } = center(store, 3);
+    const log = pino({ level: 'silent' });
+    const router = createRouter({
+      store: createMemoryRoutingStore(),
+      settings: { strategy: 'longest-idle', sticky: false, stickyThreshold: 0.6, maxTargets: 1 },
+      logger: log,
+    });
+    const pick = offeringPicker(c, router, staticRoster, log);
+    // All three see the same longest-idle agent first; each must end up with its own.
+    const picked = await Promise.all(
+      ['C1', 'C2', 'C3'].map((callSid) =>
+        pick({ callSid, caller: '+13125550100', round: 1, alreadyRung: [] }),
+      ),
+    );
+    expect(picked.map((targets) => targets.length)).toEqual([1, 1, 1]);
+    expect(new Set(picked.map((targets) => targets[0]?.id)).size).toBe(3);
   });
 
   if (backend.name === 'redis') {
