@@ -107,6 +107,18 @@ function decodeEffects(values: readonly (string | number)[]): Effect[] {
     .map(([, fx]) => fx);
 }
 
+/** One write to an index (another slot than the call's keys). */
+type IndexWrite =
+  | ['zadd', string, number, string]
+  | ['zrem', string, string]
+  | ['zremrangebyscore', string, string, string];
+
+function queueWrite(p: ChainableCommander, w: IndexWrite): void {
+  if (w[0] === 'zadd') p.zadd(w[1], w[2], w[3]);
+  else if (w[0] === 'zrem') p.zrem(w[1], w[2]);
+  else p.zremrangebyscore(w[1], w[2], w[3]);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What this process last committed (or read) for one call: version and state JSON. */
@@ -216,13 +228,22 @@ export class RedisCallStore implements CallStore {
         args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
       // The index writes this commit implies ride in the same socket write (another slot: not in
       // the script). If the commit does not go through, they are written again from what is stored.
-      const p = this.redis.pipeline();
-      (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
-      const guessed = this.index(p, sid, state, t.state);
-      const replies = await p.exec();
-      const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
-      if (casErr) throw casErr;
-      const res = reply as (string | number)[];
+      // Without any, no pipeline: building one costs as much CPU as a round trip (ioredis copies
+      // every defined script onto it; bench/RESULTS.md).
+      const writes = this.indexWrites(sid, state, t.state);
+      const guessed = writes.length > 0;
+      let res: (string | number)[];
+      if (!guessed) {
+        res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      } else {
+        const p = this.redis.pipeline();
+        (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+        for (const w of writes) queueWrite(p, w);
+        const replies = await p.exec();
+        const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
+        if (casErr) throw casErr;
+        res = reply as (string | number)[];
+      }
       if (Number(res[0]) === 1) {
         this.remember(sid, next, json);
         // An earlier attempt's index writes were guessed from a stale state: set the truth.
@@ -259,24 +280,23 @@ export class RedisCallStore implements CallStore {
   }
 
   /**
-   * Queues the index writes that take `before` to `after` on `p` (only when membership changes);
-   * true when it queued any. A new entry also drops the entries too old to be running
-   * (ZREMRANGEBYSCORE, O(log n + removed)).
+   * The index writes that take `before` to `after` (none when membership does not change). A new
+   * entry also drops the entries too old to be running (ZREMRANGEBYSCORE, O(log n + removed)).
    */
-  private index(p: ChainableCommander, sid: string, before: CallState | null, after: CallState): boolean {
+  private indexWrites(sid: string, before: CallState | null, after: CallState): IndexWrite[] {
     const wasActive = before !== null && before.phase !== 'ended';
     const isActive = after.phase !== 'ended';
-    const n = p.length;
+    const out: IndexWrite[] = [];
     if (isActive && !wasActive) {
-      p.zadd(ACTIVE, after.startedAt, sid);
-      p.zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`);
+      out.push(['zadd', ACTIVE, after.startedAt, sid]);
+      out.push(['zremrangebyscore', ACTIVE, '-inf', `(${this.activeFloor()}`]);
     }
-    if (!isActive && (wasActive || before === null)) p.zrem(ACTIVE, sid);
+    if (!isActive && (wasActive || before === null)) out.push(['zrem', ACTIVE, sid]);
     if (after.finalizeAt !== before?.finalizeAt) {
-      if (after.finalizeAt !== undefined) p.zadd(FINALIZE, after.finalizeAt, sid);
-      else p.zrem(FINALIZE, sid);
+      if (after.finalizeAt !== undefined) out.push(['zadd', FINALIZE, after.finalizeAt, sid]);
+      else out.push(['zrem', FINALIZE, sid]);
     }
-    return p.length > n;
+    return out;
   }
 
   /** Sets the call's index entries from its state alone (after a wrong guess; null: no call). */
@@ -293,6 +313,15 @@ export class RedisCallStore implements CallStore {
   private flushAcks(): void {
     const batch = this.acks;
     this.acks = [];
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      // One: a plain command (a pipeline costs more CPU than the round trip it saves).
+      this.redis.hdel(effectsKey(only.sid), ...only.ids).then(
+        () => only.done(),
+        (err: unknown) => only.done(err),
+      );
+      return;
+    }
     const p = this.redis.pipeline();
     for (const a of batch) p.hdel(effectsKey(a.sid), ...a.ids);
     p.exec().then(
