@@ -461,7 +461,7 @@ function report(
   );
   out();
   out(
-    `Server CPU per request (µs, user + system of the server process), per round: this tree / baseline. The inbound columns play \`/texml/inbound\` and the caller's \`completed\` at ${INBOUND_CONNECTIONS} connections (a roster of 5 always has a free agent); their µs are per request of the two.`,
+    `Server CPU per request (µs, user + system of the server process), per round: this tree / baseline. The inbound columns play \`/texml/inbound\` and the caller's \`completed\` at ${INBOUND_CONNECTIONS} connection(s), so a roster of 5 always has a free agent; their µs are per request of the two.`,
   );
   out();
   out(
