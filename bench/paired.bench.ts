@@ -10,15 +10,18 @@
  *
  *   1. the call mix, saturated (50 connections): CPU per request, inbound and status p99;
  *   2. the signed-callback floor (one verify + one pipelined Redis write) on the same process;
- *   3. `/texml/inbound` only, new callers, 5 agents; the same with 1,000 agents; the same with
- *      5 agents and one caller whose routing history has 1,000 entries;
+ *   3. `/texml/inbound` and the caller's `completed` (which frees the agent offered the call, so a
+ *      roster of 5 is never all offered and the call queued), new callers, 5 agents, at
+ *      --inbound-connections (default 1: no two calls choose at once); the same with 1,000
+ *      agents; the same with 5 agents and one caller whose routing history has 1,000 entries;
  *   4. the call mix at 50 % of (1)'s rate, callers pausing between requests: inbound p99;
  *
  * and after the first round, what a finished call leaves in Redis (bytes per call, keys without
  * an expiry). Ratios are printed per round and as min–median–max over the rounds.
  *
  * Options: --baseline <ref> --rounds 3 --mix-calls 1000 --inbound-calls 1500 --paced-seconds 8
- * --connections 50 --json <file>.
+ * --connections 50 --inbound-connections 1 --json <file>. Agents end their wrap-up at once
+ * (WRAP_UP_SECONDS=0): a bench call center takes a call per agent every few milliseconds.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -49,6 +52,7 @@ const { values: args } = parseArgs({
     'inbound-calls': { type: 'string', default: '1500' },
     'paced-seconds': { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
+    'inbound-connections': { type: 'string', default: '1' },
     json: { type: 'string' },
     report: { type: 'string' },
   },
@@ -57,7 +61,8 @@ const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const roundTo = (n: number, k: number) => Math.max(k, Math.round(n / k) * k);
 const MIX_CALLS = roundTo(Number(args['mix-calls']), CONNECTIONS);
-const INBOUND_CALLS = roundTo(Number(args['inbound-calls']), CONNECTIONS);
+const INBOUND_CONNECTIONS = Number(args['inbound-connections']);
+const INBOUND_CALLS = roundTo(Number(args['inbound-calls']), INBOUND_CONNECTIONS);
 const PACED_SECONDS = Number(args['paced-seconds']);
 const HISTORY_CALLER = '+13129990000';
 const HISTORY_ENTRIES = 1000;
@@ -290,8 +295,13 @@ export async function pairedBench(): Promise<void> {
     AGENTS: agentSips(agents)
       .map((sip, i) => `Agent ${String(i).padStart(4, '0')}=${sip}`)
       .join(','),
-    ROUTING_STRATEGY: 'longest-idle',
+    // Random, not longest-idle: concurrent calls then rarely choose the same agent. With agent
+    // states, a call whose agent another call took is routed again, and past three tries it is
+    // queued; a queued caller the bench never plays on keeps the agent offered to it (until the
+    // tick frees it after DIAL_TIMEOUT + 60 s), and the calls after it queue too.
+    ROUTING_STRATEGY: 'random',
     DIAL_MAX_TARGETS: '2',
+    WRAP_UP_SECONDS: '0',
     SLACK_WEBHOOK_URL: slack.url,
   });
   const trees: Tree[] = [];
@@ -385,9 +395,9 @@ export async function pairedBench(): Promise<void> {
             playCalls({
               name: 'inbound',
               url: url(s),
-              connections: CONNECTIONS,
+              connections: INBOUND_CONNECTIONS,
               calls: sign(INBOUND_CALLS, o),
-              steps: [0],
+              steps: [0, MIX_STEPS.length - 1],
             }),
           );
         const inbound5 = await inbound(t.small);
@@ -450,7 +460,9 @@ function report(
       )} · ${pairs.length} paired rounds, ${MIX_CALLS} calls per mix phase, ${INBOUND_CALLS} per inbound phase, ${CONNECTIONS} connections`,
   );
   out();
-  out('Server CPU per request (µs, user + system of the server process), per round: this tree / baseline.');
+  out(
+    `Server CPU per request (µs, user + system of the server process), per round: this tree / baseline. The inbound columns play \`/texml/inbound\` and the caller's \`completed\` at ${INBOUND_CONNECTIONS} connection(s), so a roster of 5 always has a free agent; their µs are per request of the two.`,
+  );
   out();
   out(
     '| round | call mix | floor | inbound, 5 agents | inbound, 1,000 agents | inbound, 1,000-entry history | mix at 50 % |',
@@ -545,6 +557,26 @@ function report(
       if (k === 0 && b === 0) continue;
       out(`| \`${f}\` | ${k} | ${b} | ${noTtl} |`);
     }
+    out();
+  }
+  // Calls whose inbound reply rang nobody (queued or voicemail: every agent offered at that moment)
+  // take another path than the rest: say how many, per phase, summed over the rounds.
+  const kinds = ['mix', 'inbound5', 'inbound1000', 'inboundHistory', 'paced'] as const;
+  for (const [name, of] of [
+    [cur, mine],
+    [base, theirs],
+  ] as const) {
+    const wrong = kinds
+      .map((k) => {
+        const n = of.reduce(
+          (sum, r) => sum + Object.values(r[k].result.wrongBodies ?? {}).reduce((a, b) => a + b, 0),
+          0,
+        );
+        const all = of.reduce((sum, r) => sum + (r[k].result.calls ?? 0), 0);
+        return `${k} ${n} of ${all}`;
+      })
+      .join(', ');
+    out(`Inbound replies without \`<Dial>\` (the caller queued or sent to voicemail), ${name}: ${wrong}.`);
     out();
   }
   const text = lines.join('\n');

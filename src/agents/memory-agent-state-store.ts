@@ -1,10 +1,25 @@
 import type { AgentRecord } from './agent-state.js';
 import { newAgentRecord } from './agent-state.js';
-import type { AgentStateStore } from './agent-state-store.js';
+import { type AgentStateStore, type AgentStateView, ChangeLog } from './agent-state-store.js';
 
 /** Agent states in process memory: the embedded default (one replica), lost on restart. */
 export class MemoryAgentStateStore implements AgentStateStore {
   readonly #records = new Map<string, AgentRecord>();
+  readonly #log = new ChangeLog('memory', 0);
+
+  #changed(agentId: string): void {
+    this.#log.version++;
+    this.#log.add(agentId, this.#log.version);
+  }
+
+  /** The live records (read-only) and what changed since a version: O(changed) for the router. */
+  async view(): Promise<AgentStateView> {
+    return {
+      version: this.#log.name,
+      record: (agentId) => this.#records.get(agentId) ?? newAgentRecord(agentId),
+      changedSince: (held) => this.#log.changedSince(held),
+    };
+  }
 
   async get(agentId: string): Promise<AgentRecord> {
     const r = this.#records.get(agentId);
@@ -26,6 +41,7 @@ export class MemoryAgentStateStore implements AgentStateStore {
     if (current !== expectedVersion) return undefined;
     const stored = { ...structuredClone(next), version: expectedVersion + 1 };
     this.#records.set(next.agentId, stored);
+    this.#changed(next.agentId);
     return structuredClone(stored);
   }
 
@@ -38,6 +54,9 @@ export class MemoryAgentStateStore implements AgentStateStore {
   }
 
   async forget(agentIds: readonly string[]): Promise<void> {
-    for (const id of agentIds) this.#records.delete(id);
+    for (const id of agentIds) {
+      this.#records.delete(id);
+      this.#changed(id);
+    }
   }
 }

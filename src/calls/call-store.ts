@@ -21,7 +21,11 @@ export interface CallStore {
   get(sid: string): Promise<CallState | null>;
   /** Applies one event, or several in order as one atomic write. */
   update(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult>;
-  /** Marks effects done; they are not handed out again. */
+  /**
+   * Marks effects done; this store does not hand them out again. A shared store may send the
+   * mark with the call's next write, or within milliseconds (the Redis store): until then another
+   * replica may still be handed one and run it again, which every effect tolerates.
+   */
   ack(sid: string, effectIds: readonly string[]): Promise<void>;
   timeline(sid: string): Promise<TimelineEntry[]>;
   /** Calls not yet ended, newest first. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { applyEvents } from './call-state.js';
 import {
   activeHorizonMs,
@@ -16,7 +16,12 @@ import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.j
  *   call:{sid}      hash  v = version, s = state JSON
  *   call:{sid}:tl   list  timeline entries (JSON), capped
  *   call:{sid}:fx   hash  effect id → effect JSON, until acknowledged
- * Two indexes live in their own slots and are maintained after the commit (idempotently):
+ * Two indexes live in their own slots, so no script may touch them (Redis Cluster); their writes
+ * go out in the same socket write as the compare-and-set (one pipeline, one round trip), computed
+ * from the state the commit expects, and are written again from the committed state when that
+ * guess was wrong. (A pipeline over several slots is fine on one Redis server, which is all
+ * REDIS_URL supports today (docs/interface.md); on Cluster these would be separate commands.)
+ * They are idempotent:
  *   calls:active    zset  sid → startedAt, while the call runs; entries older than a call can
  *                         live (activeHorizonMs) are dropped by score, so a call whose `completed`
  *                         callback never came leaves it within hours, whatever the index size
@@ -33,6 +38,7 @@ const FINALIZE = 'calls:finalize';
  * Commit a transition only if nobody else did since we read version ARGV[1]. On a mismatch it hands
  * back what is stored instead — {0, version, state JSON, effects…} — so a replica whose remembered
  * state was stale re-applies without a second read; on success {1, effects…} (all pending effects).
+ * ARGV: version, next, state, ttl, timeline (count, entries, cap), effects (id, JSON)….
  */
 const CAS_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], 'v') or ''
@@ -96,6 +102,18 @@ function decodeEffects(values: readonly (string | number)[]): Effect[] {
     .map(([, fx]) => fx);
 }
 
+/** One write to an index (another slot than the call's keys). */
+type IndexWrite =
+  | ['zadd', string, number, string]
+  | ['zrem', string, string]
+  | ['zremrangebyscore', string, string, string];
+
+function queueWrite(p: ChainableCommander, w: IndexWrite): void {
+  if (w[0] === 'zadd') p.zadd(w[1], w[2], w[3]);
+  else if (w[0] === 'zrem') p.zrem(w[1], w[2]);
+  else p.zremrangebyscore(w[1], w[2], w[3]);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What this process last committed (or read) for one call: version and state JSON. */
@@ -110,6 +128,8 @@ export class RedisCallStore implements CallStore {
   private readonly queues = new Map<string, Promise<void>>();
   /** Least recently used first (a Map keeps insertion order; a hit is re-inserted). */
   private readonly known = new Map<string, Known>();
+  /** Acknowledgements waiting for this turn of the event loop to end, sent as one pipeline. */
+  private acks: { sid: string; ids: readonly string[]; done: (err?: unknown) => void }[] = [];
 
   constructor(
     redis: Redis,
@@ -175,6 +195,7 @@ export class RedisCallStore implements CallStore {
     let state: CallState | null = known ? (JSON.parse(known.json) as CallState) : null;
     let fresh = false; // `state` came from Redis just now (not from memory)
     let conflicts = 0;
+    let strayIndex = false; // a refused attempt sent index writes guessed from a stale state
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let t = applyEvents(state, events);
       if (!t && !fresh) {
@@ -200,10 +221,28 @@ export class RedisCallStore implements CallStore {
       // Each effect carries its place (version, index): a hash does not keep insertion order.
       for (const [i, fx] of t.effects.entries())
         args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
-      const res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      // The index writes this commit implies ride in the same socket write (another slot: not in
+      // the script). If the commit does not go through, they are written again from what is stored.
+      // Without any, no pipeline: building one costs as much CPU as a round trip (ioredis copies
+      // every defined script onto it; bench/RESULTS.md).
+      const writes = this.indexWrites(sid, state, t.state);
+      const guessed = writes.length > 0;
+      let res: (string | number)[];
+      if (!guessed) {
+        res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      } else {
+        const p = this.redis.pipeline();
+        (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+        for (const w of writes) queueWrite(p, w);
+        const replies = await p.exec();
+        const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
+        if (casErr) throw casErr;
+        res = reply as (string | number)[];
+      }
       if (Number(res[0]) === 1) {
         this.remember(sid, next, json);
-        await this.index(sid, state, t.state);
+        // An earlier attempt's index writes were guessed from a stale state: set the truth.
+        if (strayIndex) await this.indexExactly(sid, t.state);
         return { state: t.state, changed: true, pending: decodeEffects(res.slice(1)) };
       }
       // Someone else committed first (or this memory was stale): re-apply to what is stored.
@@ -213,7 +252,12 @@ export class RedisCallStore implements CallStore {
       version = storedVersion;
       state = storedJson ? (JSON.parse(storedJson) as CallState) : null;
       fresh = true;
-      if (!applyEvents(state, events)) return this.unchanged(sid, state, decodeEffects(res.slice(3)));
+      strayIndex ||= guessed;
+      if (!applyEvents(state, events)) {
+        // Nothing to commit after all: undo what the index writes guessed.
+        if (strayIndex) await this.indexExactly(sid, state);
+        return this.unchanged(sid, state, decodeEffects(res.slice(3)));
+      }
       // The first mismatch is a stale memory or a wrong "no call yet" guess; the next are
       // contention with another replica: back off with jitter.
       if (++conflicts > 1) await sleep(Math.random() * Math.min(50, 2 ** conflicts));
@@ -231,27 +275,71 @@ export class RedisCallStore implements CallStore {
   }
 
   /**
-   * Keeps the two indexes in step with the committed state; only writes when membership changes.
-   * A new entry also drops the entries too old to be running (ZREMRANGEBYSCORE, O(log n + removed)).
+   * The index writes that take `before` to `after` (none when membership does not change). A new
+   * entry also drops the entries too old to be running (ZREMRANGEBYSCORE, O(log n + removed)).
    */
-  private async index(sid: string, before: CallState | null, after: CallState): Promise<void> {
+  private indexWrites(sid: string, before: CallState | null, after: CallState): IndexWrite[] {
     const wasActive = before !== null && before.phase !== 'ended';
     const isActive = after.phase !== 'ended';
-    const p = this.redis.pipeline();
+    const out: IndexWrite[] = [];
     if (isActive && !wasActive) {
-      p.zadd(ACTIVE, after.startedAt, sid);
-      p.zremrangebyscore(ACTIVE, '-inf', `(${this.activeFloor()}`);
+      out.push(['zadd', ACTIVE, after.startedAt, sid]);
+      out.push(['zremrangebyscore', ACTIVE, '-inf', `(${this.activeFloor()}`]);
     }
-    if (!isActive && (wasActive || before === null)) p.zrem(ACTIVE, sid);
+    if (!isActive && (wasActive || before === null)) out.push(['zrem', ACTIVE, sid]);
     if (after.finalizeAt !== before?.finalizeAt) {
-      if (after.finalizeAt !== undefined) p.zadd(FINALIZE, after.finalizeAt, sid);
-      else p.zrem(FINALIZE, sid);
+      if (after.finalizeAt !== undefined) out.push(['zadd', FINALIZE, after.finalizeAt, sid]);
+      else out.push(['zrem', FINALIZE, sid]);
     }
-    if (p.length) await p.exec();
+    return out;
   }
 
-  async ack(sid: string, effectIds: readonly string[]): Promise<void> {
-    if (effectIds.length) await this.redis.hdel(effectsKey(sid), ...effectIds);
+  /** Sets the call's index entries from its state alone (after a wrong guess; null: no call). */
+  private async indexExactly(sid: string, state: CallState | null): Promise<void> {
+    const p = this.redis.pipeline();
+    if (state && state.phase !== 'ended') p.zadd(ACTIVE, state.startedAt, sid);
+    else p.zrem(ACTIVE, sid);
+    if (state?.finalizeAt !== undefined) p.zadd(FINALIZE, state.finalizeAt, sid);
+    else p.zrem(FINALIZE, sid);
+    await p.exec();
+  }
+
+  /** Sends the acknowledgements of this turn of the event loop, all calls in one pipeline. */
+  private flushAcks(): void {
+    const batch = this.acks;
+    this.acks = [];
+    const [only] = batch;
+    if (batch.length === 1 && only) {
+      // One: a plain command (a pipeline costs more CPU than the round trip it saves).
+      this.redis.hdel(effectsKey(only.sid), ...only.ids).then(
+        () => only.done(),
+        (err: unknown) => only.done(err),
+      );
+      return;
+    }
+    const p = this.redis.pipeline();
+    for (const a of batch) p.hdel(effectsKey(a.sid), ...a.ids);
+    p.exec().then(
+      (replies) => {
+        for (const [i, a] of batch.entries()) a.done(replies?.[i]?.[0] ?? undefined);
+      },
+      (err: unknown) => {
+        for (const a of batch) a.done(err);
+      },
+    );
+  }
+
+  /**
+   * Resolves once Redis dropped the effects, so no replica is handed them again; the
+   * acknowledgements of all calls made in one turn of the event loop go out as one pipeline (one
+   * socket write: under load, several callbacks finish their effects in the same turn).
+   */
+  ack(sid: string, effectIds: readonly string[]): Promise<void> {
+    if (!effectIds.length) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (!this.acks.length) setImmediate(() => this.flushAcks());
+      this.acks.push({ sid, ids: effectIds, done: (err) => (err ? reject(err) : resolve()) });
+    });
   }
 
   async timeline(sid: string): Promise<TimelineEntry[]> {

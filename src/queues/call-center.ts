@@ -79,6 +79,15 @@ const OFFER_GRACE_MS = 60_000;
  */
 const ON_CALL_MAX_MS = 14_400_000;
 
+/**
+ * Agent ids that may be offered a call, with the version of the agent states they were judged on
+ * and the agents whose state changed since an earlier version (null: not known, start over).
+ */
+export class OfferableAgents extends Set<string> {
+  version?: string;
+  changedSince?: (version: string) => readonly string[] | null;
+}
+
 /** A leg status that means the agent did not pick up (rather than: the call went elsewhere). */
 const RANG_OUT = new Set(['no-answer', 'busy']);
 
@@ -86,6 +95,11 @@ export class CallCenter {
   readonly now: () => number;
   /** Called (not awaited) with each agent who just became offerable; the queue dispatch hooks in here. */
   onFreed?: (agentId: string) => void;
+
+  /** The last live offerable set, for the roster snapshot it was derived from. */
+  #offerable?: { agents: readonly Agent[]; index: Map<string, number>; set: OfferableAgents };
+  /** Roster agents by id, for the roster snapshot they came from. */
+  #byId?: { agents: readonly Agent[]; map: Map<string, Agent> };
 
   constructor(private readonly o: CallCenterOptions) {
     this.now = o.now ?? Date.now;
@@ -107,7 +121,9 @@ export class CallCenter {
   }
 
   agent(agentId: string): Agent | undefined {
-    return this.o.roster.current().agents.find((a) => a.id === agentId);
+    const agents = this.o.roster.current().agents;
+    if (this.#byId?.agents !== agents) this.#byId = { agents, map: new Map(agents.map((a) => [a.id, a])) };
+    return this.#byId.map.get(agentId);
   }
 
   /**
@@ -135,26 +151,73 @@ export class CallCenter {
 
   /** Roster agents that may be offered a call now: available, idle and registered. One store read. */
   async offerable(agents: readonly Agent[]): Promise<Set<string>> {
-    return (await this.availability(agents)).offerable;
+    return new Set(await this.liveOfferable(agents));
   }
 
   /**
-   * In one store read: who may be offered a call now (available, idle, registered), and who is
+   * Who may be offered a call now (available, idle, registered: `liveOfferable`), and who is
    * `engaged` — available and registered but offered a call, on one or in wrap-up, so free again
    * soon (sticky routing waits for such a preferred agent, docs/interface.md §5.1).
    */
-  async availability(agents: readonly Agent[]): Promise<{ offerable: Set<string>; engaged: Set<string> }> {
-    const records = await this.o.agents.getMany(agents.map((a) => a.id));
-    const offerable = new Set<string>();
+  async availability(
+    agents: readonly Agent[],
+  ): Promise<{ offerable: OfferableAgents; engaged: Set<string> }> {
+    const store = this.o.agents;
+    const offerable = await this.liveOfferable(agents);
+    const ids = agents.filter((a) => !offerable.has(a.id)).map((a) => a.id);
+    const view = store.view ? await store.view() : undefined;
+    const records = view ? undefined : await store.getMany(ids);
     const engaged = new Set<string>();
     for (const a of agents) {
-      const r = records.get(a.id);
-      const registered = a.online && !a.unreachable;
-      if (!r) continue;
-      if (isOfferable(r, registered)) offerable.add(a.id);
-      else if (registered && r.status === 'available' && r.state !== 'idle') engaged.add(a.id);
+      if (offerable.has(a.id)) continue;
+      const r = view ? view.record(a.id) : records?.get(a.id);
+      if (r && a.online && !a.unreachable && r.status === 'available' && r.state !== 'idle')
+        engaged.add(a.id);
     }
     return { offerable, engaged };
+  }
+
+  /**
+   * The same as `offerable`, as a live set the router reads right after it resolves (later calls
+   * update it in place) and that names its version: with a store that keeps a view
+   * (`AgentStateStore.view`), only the agents whose record changed since the last call are
+   * re-judged, so routing is O(changed agents), not O(roster) (bench/RESULTS.md, issue 18).
+   */
+  async liveOfferable(agents: readonly Agent[]): Promise<OfferableAgents> {
+    const store = this.o.agents;
+    const judge = (a: Agent, r: AgentRecord | undefined) =>
+      r !== undefined && isOfferable(r, a.online && !a.unreachable);
+    if (!store.view) {
+      const records = await store.getMany(agents.map((a) => a.id));
+      const out = new OfferableAgents();
+      for (const a of agents) if (judge(a, records.get(a.id))) out.add(a.id);
+      return out;
+    }
+    const view = await store.view();
+    const last = this.#offerable;
+    const changed = last?.agents === agents ? view.changedSince(last.set.version as string) : null;
+    if (last && changed) {
+      for (const id of changed) {
+        const i = last.index.get(id);
+        const a = i === undefined ? undefined : agents[i];
+        if (!a) continue;
+        if (judge(a, view.record(id))) last.set.add(id);
+        else last.set.delete(id);
+      }
+      last.set.version = view.version;
+      last.set.changedSince = view.changedSince;
+      return last.set;
+    }
+    const set = new OfferableAgents();
+    const index = new Map<string, number>();
+    agents.forEach((a, i) => {
+      index.set(a.id, i);
+      if (judge(a, view.record(a.id))) set.add(a.id);
+    });
+    set.version = view.version;
+    set.changedSince = view.changedSince;
+    this.#offerable = { agents, index, set };
+    return set;
   }
 
   /** Status `available` whatever the state: "signed in" (docs/interface.md §5, §7). */
@@ -349,8 +412,9 @@ export interface OfferRouter {
     agents: readonly Agent[];
     round: number;
     alreadyRung: readonly string[];
-    offerable?: ReadonlySet<string>;
-    engaged?: ReadonlySet<string>;
+    /** May be a promise: the router reads its own state meanwhile (one round trip less to wait for). */
+    offerable?: ReadonlySet<string> | Promise<ReadonlySet<string> | undefined>;
+    engaged?: ReadonlySet<string> | Promise<ReadonlySet<string> | undefined>;
     /** The queue's own strategy; undefined: ROUTING_STRATEGY. */
     strategy?: RoutingStrategy;
   }): Promise<{ targets: Agent[]; reason: string; preferred?: Agent }>;
@@ -392,43 +456,55 @@ export function offeringPicker(
     // Per-queue routing (docs/interface.md §7): the queue's agents, with its own strategy.
     const agents = queues.agentsOf(queue);
     if (!agents.length) return { agents: [] };
-    let offerable: Set<string> | undefined;
-    let engaged: Set<string> | undefined;
-    try {
-      ({ offerable, engaged } = await center.availability(agents));
-    } catch (err) {
-      log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
-    }
     const strategy = queues.strategy(queue);
-    const decision = await router.route({
-      caller,
-      agents,
-      round,
-      alreadyRung,
-      offerable,
-      ...(waitForPreferred && engaged ? { engaged } : {}),
-      ...(strategy ? { strategy } : {}),
-    });
-    const sticky = decision.reason === 'sticky';
-    if (decision.reason === 'preferred-busy' && decision.preferred)
-      return { agents: [], preferred: decision.preferred.id };
-    if (!offerable || !decision.targets.length) return { agents: decision.targets, sticky };
-    try {
-      const offered = new Set(
-        await center.offer(
-          callSid,
-          decision.targets.map((a) => a.id),
-          queue,
-        ),
-      );
+    // An agent another call's offer took between our read and our offer is refused: route again
+    // (the next read brings that change), rather than queue a caller while agents are free.
+    for (let attempt = 1; ; attempt++) {
+      // Read while the router reads its own state: the two reads overlap instead of queueing.
+      // Who is engaged is only needed when the caller may wait for their preferred agent.
+      const pending = (
+        waitForPreferred
+          ? center.availability(agents)
+          : center.liveOfferable(agents).then((offerable) => ({ offerable, engaged: undefined }))
+      ).catch((err: unknown): undefined => {
+        log.warn({ err, callSid }, 'agent states unavailable: routing on the roster alone');
+        return undefined;
+      });
+      const decision = await router.route({
+        caller,
+        agents,
+        round,
+        alreadyRung,
+        offerable: pending.then((p) => p?.offerable),
+        engaged: pending.then((p) => p?.engaged),
+        ...(strategy ? { strategy } : {}),
+      });
+      const offerable = (await pending)?.offerable;
+      const sticky = decision.reason === 'sticky';
+      if (decision.reason === 'preferred-busy' && decision.preferred)
+        return { agents: [], preferred: decision.preferred.id };
+      if (!offerable || !decision.targets.length) return { agents: decision.targets, sticky };
+      let offered: Set<string>;
+      try {
+        offered = new Set(
+          await center.offer(
+            callSid,
+            decision.targets.map((a) => a.id),
+            queue,
+          ),
+        );
+      } catch (err) {
+        log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
+        return { agents: decision.targets, sticky };
+      }
       const targets = decision.targets.filter((a) => offered.has(a.id));
       // The preferred agent was offered another call a moment ago: wait for them as if engaged.
       if (sticky && !targets.length && waitForPreferred)
         return { agents: [], preferred: decision.targets[0]!.id };
-      return { agents: targets, sticky };
-    } catch (err) {
-      log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
-      return { agents: decision.targets, sticky };
+      if (targets.length || attempt >= OFFER_ATTEMPTS) return { agents: targets, sticky };
     }
   };
 }
+
+/** Routing decisions per ring round when every chosen agent was just taken by another call. */
+const OFFER_ATTEMPTS = 3;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config, RoutingStrategy } from '../config.js';
 import { withTimeout } from '../with-timeout.js';
-import { type RoutingAgent, type RoutingDecision, routeCall, withPresence } from './route-call.js';
+import { type RoutingAgent, type RoutingDecision, routeCall } from './route-call.js';
 import type { RoutingState, RoutingStore } from './routing-store.js';
 
 /** A roster agent before presence is added (an `Agent` from `src/agents/agent.ts` fits). */
@@ -20,17 +20,26 @@ export interface RouteRequest<A extends RosterAgent> {
    * The agents that may be offered the call now (available, idle and registered, from the agent
    * state store: docs/interface.md §5). When given, it replaces the routing store's busy flags:
    * every other agent counts as busy. Undefined (the state store is down): the busy flags decide.
+   * With a `version` and `changedSince` (a live set, `CallCenter.liveOfferable`), only the agents
+   * changed since the last decision are re-derived. A promise of it is read alongside the
+   * routing store, so neither waits for the other.
    */
-  offerable?: ReadonlySet<string>;
+  offerable?: Offerable | PromiseLike<Offerable | undefined>;
   /**
    * With `offerable`: the agents busy with a call (offered, on it, or in wrap-up) while available
    * and registered. A preferred agent among them makes the decision `preferred-busy` (the caller
    * waits in the queue for them, docs/interface.md §5.1). Undefined: never wait for anyone.
    */
-  engaged?: ReadonlySet<string>;
+  engaged?: ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
   /** The call's queue has its own strategy (docs/interface.md §9); default ROUTING_STRATEGY. */
   strategy?: RoutingStrategy;
 }
+
+/** Who may be offered a call now (see `RouteRequest.offerable`). */
+export type Offerable = ReadonlySet<string> & {
+  version?: string;
+  changedSince?: (version: string) => readonly string[] | null;
+};
 
 export type RoutedAgent<A extends RosterAgent> = A & {
   idleSince: number | undefined;
@@ -67,16 +76,19 @@ export function createRouter(options: RouterOptions): Router {
   const rng = options.rng ?? Math.random;
   const loadTimeoutMs = options.loadTimeoutMs ?? 500;
   let localRotation = 0;
-  // The roster with presence of the last decision, kept while the roster snapshot and the store's
-  // presence objects stay the same: the next decision rebuilds only the agents whose idle time or
-  // busy flag changed since (O(changed), not O(roster): 1,000 agents cost ~0.2 ms to rebuild).
-  // Entries are replaced, never changed, so the targets of an earlier decision stay as they were.
+  // The roster with presence of the last decision, kept while the roster snapshot, the store's
+  // presence objects and the offerable set stay the same: the next decision rebuilds only the
+  // agents whose idle time, busy flag or offerability changed since (O(changed), not O(roster):
+  // 1,000 agents cost ~0.2 ms to rebuild). Entries are replaced, never changed, so the targets of
+  // an earlier decision stay as they were.
   let last:
     | {
         agents: readonly RosterAgent[];
         idle: RoutingState['idle'];
         busy: RoutingState['busy'];
+        offerable: Offerable | undefined;
         version: string;
+        offerableVersion: string | undefined;
         routed: RoutedAgent<RosterAgent>[];
         index: Map<string, number>;
       }
@@ -85,26 +97,56 @@ export function createRouter(options: RouterOptions): Router {
   function rosterWithPresence<A extends RosterAgent>(
     agents: readonly A[],
     state: RoutingState,
+    offerable: Offerable | undefined,
   ): RoutedAgent<A>[] {
+    // With the offerable set, it decides who is free (docs/interface.md §5); else the busy flags.
+    const one = (agent: A): RoutedAgent<A> =>
+      Object.assign({}, agent, {
+        idleSince: Object.hasOwn(state.idle, agent.id) ? state.idle[agent.id] : undefined,
+        busy: offerable ? !offerable.has(agent.id) : state.busy.has(agent.id),
+      });
     const p = state.presence;
-    if (!p) return withPresence(agents, state);
-    if (last && last.agents === agents && last.idle === state.idle && last.busy === state.busy) {
-      const changed = last.version === p.version ? [] : p.changedSince(last.version);
-      if (changed) {
+    const offerableVersion = offerable?.version;
+    const cacheable =
+      p !== undefined && (!offerable || (offerableVersion !== undefined && offerable.changedSince));
+    if (!cacheable) return agents.map(one);
+    if (
+      last &&
+      last.agents === agents &&
+      last.idle === state.idle &&
+      last.busy === state.busy &&
+      last.offerable === offerable
+    ) {
+      const presenceChanged = last.version === p.version ? [] : p.changedSince(last.version);
+      const offerableChanged =
+        !offerable || last.offerableVersion === offerableVersion
+          ? []
+          : (offerable.changedSince?.(last.offerableVersion as string) ?? null);
+      if (presenceChanged && offerableChanged) {
+        const changed = offerableChanged.length ? [...presenceChanged, ...offerableChanged] : presenceChanged;
         // Copy-on-write: an earlier decision may still hold the previous array.
         const routed = changed.length ? last.routed.slice() : last.routed;
         for (const id of changed) {
           const i = last.index.get(id);
-          if (i !== undefined) routed[i] = withPresence([agents[i]!], state)[0]!;
+          if (i !== undefined) routed[i] = one(agents[i] as A);
         }
-        last = { ...last, version: p.version, routed };
+        last = { ...last, version: p.version, offerableVersion, routed };
         return routed as RoutedAgent<A>[];
       }
     }
-    const routed = withPresence(agents, state);
+    const routed = agents.map(one);
     const index = new Map<string, number>();
     for (const [i, a] of agents.entries()) index.set(a.id, i);
-    last = { agents, idle: state.idle, busy: state.busy, version: p.version, routed, index };
+    last = {
+      agents,
+      idle: state.idle,
+      busy: state.busy,
+      offerable,
+      version: p.version,
+      offerableVersion,
+      routed: routed as RoutedAgent<RosterAgent>[],
+      index,
+    };
     return routed;
   }
 
@@ -125,17 +167,20 @@ export function createRouter(options: RouterOptions): Router {
   return {
     async route<A extends RosterAgent>(request: RouteRequest<A>): Promise<RoutingDecision<RoutedAgent<A>>> {
       const strategy = request.strategy ?? settings.strategy;
-      const state = await loadOrNothing(request.caller, strategy);
-      const offerable = request.offerable;
-      // With the agent state store (docs/interface.md §5) the offerable set decides who is free;
-      // without it, the routing store's presence (cached and read as a delta).
-      const engaged = request.engaged;
-      const agents: RoutedAgent<A>[] = offerable
-        ? withPresence(request.agents, {
-            idle: state.idle,
-            busy: new Set(request.agents.filter((a) => !offerable.has(a.id)).map((a) => a.id)),
-          }).map((a) => (engaged?.has(a.id) ? Object.assign(a, { engaged: true }) : a))
-        : rosterWithPresence(request.agents, state);
+      const [state, offerable, engagedNow] = await Promise.all([
+        loadOrNothing(request.caller, strategy),
+        Promise.resolve(request.offerable).catch((err: unknown) => {
+          logger.warn({ err }, 'offerable agents unknown: routing on the busy flags');
+          return undefined;
+        }),
+        Promise.resolve(request.engaged).catch(() => undefined),
+      ]);
+      const routed = rosterWithPresence(request.agents, state, offerable);
+      // Engaged agents (§5.1) are marked on copies: the cached entries are shared between decisions.
+      const engaged = offerable ? engagedNow : undefined;
+      const agents = engaged?.size
+        ? routed.map((a) => (engaged.has(a.id) ? { ...a, engaged: true } : a))
+        : routed;
       try {
         return routeCall({
           caller: request.caller,

@@ -1,6 +1,10 @@
 import { expect, it } from 'vitest';
 import { isOfferable } from '../../src/agents/agent-state.js';
-import { type AgentStateStore, transitionAgent } from '../../src/agents/agent-state-store.js';
+import {
+  type AgentStateStore,
+  type AgentStateView,
+  transitionAgent,
+} from '../../src/agents/agent-state-store.js';
 import { MemoryAgentStateStore } from '../../src/agents/memory-agent-state-store.js';
 import { RedisAgentStateStore } from '../../src/agents/redis-agent-state-store.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
@@ -140,7 +144,109 @@ describeBackends('agent state store', (backend) => {
     expect(await store.get('a1')).toMatchObject({ state: 'idle', version: 0 });
   });
 
+  it('a view brings the records changed since the last one, and names which agents changed', async () => {
+    const [a, b] = backend.pair(impl);
+    if (!a.view) throw new Error('both stores keep a view');
+    await transitionAgent(b, 'a0', { type: 'status-set', status: 'offline', by: 'ann' }, { now: NOW });
+    const first = await a.view();
+    expect(first.record('a1')).toMatchObject({ state: 'idle', version: 0 });
+    await transitionAgent(b, 'a1', { type: 'offer', callSid: 'C1', registered: true }, { now: NOW });
+    await transitionAgent(b, 'a2', { type: 'status-set', status: 'break', by: 'ann' }, { now: NOW });
+    const second = await a.view();
+    expect(second.record('a1')).toMatchObject({ state: 'offered', callSid: 'C1', version: 1 });
+    expect(second.record('a2')).toMatchObject({ status: 'break' });
+    expect([...(second.changedSince(first.version) ?? [])].sort()).toEqual(['a1', 'a2']);
+    expect(second.changedSince(second.version)).toEqual([]);
+    await b.forget(['a1']);
+    const third = await a.view();
+    expect(third.record('a1')).toMatchObject({ state: 'idle', version: 0 });
+    expect(third.changedSince(second.version)).toEqual(['a1']);
+    expect(third.changedSince('another-epoch:3')).toBeNull();
+  });
+
+  it('commits from what the process saw only through the compare-and-set: a stale view is re-read', async () => {
+    const [a, b] = backend.pair(impl);
+    await a.view?.();
+    // b offers the agent a call; a's memory still says idle.
+    await transitionAgent(b, 'a1', { type: 'offer', callSid: 'C1', registered: true }, { now: NOW });
+    const t = await transitionAgent(
+      a,
+      'a1',
+      { type: 'offer', callSid: 'C2', registered: true },
+      { now: NOW },
+    );
+    expect(t).toMatchObject({ outcome: 'refused', refusal: 'not-idle' });
+    expect(await a.get('a1')).toMatchObject({ callSid: 'C1', version: 1 });
+    // An event that does not apply to a stale memory is judged on a fresh read: it applies.
+    await a.view?.();
+    await transitionAgent(b, 'a1', { type: 'offer-answered', callSid: 'C1' }, { now: NOW });
+    const ended = await transitionAgent(a, 'a1', { type: 'call-ended', callSid: 'C1' }, { now: NOW });
+    expect(ended.outcome).toBe('applied');
+    expect(await b.get('a1')).toMatchObject({ state: 'wrap-up', version: 3 });
+  });
+
+  it('an agent dropped and stored again up to the same version is not mistaken for the one seen', async () => {
+    const [a, b] = backend.pair(impl);
+    await transitionAgent(a, 'a1', { type: 'status-set', status: 'break', by: 'ann' }, { now: NOW });
+    await a.view?.(); // a holds a1 at version 1, on break
+    await b.forget(['a1']);
+    await transitionAgent(b, 'a1', { type: 'offer', callSid: 'C9', registered: true }, { now: NOW });
+    // Same version (1), other record: a's commit from its memory must not go through.
+    const t = await transitionAgent(
+      a,
+      'a1',
+      { type: 'status-set', status: 'offline', by: 'ann' },
+      { now: NOW },
+    );
+    expect(t.outcome).toBe('applied');
+    // Applied to the stored record (offered C9), not to the remembered one (idle, on break).
+    expect(await b.get('a1')).toMatchObject({
+      status: 'offline',
+      state: 'offered',
+      callSid: 'C9',
+      version: 2,
+    });
+  });
+
   if (backend.name === 'redis') {
+    it('a view reads only the changed records, in one round trip', async () => {
+      const b = backend.one(impl);
+      const client = backend.redis();
+      const a = new RedisAgentStateStore(client);
+      for (let i = 0; i < 300; i++)
+        await transitionAgent(b, `agent${i}`, { type: 'status-set', status: 'break', by: 'x' }, { now: NOW });
+      const first = await a.view();
+      await transitionAgent(b, 'agent7', { type: 'status-set', status: 'available', by: 'x' }, { now: NOW });
+      const sent: { name: string; promise: Promise<unknown> }[] = [];
+      const send = client.sendCommand.bind(client);
+      client.sendCommand = ((cmd: { name: string; promise: Promise<unknown> }) => {
+        sent.push(cmd);
+        return send(cmd as never);
+      }) as typeof client.sendCommand;
+      const second = await a.view();
+      expect(sent.map((c) => c.name)).toEqual(['evalsha']);
+      // The reply: epoch, counter, 'delta', the changed ids, their records — one of 300.
+      const reply = (await (sent[0] as { promise: Promise<unknown> }).promise) as unknown[];
+      expect(reply.slice(2, 4)).toEqual(['delta', ['agent7']]);
+      expect(second.changedSince(first.version)).toEqual(['agent7']);
+      expect(second.record('agent7').status).toBe('available');
+      expect(second.record('agent8').status).toBe('break');
+    });
+
+    it('after Redis lost its data, a view starts over', async () => {
+      const [a, b] = backend.pair(impl);
+      await transitionAgent(b, 'a1', { type: 'status-set', status: 'break', by: 'x' }, { now: NOW });
+      const before = await (a.view?.() as Promise<AgentStateView>);
+      expect(before.record('a1').status).toBe('break');
+      const raw = backend.redis();
+      await raw.del('agents:{agents}:state', 'agents:{agents}:changes', 'agents:{agents}:changed');
+      await transitionAgent(b, 'a2', { type: 'status-set', status: 'offline', by: 'x' }, { now: NOW });
+      const after = await (a.view?.() as Promise<AgentStateView>);
+      expect(after.record('a1')).toMatchObject({ status: 'available', version: 0 });
+      expect(after.record('a2').status).toBe('offline');
+      expect(after.changedSince(before.version)).toBeNull();
+    });
+
     it('keeps the roster in one hash tag, with no expiry on a status set by a person', async () => {
       const store = backend.one(impl);
       await transitionAgent(
@@ -156,10 +262,14 @@ describeBackends('agent state store', (backend) => {
       // ioredis does not prefix KEYS patterns; it answers with full key names.
       const prefix = raw.options.keyPrefix ?? '';
       expect((await raw.keys(`${prefix}*`)).sort()).toEqual([
+        `${prefix}agents:{agents}:changed`,
+        `${prefix}agents:{agents}:changes`,
         `${prefix}agents:{agents}:state`,
         `${prefix}agents:{agents}:wrap-up-due`,
       ]);
       expect(await raw.ttl('agents:{agents}:state')).toBe(-1);
+      // The change log holds one member per agent, however many changes it saw.
+      expect(await raw.zcard('agents:{agents}:changed')).toBe(2);
     });
   }
 });

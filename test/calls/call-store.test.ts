@@ -313,9 +313,10 @@ describe('redis call store round trips', () => {
   function counting(redis: Redis): () => string[] {
     const sent: string[] = [];
     const original = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((cmd: { name: string }) => {
+    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
       if (cmd.name !== 'eval' || sent.at(-1) !== 'evalsha') sent.push(cmd.name);
-      return original(cmd as never);
+      // `rest` carries a pipeline's stream: dropping it would send each command on its own.
+      return original(cmd as never, ...(rest as []));
     }) as typeof redis.sendCommand;
     return () => sent.splice(0);
   }
@@ -337,6 +338,85 @@ describe('redis call store round trips', () => {
       expect(sent()).toEqual(['evalsha']);
     } finally {
       await redis.quit();
+    }
+  });
+
+  /** Counts writes to the client's socket: one per lone command, one per pipeline. */
+  function socketWrites(redis: Redis): () => number {
+    const stream = (redis as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+    const write = stream.write.bind(stream);
+    let n = 0;
+    stream.write = (...a: unknown[]) => {
+      n++;
+      return write(...a);
+    };
+    return () => {
+      const out = n;
+      n = 0;
+      return out;
+    };
+  }
+
+  it('a new call and its index entry go out in one socket write; so does its end', async () => {
+    const redis = testRedis();
+    try {
+      const store = new RedisCallStore(redis, 3600, () => T0);
+      await redis.ping();
+      const writes = socketWrites(redis);
+      await store.update('one', inbound('one'));
+      expect(writes()).toBe(1);
+      expect(await store.activeCount()).toBe(1);
+      writes();
+      await store.update('one', caller('one', 'completed', 3, T0 + 5000));
+      expect(writes()).toBe(1);
+      expect(await store.activeCount()).toBe(0);
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it('acknowledgements made in one turn of the event loop go out as one pipeline, done before they resolve', async () => {
+    const redis = testRedis();
+    const prefix = redis.options.keyPrefix as string;
+    const other = testRedis(prefix);
+    try {
+      const store = new RedisCallStore(redis, 3600, () => T0);
+      const replica = new RedisCallStore(other, 3600, () => T0);
+      const sids = ['b1', 'b2', 'b3'];
+      for (const sid of sids) await store.update(sid, [inbound(sid), round(1, [bob], T0 + 100)]);
+      const writes = socketWrites(redis);
+      await Promise.all(sids.map((sid) => store.ack(sid, ['alert:incoming'])));
+      expect(writes()).toBe(1);
+      // Resolved means stored: another replica is not handed them again.
+      for (const sid of sids)
+        expect((await replica.update(sid, round(1, [bob], T0 + 100))).pending).toEqual([]);
+    } finally {
+      await Promise.all([redis.quit(), other.quit()]);
+    }
+  });
+
+  it('index writes guessed from a stale memory are set right from what is stored', async () => {
+    const redis = testRedis();
+    const prefix = redis.options.keyPrefix as string;
+    const other = testRedis(prefix);
+    try {
+      const a = new RedisCallStore(redis, 3600, () => T0);
+      const b = new RedisCallStore(other, 3600, () => T0);
+      // b saw the whole call; a gets Telnyx's retry of the inbound request afterwards and guesses
+      // "a new call" (an active index entry) before the compare-and-set tells it otherwise.
+      await b.update('late', inbound('late'));
+      await b.update('late', caller('late', 'completed', 3, T0 + 5000));
+      expect(await b.activeCount()).toBe(0);
+      const r = await a.update('late', inbound('late'));
+      expect(r.changed).toBe(false);
+      expect(await a.activeCount()).toBe(0);
+      expect(await redis.zscore('calls:active', 'late')).toBeNull();
+      // Still running: the entry keeps the start b stored, not the one a guessed.
+      await b.update('run', inbound('run'));
+      expect((await a.update('run', inbound('run', T0 + 200))).changed).toBe(false);
+      expect(Number(await redis.zscore('calls:active', 'run'))).toBe(T0);
+    } finally {
+      await Promise.all([redis.quit(), other.quit()]);
     }
   });
 

@@ -256,4 +256,56 @@ describe('router', () => {
       reason: 'no-agent-online',
     });
   });
+
+  it('with a live offerable set, rebuilds only changed agents and decides as a fresh router would', async () => {
+    const redis = testRedis(uniquePrefix());
+    clients.push(redis);
+    const store = createRedisRoutingStore(redis);
+    const agents: Agent[] = Array.from({ length: 30 }, (_, i) => ({
+      id: `a${i}`,
+      name: `agent ${String(i).padStart(2, '0')}`,
+      sip: `sip:a${i}@sip.telnyx.com`,
+      online: i % 7 !== 3,
+      source: 'static',
+    }));
+    // A live set as CallCenter.liveOfferable hands out: changed in place, with a change log.
+    const log: { id: string; v: number }[] = [];
+    const offerable = Object.assign(new Set(agents.map((a) => a.id)), {
+      version: '0',
+      changedSince: (held: string) => log.filter((e) => e.v > Number(held)).map((e) => e.id),
+    });
+    const cached = createRouter({
+      store,
+      settings: settings({ strategy: 'ring-all', maxTargets: 5 }),
+      logger: capturingLogger().logger,
+    });
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor(seed / 65_536) % n; // the high bits: an LCG's low bits cycle
+    };
+    for (let step = 1; step <= 60; step++) {
+      const id = `a${rnd(30)}`;
+      if (rnd(2)) {
+        if (offerable.has(id)) offerable.delete(id);
+        else offerable.add(id);
+        log.push({ id, v: step });
+        offerable.version = String(step);
+      } else {
+        await store.markIdle(id, `leg-${step}`, 1_000_000 + rnd(1_000_000));
+      }
+      const request = { caller: CALLER, agents, round: 1, alreadyRung: [] as string[], offerable };
+      const got = await cached.route(request);
+      const fresh = createRouter({
+        store,
+        settings: settings({ strategy: 'ring-all', maxTargets: 5 }),
+        logger: capturingLogger().logger,
+      });
+      const want = await fresh.route({ ...request, offerable: new Set(offerable) });
+      expect(got.targets.map((a) => [a.id, a.idleSince, a.busy])).toEqual(
+        want.targets.map((a) => [a.id, a.idleSince, a.busy]),
+      );
+      expect(got.reason).toBe(want.reason);
+    }
+  });
 });
