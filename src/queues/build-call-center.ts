@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Service } from '../service.js';
 import { CallCenter } from './call-center.js';
+import type { OfferDelivery } from './offer-delivery.js';
 import { QueueFlow } from './queue-flow.js';
 import { defaultQueueSettings, type QueueSettings } from './queue-settings.js';
 import type { QueueStore } from './queue-store.js';
@@ -20,6 +21,8 @@ export interface CallCenterDeps {
   now: () => number;
   /** Overrides of the queue defaults (tests: short announce and callback times). */
   queueSettings?: Partial<QueueSettings>;
+  /** Moves an offered caller at once through Telnyx's call-update API (src/queues/offer-delivery.ts). */
+  offerDelivery?: OfferDelivery;
 }
 
 /**
@@ -51,6 +54,7 @@ export function buildCallCenter(deps: CallCenterDeps): { center: CallCenter; que
     dialTimeoutSeconds: config.routing.dialTimeoutSeconds,
     dialAttempts: config.routing.dialAttempts,
     serviceLevelSeconds: config.stats.serviceLevelSeconds,
+    ...(deps.offerDelivery ? { delivery: deps.offerDelivery } : {}),
     now,
   });
   // An agent who just became free is offered the longest-waiting caller at once (within 2 s,

@@ -22,6 +22,7 @@ import type { CallCenterEvent } from '../events/call-center-event.js';
 import { isWithheld } from '../routing/route-call.js';
 import { offerNextCaller } from './agent-dispatch.js';
 import { type CallCenter, DEFAULT_QUEUE } from './call-center.js';
+import type { OfferDelivery } from './offer-delivery.js';
 import { type QueueEntry, waitSeconds } from './queue-entry.js';
 import type { QueueSettingsSource } from './queue-settings.js';
 import type { QueueStore, RemovedEntry } from './queue-store.js';
@@ -49,6 +50,8 @@ export interface QueueFlowOptions {
    * the callback dialling are built (docs/interface.md §7: still planned).
    */
   offerCallbacks?: boolean;
+  /** Redirects an offered caller through Telnyx's call-update API; without it, `<Leave/>` only. */
+  delivery?: OfferDelivery;
   now?: () => number;
 }
 
@@ -130,9 +133,12 @@ export class QueueFlow {
   /** The waitUrl document of a waiting caller (docs/interface.md §7 "While waiting"). */
   async wait(callSid: string): Promise<WaitDocument> {
     const entry = await this.o.queues.get(callSid);
+    const now = this.now();
+    // Offered, and the call-update API is moving the caller right now: hold music, which the
+    // redirect interrupts (a <Leave/> as well would dial the agent twice; src/queues/offer-delivery.ts).
+    if (entry && this.o.delivery?.redirecting(entry, now)) return { leave: false, callback: false };
     // Offered to a free agent, or no longer in line: leave; the Enqueue action says what next.
     if (!entry || entry.offeredTo !== undefined) return { leave: true, callback: false };
-    const now = this.now();
     const s = this.o.settings(entry.queue);
     const waited = waitSeconds(entry, now);
     if (waited >= s.maxWaitSeconds) {
@@ -231,7 +237,17 @@ export class QueueFlow {
     await this.log({ type: 'complete', at: this.now(), queue, callSid, agent: agentId, talk: talkSeconds });
   }
 
-  /** The caller hung up: if still in line, `abandon` with wait and position, and Slack. */
+  /**
+   * The caller hung up: if still in line, `abandon` with wait and position, and Slack. An agent
+   * the caller was being offered to (not rung yet) is freed at once.
+   *
+   * Slack gets one message per abandoned call: this alert goes under the outbox key of the call's
+   * closing `missed` alert (`call:<sid>:missed`, src/calls/call-flow.ts `runEffect`), which the
+   * outbox accepts once. The call state owes `caller-ended` before its closing alert
+   * (src/calls/call-state.ts: the status event, then `settleOutcome`), so the queue's message,
+   * with the queue, wait and position, takes the key and the generic "Abandoned call" is dropped
+   * as a duplicate; should this step fail and run later, the generic one was sent instead.
+   */
   async callerEnded(callSid: string, from: string): Promise<void> {
     const entry = await this.o.queues.get(callSid);
     // A callback entry stays in line after its caller hung up: that was the point of it.
@@ -239,8 +255,11 @@ export class QueueFlow {
     const now = this.now();
     const removed = await this.o.queues.remove(callSid, 'abandon', now);
     if (!removed) return;
+    if (removed.entry.offeredTo !== undefined) {
+      await this.o.center.callEnded(callSid, [removed.entry.offeredTo]);
+    }
     await this.logRemoved(removed, now);
-    await this.alert(`call:${callSid}:queue-abandoned`, {
+    await this.alert(`call:${callSid}:missed`, {
       type: 'queue-abandoned',
       callSid,
       from,
@@ -253,7 +272,9 @@ export class QueueFlow {
 
   /**
    * An agent became free: offer them the longest-waiting caller of their queues (both sides
-   * committed, or neither). The caller leaves the queue on its next waitUrl fetch.
+   * committed, or neither). The caller is then redirected through the call-update API (`delivery`,
+   * not awaited: it never throws, and a tick must not wait on Telnyx), else leaves the queue on its
+   * next waitUrl fetch.
    */
   async dispatch(agentId: string): Promise<QueueEntry | undefined> {
     const now = this.now();
@@ -272,6 +293,7 @@ export class QueueFlow {
       callSid: offered.entry.callSid,
       agent: agentId,
     });
+    void this.o.delivery?.deliver(offered.entry);
     return offered.entry;
   }
 
