@@ -12,7 +12,8 @@
  * waiting caller fetches the wait document and "plays" it in real time (a `<Say>` at 2.5 words a
  * second, `<Play>` of the hold music for its 10.08 s), so a `<Leave/>` is heard when the document
  * ends, as on a real call; a call update interrupts it at once. Eight agents take calls of 1–5 s,
- * and a dozen callers always wait. One sample = from the moment an agent's call ends (the leg's
+ * and a dozen callers always wait, each called in at a random moment (so where an offer lands in
+ * a caller's hold music is random, as on a real line where calls last minutes). One sample = from the moment an agent's call ends (the leg's
  * `completed` callback is sent: the agent is free) to the moment the next caller receives the
  * `<Dial>` ringing that agent. What Telnyx itself adds on a real account (the API round trip,
  * fetching the new URL, starting the `<Dial>`) is not in these numbers; see RESULTS-queues.md.
@@ -140,7 +141,10 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
     return new Promise((resolve) => waiters.set(sip, resolve));
   };
 
-  const caller = async (): Promise<void> => {
+  const caller = async (delayMs = 0): Promise<void> => {
+    // Callers call at random moments, so their place in the hold music is not tied to when an
+    // agent frees up (as it is not on a real line, where calls last minutes).
+    await sleep(delayMs);
     const sid = `call-${mode}-${++seq}`;
     const from = `+1312${String(5550000 + seq).slice(-7)}`;
     calls.register({
@@ -177,8 +181,8 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
   };
 
   const callers = new Set<Promise<void>>();
-  const spawn = () => {
-    const p = caller().catch((err) => {
+  const spawn = (delayMs = 0) => {
+    const p = caller(delayMs).catch((err) => {
       if (!stopping) console.error(err);
     });
     callers.add(p);
@@ -193,7 +197,7 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
       const leg = { CallSid: `leg-${sid}`, ParentCallSid: sid, To: sip };
       await post(`${base}/texml/status`, { ...leg, CallStatus: 'in-progress' });
       // Keep a dozen callers in line (every caller not dialled yet is waiting or joining).
-      while (callers.size < WAITING) spawn();
+      while (callers.size < WAITING) spawn(Math.random() * HOLD_MUSIC_SECONDS * 1000);
       await sleep(1000 + Math.random() * 4000);
       if (stopping) break;
       freedAt.set(sip, performance.now());

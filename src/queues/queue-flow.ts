@@ -5,8 +5,9 @@
  * - `wait`: the `<Enqueue waitUrl>` document — `<Leave/>` once the caller was offered to a free
  *   agent (or the wait is over), else the position and estimated wait, then hold music;
  * - `dispatch`: an agent became free → `offerNextCaller` claims the longest-waiting caller of the
- *   agent's queues and commits the offer; the caller's next waitUrl fetch leaves the queue and the
- *   `<Enqueue action>` request gets the `<Dial>` to that agent (`afterQueue`);
+ *   agent's queues and commits the offer; Telnyx's call-update API moves the caller to the
+ *   `<Enqueue action>` URL (src/queues/offer-delivery.ts), or else the caller's next waitUrl fetch
+ *   leaves the queue; either way that request gets the `<Dial>` to that agent (`afterQueue`);
  * - `ringEnded`: the agent let it ring out → back in line at the same place, or voicemail after
  *   `DIAL_ATTEMPTS` ring-outs (docs/interface.md §5);
  * - `connected` / `completed` / `callerEnded`: the `connect`, `complete` and `abandon` events.
