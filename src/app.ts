@@ -29,6 +29,7 @@ import metricsPlugin from './metrics/metrics-plugin.js';
 import { createPgPool } from './postgres/pool.js';
 import { buildCallCenter, callCenterTick } from './queues/build-call-center.js';
 import { type CallCenter, offeringPicker } from './queues/call-center.js';
+import { OfferDelivery } from './queues/offer-delivery.js';
 import type { QueueFlow } from './queues/queue-flow.js';
 import type { QueueSettings } from './queues/queue-settings.js';
 import type { CallRecordStore } from './records/call-record-store.js';
@@ -254,6 +255,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // /api/events, /api/stats and /metrics. Without a call-center file: one queue, `support`,
   // holding every agent.
   const { queues: queueStore, agentStates, events } = stores;
+  // A queue offer reaches the caller through Telnyx's call-update API when it can, else by
+  // <Leave/> on the next waitUrl fetch (docs/interface.md §7).
+  const offerDelivery = new OfferDelivery({ telnyx, publicUrl: config.publicUrl, log });
+  if (!offerDelivery.enabled) {
+    log.info(
+      `queue offers reach callers by <Leave/> on the next hold-music fetch (up to 10 s): set ${
+        telnyx ? 'PUBLIC_URL' : config.publicUrl ? 'TELNYX_API_KEY' : 'TELNYX_API_KEY and PUBLIC_URL'
+      } to move them at once through Telnyx's call-update API`,
+    );
+  }
   const { center, queue, directory } = buildCallCenter({
     config,
     stores,
@@ -264,6 +275,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     queueSettings: deps.queueSettings,
     callCenter,
     hours,
+    offerDelivery,
   });
   // The queues of the call-center file (docs/call-center-file.md), resolved against the roster.
   const queueDefinitions = (): QueueDefinition[] =>
@@ -631,6 +643,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     stopWithinMs: 5_000,
   });
   services.add(voicemailFinalizer(flow, stores, log, deps.finalizeEveryMs ?? 5_000));
+  // Stopped after the tick (last first): offers it made finish their redirect (≤ 1.5 s each).
+  services.add({ name: 'queue offer delivery', start: () => undefined, stop: () => offerDelivery.drain() });
   services.add(
     callCenterTick({ center, queue }, () => stores.isReady(), log, deps.callCenterTickMs ?? 1_000),
   );

@@ -297,6 +297,8 @@ export const SUPERSEDES: Partial<Record<AlertType, readonly AlertType[]>> = {
   completed: ['incoming', 'answered'],
   missed: ['incoming', 'answered'],
   voicemail: ['incoming', 'answered'],
+  // The closing message of a caller who hung up in a queue (it replaces `missed`, src/queues/queue-flow.ts).
+  'queue-abandoned': ['incoming', 'answered'],
   'outbound-answered': ['outbound-ringing'],
   'outbound-completed': ['outbound-ringing', 'outbound-answered'],
 };

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Service } from '../service.js';
 import { CallCenter } from './call-center.js';
+import type { OfferDelivery } from './offer-delivery.js';
 import { QueueDirectory } from './queue-directory.js';
 import { type HoursCheck, QueueFlow } from './queue-flow.js';
 import type { QueueSettings } from './queue-settings.js';
@@ -26,6 +27,8 @@ export interface CallCenterDeps {
   callCenter?: CallCenterConfigSource;
   /** Opening hours, for callers whose queue closes while they wait. */
   hours?: HoursCheck;
+  /** Moves an offered caller at once through Telnyx's call-update API (src/queues/offer-delivery.ts). */
+  offerDelivery?: OfferDelivery;
 }
 
 /**
@@ -70,6 +73,7 @@ export function buildCallCenter(deps: CallCenterDeps): {
     dialAttempts: config.routing.dialAttempts,
     serviceLevelSeconds: config.stats.serviceLevelSeconds,
     stickyRingSeconds: config.routing.stickyRingSeconds,
+    ...(deps.offerDelivery ? { delivery: deps.offerDelivery } : {}),
     now,
   });
   // An agent who just became free is offered the longest-waiting caller at once (within 2 s,

@@ -5,8 +5,9 @@
  * - `wait`: the `<Enqueue waitUrl>` document — `<Leave/>` once the caller was offered to a free
  *   agent (or the wait is over), else the position and estimated wait, then hold music;
  * - `dispatch`: an agent became free → `offerNextCaller` claims the longest-waiting caller of the
- *   agent's queues and commits the offer; the caller's next waitUrl fetch leaves the queue and the
- *   `<Enqueue action>` request gets the `<Dial>` to that agent (`afterQueue`);
+ *   agent's queues and commits the offer; Telnyx's call-update API moves the caller to the
+ *   `<Enqueue action>` URL (src/queues/offer-delivery.ts), or else the caller's next waitUrl fetch
+ *   leaves the queue; either way that request gets the `<Dial>` to that agent (`afterQueue`);
  * - `ringEnded`: the agent let it ring out → back in line at the same place, or voicemail after
  *   `DIAL_ATTEMPTS` ring-outs (docs/interface.md §5);
  * - `connected` / `completed` / `callerEnded`: the `connect`, `complete` and `abandon` events;
@@ -27,6 +28,7 @@ import type { CallCenterEvent } from '../events/call-center-event.js';
 import { isWithheld } from '../routing/route-call.js';
 import { offerNextCaller } from './agent-dispatch.js';
 import type { CallCenter } from './call-center.js';
+import type { OfferDelivery } from './offer-delivery.js';
 import { QueueDirectory } from './queue-directory.js';
 import { isStickyOffer, type QueueEntry, waitSeconds } from './queue-entry.js';
 import type { QueueSettings, QueueSettingsSource } from './queue-settings.js';
@@ -69,6 +71,8 @@ export interface QueueFlowOptions {
    * while a `CallbackPlacer` is attached (`callbacks`) and says it can call the number back.
    */
   offerCallbacks?: boolean;
+  /** Redirects an offered caller through Telnyx's call-update API; without it, `<Leave/>` only. */
+  delivery?: OfferDelivery;
   now?: () => number;
 }
 
@@ -195,9 +199,12 @@ export class QueueFlow {
   /** The waitUrl document of a waiting caller (docs/interface.md §7 "While waiting"). */
   async wait(callSid: string): Promise<WaitDocument> {
     const entry = await this.o.queues.get(callSid);
+    const now = this.now();
+    // Offered, and the call-update API is moving the caller right now: hold music, which the
+    // redirect interrupts (a <Leave/> as well would dial the agent twice; src/queues/offer-delivery.ts).
+    if (entry && this.o.delivery?.redirecting(entry, now)) return { leave: false, callback: false };
     // Offered to a free agent, or no longer in line: leave; the Enqueue action says what next.
     if (!entry || entry.offeredTo !== undefined) return { leave: true, callback: false };
-    const now = this.now();
     const s = this.o.settings(entry.queue);
     const waited = waitSeconds(entry, now);
     if (waited >= s.maxWaitSeconds) {
@@ -421,7 +428,17 @@ export class QueueFlow {
     await this.log({ type: 'complete', at: this.now(), queue, callSid, agent: agentId, talk: talkSeconds });
   }
 
-  /** The caller hung up: if still in line, `abandon` with wait and position, and Slack. */
+  /**
+   * The caller hung up: if still in line, `abandon` with wait and position, and Slack. An agent
+   * the caller was being offered to (not rung yet) is freed at once.
+   *
+   * Slack gets one message per abandoned call: this alert goes under the outbox key of the call's
+   * closing `missed` alert (`call:<sid>:missed`, src/calls/call-flow.ts `runEffect`), which the
+   * outbox accepts once. The call state owes `caller-ended` before its closing alert
+   * (src/calls/call-state.ts: the status event, then `settleOutcome`), so the queue's message,
+   * with the queue, wait and position, takes the key and the generic "Abandoned call" is dropped
+   * as a duplicate; should this step fail and run later, the generic one was sent instead.
+   */
   async callerEnded(callSid: string, from: string): Promise<void> {
     const entry = await this.o.queues.get(callSid);
     // A callback entry stays in line after its caller hung up: that was the point of it.
@@ -429,8 +446,11 @@ export class QueueFlow {
     const now = this.now();
     const removed = await this.o.queues.remove(callSid, 'abandon', now);
     if (!removed) return;
+    if (removed.entry.offeredTo !== undefined) {
+      await this.o.center.callEnded(callSid, [removed.entry.offeredTo]);
+    }
     await this.logRemoved(removed, now);
-    await this.alert(`call:${callSid}:queue-abandoned`, {
+    await this.alert(`call:${callSid}:missed`, {
       type: 'queue-abandoned',
       callSid,
       from,
@@ -443,7 +463,9 @@ export class QueueFlow {
 
   /**
    * An agent became free: offer them the longest-waiting caller of their queues (both sides
-   * committed, or neither). The caller leaves the queue on its next waitUrl fetch.
+   * committed, or neither). The caller is then redirected through the call-update API (`delivery`,
+   * not awaited: it never throws, and a tick must not wait on Telnyx), else leaves the queue on its
+   * next waitUrl fetch.
    */
   async dispatch(agentId: string): Promise<QueueEntry | undefined> {
     const now = this.now();
@@ -467,6 +489,7 @@ export class QueueFlow {
       callSid: offered.entry.callSid,
       agent: agentId,
     });
+    void this.o.delivery?.deliver(offered.entry);
     return offered.entry;
   }
 

@@ -41,9 +41,11 @@ outbound plays Telnyx's REST API too, on --telnyx-port; start the server with
   API_TOKEN=<token> TELNYX_API_KEY=simulator TELNYX_API_BASE_URL=http://127.0.0.1:9998/v2 \
   TELNYX_CONNECTION_ID=simulator HOTLINE_NUMBER=+18005550199 AGENTS=... npm start
 and give this tool the same API_TOKEN.
-The queue scenarios (queued, callback, queue-abandon, no-answer-pause) need the same: the server
-moves waiting callers and places callbacks through that Telnyx API. Callers wait in real time
-(--pace 1), since the server's wrap-up and dispatch timers do.
+The queue scenarios (queued, callback, queue-abandon, no-answer-pause) need the same, plus
+PUBLIC_URL=<the server's own URL, e.g. http://127.0.0.1:8080>: the server moves an offered caller
+out of the queue through that Telnyx API (without PUBLIC_URL, by <Leave/> on the next hold-music
+fetch, up to 10 s later) and places callbacks through it. Callers wait in real time (--pace 1),
+since the server's wrap-up and dispatch timers do.
 
 options:
   --url URL          server to play against (default http://127.0.0.1:8080, or SIMULATOR_URL)

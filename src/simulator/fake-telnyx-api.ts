@@ -729,9 +729,14 @@ const UPDATE_FIELDS = new Set([
 
 const invalid = (field: string, detail: string) =>
   error('10015', 'Invalid parameter', detail, { pointer: `/${field}` });
+/** texml-calls.yml `call-scripting_UnprocessableEntityResponse`, example `invalid_enumerated_value`. */
+const notInEnum = (field: string, values: string) =>
+  error('10032', 'Invalid enumerated value', `${field} must be one of ${values}`, { pointer: `/${field}` });
 
 /**
- * Validates an `UpdateCallRequest` (texml-calls.yml): the body is form-encoded (the only content
+ * Validates an `UpdateCallRequest` (texml-calls.yml `UpdateTexmlCall`; 401 without the bearer key,
+ * 404 for a call the account does not have and 422 here are the answers it lists, each a Telnyx
+ * `{ errors: [...] }` document, docs/telnyx.md §4.8): the body is form-encoded (the only content
  * type the spec lists for this operation; a JSON body is refused with 422 here — UNCONFIRMED
  * whether Telnyx would accept one), keys CamelCase as the spec insists ("keys present in the
  * payload MUST BE formatted in CamelCase"); `Method` GET or POST; `Status` `completed` (the only
@@ -753,11 +758,12 @@ function parseCallUpdate(r: RecordedRequest): CallUpdate {
   }
   for (const key of ['Method', 'FallbackMethod', 'StatusCallbackMethod']) {
     if (b[key] !== undefined && b[key] !== 'GET' && b[key] !== 'POST') {
-      errors.push(invalid(key, `${key} must be GET or POST`));
+      errors.push(notInEnum(key, 'GET, POST'));
     }
   }
   if (b.Status !== undefined && b.Status !== 'completed') {
-    errors.push(invalid('Status', 'Status must be completed'));
+    // The spec's own example of this answer: "Status must be one of completed".
+    errors.push(notInEnum('Status', 'completed'));
   }
   for (const key of ['Url', 'FallbackUrl', 'StatusCallback']) {
     if (b[key] !== undefined && !/^https?:\/\/[^\s]+$/i.test(b[key])) {

@@ -52,6 +52,8 @@ interface Blocker {
   done: Promise<ScenarioResult>;
 }
 
+/** The callback scenario's caller hangs up after this long when no callback is offered. */
+const CALLBACK_PATIENCE_SECONDS = 120;
 const sipUser = (uri: string): string => /^sips?:([^@;]+)/.exec(uri)?.[1] ?? uri;
 const MAX_AGENTS = 25;
 
@@ -133,15 +135,20 @@ function tell(ctx: QueueRunContext, result: ScenarioResult): void {
 /** All agents busy; a caller waits, hears its place, and is connected when an agent frees up. */
 async function queued(ctx: QueueRunContext): Promise<QueueRun> {
   const { run, blockers } = await fillAndQueue(ctx, { answerAfter: 5, talkSeconds: 75 });
-  await sleep(ctx.busySeconds ?? 20);
-  const first = blockers[0];
-  if (first) {
-    ctx.log(`${first.agent} hangs up with ${first.from}; after wrap-up ${first.agent} is free again`);
-    first.release();
+  let result: ScenarioResult;
+  try {
+    await sleep(ctx.busySeconds ?? 20);
+    const first = blockers[0];
+    if (first) {
+      ctx.log(`${first.agent} hangs up with ${first.from}; after wrap-up ${first.agent} is free again`);
+      first.release();
+    }
+    result = await within('waiting for an agent', ctx.patienceSeconds ?? 180, run);
+  } finally {
+    // Also when the server never connects: the agents' calls end rather than stay "on a call".
+    await releaseAll(blockers);
   }
-  const result = await within('waiting for an agent', ctx.patienceSeconds ?? 180, run);
   tell(ctx, result);
-  await releaseAll(blockers);
   const stay = result.queueStays.at(-1);
   const agent = result.rounds.at(-1)?.[0];
   const outcome =
@@ -153,9 +160,16 @@ async function queued(ctx: QueueRunContext): Promise<QueueRun> {
 
 /** The caller presses 1 for a callback, hangs up, and is called back when an agent frees up. */
 async function callback(ctx: QueueRunContext): Promise<QueueRun> {
-  const queue: QueueScript = { press: { digit: '1' } };
+  // A caller offered no callback (the server does not offer them) gives up after two minutes.
+  const queue: QueueScript = { press: { digit: '1' }, hangUpAfter: CALLBACK_PATIENCE_SECONDS };
   const { caller, run, blockers } = await fillAndQueue(ctx, { queue });
-  const result = await within('the callback offer', ctx.patienceSeconds ?? 180, run);
+  let result: ScenarioResult;
+  try {
+    result = await within('the callback offer', ctx.patienceSeconds ?? 180, run);
+  } catch (err) {
+    await releaseAll(blockers);
+    throw err;
+  }
   tell(ctx, result);
   if (!result.story.some((l) => l.startsWith('pressed 1'))) {
     await releaseAll(blockers);

@@ -289,12 +289,25 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
     const failures: Exchange[] = [];
     const served = new Map<string, number>();
     const urls = replicas.map((r) => r.url);
+    // A caller waiting in the queue is moved by Telnyx's call-update API when an agent frees up
+    // (docs/interface.md §7): the fake API hands each update to the player playing that call.
+    const playing = new Set<TelnyxPlayer>();
+    telnyx.liveCalls = {
+      update: (accountSid, callSid, change) => {
+        for (const p of playing) {
+          const outcome = p.calls.update(accountSid, callSid, change);
+          if (outcome.ok || outcome.reason !== 'unknown') return outcome;
+        }
+        return { ok: false, reason: 'unknown' };
+      },
+    };
     // Four calls at a time, like a small call center's busy minute.
     const queue = [...jobs];
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         for (let job = queue.shift(); job; job = queue.shift()) {
           const player = new ScatteringPlayer(urls, seededRandom(Math.floor(rng() * 2 ** 31)));
+          playing.add(player);
           const r = await playInbound(player, { ...job.plan.script, from: job.from });
           await player.flush();
           failures.push(...player.failures);
@@ -345,12 +358,16 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
       // Concurrent calls hold every agent while they ring, so a caller may wait in the queue first
       // (docs/interface.md §7): its queue alert may come on top of the call's own story, and only
       // for a caller who hung up.
+      // A caller who hung up in the queue gets the queue's closing message (queue, wait, place in
+      // line) instead of the generic "Abandoned call": one message per abandoned call.
       const queued = all.filter((k) => k.startsWith('queue-'));
       expect(queued, why(` ${p.plan.name} ${p.callSid}`)).toEqual(
-        p.plan.outcome === 'abandoned' ? queued.filter((k) => k === 'queue-abandoned') : [],
+        p.plan.outcome === 'abandoned' ? queued.filter((k) => k === 'queue-abandoned').slice(0, 1) : [],
       );
       const mine = all.filter((k) => !k.startsWith('queue-'));
-      expect(mine, why(` ${p.plan.name} ${p.callSid}`)).toEqual(p.plan.alerts);
+      expect(mine, why(` ${p.plan.name} ${p.callSid}`)).toEqual(
+        queued.length ? p.plan.alerts.filter((k) => k !== 'abandoned') : p.plan.alerts,
+      );
     }
     // Account messages: not about one call (queue alerts were checked per call above).
     const account = accepted
@@ -361,9 +378,8 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
       'roster-changed',
     ]);
     expect(account.find((t) => slackKind(t) === 'roster-changed')).toMatch(/added agent-dave/);
-    // Plus the queue alerts of callers who waited (checked per call above).
-    const queueAlerts = accepted.flatMap(slackEvents).filter((k) => k.startsWith('queue-')).length;
-    expect(events(), why()).toBe(expected + queueAlerts);
+    // A queue's abandon message stands in for the call's own (checked per call above): no more.
+    expect(events(), why()).toBe(expected);
 
     // History: one count per answered call, per caller and agent (static agents' id is their name).
     const redis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });

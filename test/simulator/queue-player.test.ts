@@ -220,7 +220,7 @@ describe('simulated caller in a TeXML queue', () => {
     });
     expect(answers[2]?.body).toMatchObject({
       errors: [
-        { code: '10015', source: { pointer: '/Method' } },
+        { code: '10032', title: 'Invalid enumerated value', source: { pointer: '/Method' } },
         { code: '10015', source: { pointer: '/Url' } },
       ],
     });

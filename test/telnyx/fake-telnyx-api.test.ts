@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { LiveCalls } from '../../src/simulator/live-calls.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 
 /** Pins the fake to docs/telnyx.md, so tests built on it test against Telnyx's rules. */
@@ -83,5 +84,47 @@ describe('FakeTelnyxApi follows the documented Telnyx API', () => {
     const flat = await client.texml.calls.create('conn1', { From: '+13125550100', To: '+13125550111' });
     expect(flat).toMatchObject({ status: 'queued', from: '+13125550100', to: '+13125550111' });
     expect(api.texmlCalls[1]).toMatchObject({ kind: 'connection', connectionId: 'conn1' });
+  });
+
+  it('updates a call in progress as UpdateTexmlCall specifies: SDK form body, 401, 404, 422', async () => {
+    const calls = new LiveCalls();
+    api.liveCalls = calls;
+    calls.register({
+      accountSid: 'AC1',
+      callSid: 'v3:live',
+      from: '+13125550100',
+      to: '+18005550199',
+      direction: 'inbound',
+      startedAt: Date.now(),
+    });
+    const client = createTelnyxClient({ apiKey: api.apiKey, baseUrl: api.baseUrl, maxRetries: 0 });
+    const call = await client.texml.accounts.calls.update('v3:live', {
+      account_sid: 'AC1',
+      Url: 'https://sb.example.com/texml/queue/result',
+      Method: 'POST',
+    });
+    expect(call).toMatchObject({ sid: 'v3:live', account_sid: 'AC1', status: 'in-progress' });
+    expect(calls.updates).toHaveLength(1);
+
+    const form = (path: string, body: Record<string, string>, key = api.apiKey) =>
+      fetch(`${api.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body).toString(),
+      });
+    const url = { Url: 'https://sb.example.com/x' };
+    expect((await form('/texml/Accounts/AC1/Calls/v3:live', url, 'nope')).status).toBe(401);
+    expect((await form('/texml/Accounts/AC1/Calls/v3:unknown', url)).status).toBe(404);
+    expect((await form('/texml/Accounts/AC2/Calls/v3:live', url)).status).toBe(404); // another account's
+    const bad = await form('/texml/Accounts/AC1/Calls/v3:live', { Status: 'paused', url: 'x' });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { errors: unknown[] }).errors).toEqual([
+      expect.objectContaining({ code: '10015', source: { pointer: '/url' } }), // keys are CamelCase
+      expect.objectContaining({ code: '10032', detail: 'Status must be one of completed' }),
+    ]);
+    expect((await post('/texml/Accounts/AC1/Calls/v3:live', url)).status).toBe(422); // JSON: not the spec's
+    calls.end('v3:live', Date.now());
+    expect((await form('/texml/Accounts/AC1/Calls/v3:live', url)).status).toBe(422); // over
+    expect(calls.updates).toHaveLength(1);
   });
 });
