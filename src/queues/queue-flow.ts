@@ -182,14 +182,15 @@ export class QueueFlow {
   async afterQueue(callSid: string, queueResult: string | undefined): Promise<AfterQueue> {
     const entry = await this.o.queues.get(callSid);
     const result = (queueResult ?? '').trim().toLowerCase();
+    // The caller hung up while waiting (also just as an agent was offered): nothing to dial; the
+    // abandon is logged, and the offered agent freed, from the caller's `completed`.
+    if (result === 'hangup') return { kind: 'hangup' };
     if (entry?.offeredTo !== undefined) {
       const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
       if (agent) return { kind: 'dial', agent };
       await this.o.queues.release(callSid, entry.offeredTo);
       return { kind: 'enqueue', queue: entry.queue };
     }
-    // The caller hung up while waiting: the abandon is logged from the caller's `completed`.
-    if (result === 'hangup') return { kind: 'hangup' };
     if (entry) return { kind: 'enqueue', queue: entry.queue };
     return { kind: 'voicemail', reason: 'queue-exit' };
   }
