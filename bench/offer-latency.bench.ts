@@ -12,18 +12,20 @@
  * waiting caller fetches the wait document and "plays" it in real time (a `<Say>` at 2.5 words a
  * second, `<Play>` of the hold music for its 10.08 s), so a `<Leave/>` is heard when the document
  * ends, as on a real call; a call update interrupts it at once. Eight agents take calls of 1–5 s,
- * and a dozen callers always wait, each called in at a random moment (so where an offer lands in
+ * and about a dozen callers not yet offered always wait, each called in at a random moment (so where an offer lands in
  * a caller's hold music is random, as on a real line where calls last minutes). One sample = from the moment an agent's call ends (the leg's
  * `completed` callback is sent: the agent is free) to the moment the next caller receives the
  * `<Dial>` ringing that agent. What Telnyx itself adds on a real account (the API round trip,
  * fetching the new URL, starting the `<Dial>`) is not in these numbers; see RESULTS-queues.md.
  *
- * Results: the section `offer-latency` of bench/RESULTS-queues.md.
+ * Results: the sections `offer-latency-memory` / `offer-latency-redis` of bench/RESULTS-queues.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -36,6 +38,7 @@ const RESULTS = fileURLToPath(new URL('./RESULTS-queues.md', import.meta.url));
 const HOLD_MUSIC_SECONDS = 10.08; // audio/hold-music.mp3
 const ACCOUNT = 'bench-account';
 const WAITING = 12;
+const BENCH_TOKEN = 'bench-token-0123456789abcdef';
 
 // ---------------------------------------------------------------- the server (child process)
 
@@ -59,12 +62,23 @@ interface Sample {
   ms: number;
   /** How the caller got out of the queue. */
   via: 'leave' | 'update';
+  /** `update`: from the agent free to the update request reaching the (fake) Telnyx API. */
+  toApiMs?: number;
+  /** The caller offered, and when the agent became free (epoch ms, for the server's `offer` event). */
+  sid: string;
+  freedWall: number;
+  /** From the agent free to the server's `offer` event (one machine, one clock). */
+  decideMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const form = (p: Record<string, string>) => new URLSearchParams(p).toString();
 const attr = (xml: string, name: string) => new RegExp(`${name}="([^"]+)"`).exec(xml)?.[1];
-const dialTarget = (xml: string) => /<Sip[^>]*>([^<]+)<\/Sip>/.exec(xml)?.[1];
+const dialTarget = (xml: string): string | undefined => {
+  const targets = [...xml.matchAll(/<Sip[^>]*>([^<]+)<\/Sip>/g)].map((m) => m[1]!);
+  if (targets.length > 1) throw new Error(`one agent per ring expected: ${targets.join(', ')}`);
+  return targets[0];
+};
 /** How long the wait document plays: its `<Say>`s at 2.5 words a second, its `<Play>`s. */
 const playSeconds = (xml: string): number => {
   let s = 0;
@@ -74,9 +88,21 @@ const playSeconds = (xml: string): number => {
 };
 
 async function run(mode: 'leave' | 'update', seconds: number, agentCount: number, redisUrl?: string) {
+  if (redisUrl) {
+    // Each mode starts from an empty store (the app's keys are under a fixed prefix).
+    const redis = new Redis(redisUrl);
+    await redis.flushdb();
+    await redis.quit();
+  }
   const api = await FakeTelnyxApi.start();
   const calls = new LiveCalls();
   api.liveCalls = calls;
+  /** When each call's update request reached the API. */
+  const updateAt = new Map<string, number>();
+  api.onRequest = (r) => {
+    const m = /\/Calls\/([^/]+)$/.exec(r.path);
+    if (m && r.method === 'POST') updateAt.set(decodeURIComponent(m[1]!), performance.now());
+  };
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const agents = Array.from({ length: agentCount }, (_, i) => ({
@@ -89,6 +115,10 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
     WRAP_UP_SECONDS: '0',
     MAX_NO_ANSWER: '100',
     STICKY_ROUTING: 'false',
+    // One agent per ring (ring-all would hold every free agent on a direct call until it is
+    // answered, and the next offer would then wait for that, not for the queue).
+    ROUTING_STRATEGY: 'longest-idle',
+    API_TOKEN: BENCH_TOKEN,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     // `update` needs both; without them every offer goes by <Leave/>.
     ...(mode === 'update'
@@ -104,27 +134,42 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 
-  const post = async (url: string, params: Record<string, string>) => {
-    const res = await fetch(url.replace(/^https?:\/\/[^/]+/, base), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form({ AccountSid: ACCOUNT, ...params }),
-    });
-    if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-    return res.text();
+  let retried = 0;
+  const post = async (url: string, params: Record<string, string>): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(url.replace(/^https?:\/\/[^/]+/, base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ AccountSid: ACCOUNT, ...params }),
+      });
+      if (res.status === 200) return res.text();
+      // 503: a callback the store did not take in time; Telnyx delivers it again, so do we.
+      if (res.status !== 503 || attempt === 5) throw new Error(`${url} answered ${res.status}`);
+      retried++;
+      await sleep(200 * attempt);
+    }
   };
 
   const samples: Sample[] = [];
   let stopping = false;
   let seq = 0;
   /** Per agent: when its last call ended (the moment it became free), until it is dialled again. */
-  const freedAt = new Map<string, number>();
+  const freedAt = new Map<string, { at: number; wall: number }>();
   /** Per agent: the call dialled to it that its loop has not taken yet, or the loop waiting for one. */
   const dialled = new Map<string, string>();
   const waiters = new Map<string, (sid: string) => void>();
   const onDial = (sip: string, sid: string, via: Sample['via'] | 'direct') => {
-    const since = freedAt.get(sip);
-    if (since !== undefined && via !== 'direct') samples.push({ ms: performance.now() - since, via });
+    const freed = freedAt.get(sip);
+    const reached = updateAt.get(sid);
+    if (freed !== undefined && via !== 'direct') {
+      samples.push({
+        ms: performance.now() - freed.at,
+        via,
+        ...(via === 'update' && reached !== undefined ? { toApiMs: reached - freed.at } : {}),
+        sid,
+        freedWall: freed.wall,
+      });
+    }
     freedAt.delete(sip);
     const waiter = waiters.get(sip);
     if (waiter) {
@@ -196,11 +241,12 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
       if (stopping) break;
       const leg = { CallSid: `leg-${sid}`, ParentCallSid: sid, To: sip };
       await post(`${base}/texml/status`, { ...leg, CallStatus: 'in-progress' });
-      // Keep a dozen callers in line (every caller not dialled yet is waiting or joining).
-      while (callers.size < WAITING) spawn(Math.random() * HOLD_MUSIC_SECONDS * 1000);
+      // Keep a dozen callers in line who are not offered yet: every caller not dialled yet is
+      // joining, waiting, or (by <Leave/>) offered and still hearing the music, one per agent at most.
+      while (callers.size < WAITING + agentCount) spawn(Math.random() * HOLD_MUSIC_SECONDS * 1000);
       await sleep(1000 + Math.random() * 4000);
       if (stopping) break;
-      freedAt.set(sip, performance.now());
+      freedAt.set(sip, { at: performance.now(), wall: Date.now() });
       await post(`${base}/texml/status`, { ...leg, CallStatus: 'completed' });
       await post(`${base}/texml/dial-result`, {
         CallSid: sid,
@@ -218,11 +264,34 @@ async function run(mode: 'leave' | 'update', seconds: number, agentCount: number
   stopping = true;
   for (const resolve of waiters.values()) resolve('');
   await Promise.race([Promise.allSettled([...loops, ...callers]), sleep(15_000)]);
+  // The server's `offer` events: when each caller was offered (the deciding half of a sample).
+  const offeredAt = new Map<string, number>();
+  for (let since = '', more = true; more; ) {
+    const res = await fetch(`${base}/api/events?limit=1000${since ? `&since=${since}` : ''}`, {
+      headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+    });
+    const lines = (await res.text()).split('\n').filter(Boolean);
+    for (const line of lines) {
+      const e = JSON.parse(line) as { type: string; callSid?: string; at: number };
+      if (e.type === 'offer' && e.callSid) offeredAt.set(e.callSid, e.at);
+    }
+    since = res.headers.get('x-next-cursor') ?? '';
+    more = lines.length === 1000 && since !== '';
+  }
+  for (const x of samples) {
+    const at = offeredAt.get(x.sid);
+    if (at !== undefined) x.decideMs = at - x.freedWall;
+  }
   child.send({ type: 'close' });
   await new Promise((r) => child.once('exit', r));
   await api.close();
   const updates = api.requestsTo(/\/Calls\/[^/]+$/, 'POST');
-  return { samples, updates: updates.length, refused: updates.filter((r) => r.status !== 200).length };
+  return {
+    samples,
+    updates: updates.length,
+    refused: updates.filter((r) => r.status !== 200).length,
+    retried,
+  };
 }
 
 function stats(values: number[]) {
@@ -247,10 +316,14 @@ async function main(): Promise<void> {
     for (const mode of ['update', 'leave'] as const) {
       console.log(`${mode}: ${seconds} s with ${agentCount} agents…`);
       const r = await run(mode, seconds, agentCount, redis?.url);
+      if (process.env.BENCH_DUMP)
+        writeFileSync(`${process.env.BENCH_DUMP}-${mode}.json`, JSON.stringify(r.samples));
       const s = stats(r.samples.map((x) => x.ms));
+      const toApi = stats(r.samples.flatMap((x) => (x.toApiMs === undefined ? [] : [x.toApiMs])));
+      const decide = stats(r.samples.flatMap((x) => (x.decideMs === undefined ? [] : [x.decideMs])));
       const ways = [...new Set(r.samples.map((x) => x.via))].join(', ');
       console.log(
-        `  ${s.n} offers (${ways}), p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${r.updates} updates, ${r.refused} refused`,
+        `  ${s.n} offers (${ways}), p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms; ${r.updates} updates, ${r.refused} refused; ${r.retried} callbacks answered 503 and were sent again`,
       );
       rows.push([
         mode === 'update' ? 'call-update API' : '`<Leave/>` on the next waitUrl fetch',
@@ -259,6 +332,8 @@ async function main(): Promise<void> {
         Math.round(s.p90),
         Math.round(s.p99),
         Math.round(s.max),
+        decide.n ? `${Math.round(decide.p50)} / ${Math.round(decide.p99)}` : '–',
+        toApi.n ? `${Math.round(toApi.p50)} / ${Math.round(toApi.p99)}` : '–',
         r.updates,
       ]);
     }
@@ -268,13 +343,26 @@ async function main(): Promise<void> {
       .join(' / ')} at the end`;
     writeSection(
       RESULTS,
-      'offer-latency',
+      `offer-latency-${values.redis ? 'redis' : 'memory'}`,
       [
         `\`npx tsx bench/offer-latency.bench.ts --seconds ${seconds} --agents ${agentCount}${values.redis ? ' --redis' : ''}\`, ${new Date().toISOString().slice(0, 10)}; ${machine}; store: ${values.redis ? 'Redis (private redis-server)' : 'memory'}.`,
         '',
         "Agent free (its leg's `completed` callback sent) → the waiting caller receives the `<Dial>` to that agent, in milliseconds:",
         '',
-        table(['delivery', 'offers', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'update requests'], rows),
+        table(
+          [
+            'delivery',
+            'offers',
+            'p50 ms',
+            'p90 ms',
+            'p99 ms',
+            'max ms',
+            'free → offer p50 / p99',
+            'free → update at the API p50 / p99',
+            'update requests',
+          ],
+          rows,
+        ),
       ].join('\n'),
     );
     console.log(`written to ${RESULTS}`);

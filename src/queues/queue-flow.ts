@@ -364,14 +364,15 @@ export class QueueFlow {
     const result = (queueResult ?? '').trim().toLowerCase();
     // The caller asked for a callback and was hung up: nothing more to play.
     if (entry?.callback) return { kind: 'hangup' };
+    // The caller hung up while waiting (also just as an agent was offered): nothing to dial; the
+    // abandon is logged, and the offered agent freed, from the caller's `completed`.
+    if (result === 'hangup') return { kind: 'hangup' };
     if (entry?.offeredTo !== undefined) {
       const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
       if (agent) return { kind: 'dial', agent, ...(isStickyOffer(entry) ? { sticky: true } : {}) };
       await this.o.queues.release(callSid, entry.offeredTo);
       return { kind: 'enqueue', queue: entry.queue };
     }
-    // The caller hung up while waiting: the abandon is logged from the caller's `completed`.
-    if (result === 'hangup') return { kind: 'hangup' };
     if (entry) return { kind: 'enqueue', queue: entry.queue };
     return { kind: 'voicemail', reason: 'queue-exit' };
   }

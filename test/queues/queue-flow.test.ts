@@ -152,6 +152,8 @@ describeBackends('QueueFlow', (backend) => {
     await rig.flow.join('C1', callers.C1, 'AC1', 'support');
     expect(await rig.flow.dispatch('bob')).toMatchObject({ callSid: 'C1', offeredTo: 'bob' });
     expect(await rig.agents.get('bob')).toMatchObject({ state: 'offered' });
+    // Telnyx's Enqueue action for a hang-up: no <Dial> for a caller who is gone.
+    expect(await rig.flow.afterQueue('C1', 'hangup')).toEqual({ kind: 'hangup' });
     await rig.flow.callerEnded('C1', callers.C1);
     expect(await rig.agents.get('bob')).toMatchObject({ state: 'idle' });
     expect(shape(await rig.logged()).at(-1)).toMatchObject({ type: 'abandon', callSid: 'C1', position: 1 });
