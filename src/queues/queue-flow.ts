@@ -203,8 +203,19 @@ export class QueueFlow {
     // Offered, and the call-update API is moving the caller right now: hold music, which the
     // redirect interrupts (a <Leave/> as well would dial the agent twice; src/queues/offer-delivery.ts).
     if (entry && this.o.delivery?.redirecting(entry, now)) return { leave: false, callback: false };
-    // Offered to a free agent, or no longer in line: leave; the Enqueue action says what next.
-    if (!entry || entry.offeredTo !== undefined) return { leave: true, callback: false };
+    // No longer in line: leave; the Enqueue action says what next.
+    if (!entry) return { leave: true, callback: false };
+    if (entry.offeredTo !== undefined) {
+      // Offered to a free agent: leave, once the agent's side of the offer is committed too.
+      if (await this.offerCommitted(entry)) return { leave: true, callback: false };
+      // Claimed but not (yet) committed: `offerNextCaller` claims the caller first, then the agent,
+      // and a concurrent dispatch for the same agent may win it and release this caller. Leaving
+      // now would ring an agent offered another call; hold music, and a claim left behind for
+      // longer than a hold-music loop is given back.
+      if ((entry.offeredAt ?? now) > now - HOLD_MUSIC_SECONDS * 1000) return { leave: false, callback: false };
+      await this.o.queues.release(callSid, entry.offeredTo);
+      return { leave: false, callback: false };
+    }
     const s = this.o.settings(entry.queue);
     const waited = waitSeconds(entry, now);
     if (waited >= s.maxWaitSeconds) {
@@ -359,6 +370,13 @@ export class QueueFlow {
   }
 
   /** The `<Enqueue action>` request: the caller left the queue; dial the agent, re-queue, or voicemail. */
+  /** The agent's record shows this caller's offer (or the call it became): the offer is real. */
+  private async offerCommitted(entry: QueueEntry): Promise<boolean> {
+    if (entry.offeredTo === undefined) return false;
+    const r = await this.o.center.agentStates.get(entry.offeredTo);
+    return r?.callSid === entry.callSid && (r.state === 'offered' || r.state === 'on-call');
+  }
+
   async afterQueue(callSid: string, queueResult: string | undefined): Promise<AfterQueue> {
     const entry = await this.o.queues.get(callSid);
     const result = (queueResult ?? '').trim().toLowerCase();
@@ -368,6 +386,8 @@ export class QueueFlow {
     // abandon is logged, and the offered agent freed, from the caller's `completed`.
     if (result === 'hangup') return { kind: 'hangup' };
     if (entry?.offeredTo !== undefined) {
+      // A claim whose agent side lost to another offer: back in line, never a ring of a busy agent.
+      if (!(await this.offerCommitted(entry))) return { kind: 'enqueue', queue: entry.queue };
       const agent = this.o.roster.current().agents.find((a) => a.id === entry.offeredTo);
       if (agent) return { kind: 'dial', agent, ...(isStickyOffer(entry) ? { sticky: true } : {}) };
       await this.o.queues.release(callSid, entry.offeredTo);
