@@ -146,6 +146,8 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         ...(e.callback ? { callback: e.callback } : {}),
         status: 'queued',
         phase: 'agent-leg',
+        // Placed on our clock: later times without a Timestamp keep their own (as for inbound).
+        ...(e.local && { startedAtSource: 'local' as const }),
       });
       out.timeline.push({
         at: e.at,

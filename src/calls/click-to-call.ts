@@ -121,7 +121,9 @@ export class ClickToCall {
       agent: { id: agent.id, name: agent.name, sip: agent.sip },
       customer: input.to,
       ...(input.callback ? { callback: input.callback } : {}),
-      at: (this.o.now ?? Date.now)(),
+      // Our clock, not Telnyx's: marked local, so callbacks without a Timestamp are not pinned to
+      // it (every duration of the call would be 0) and the first Telnyx time re-anchors the start.
+      ...placedAt((this.o.now ?? Date.now)()),
     };
     const deadline = Date.now() + (this.o.bindRetryMs ?? 3_000);
     for (let wait = 100; ; wait = Math.min(wait * 2, 1_000)) {
@@ -146,3 +148,5 @@ export class ClickToCall {
     return { callSid, agent: agent.name };
   }
 }
+
+const placedAt = (at: number) => ({ at, local: true as const, receivedAt: at });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { talkSeconds } from '../../src/calls/call-outcome.js';
 import { applyEvent } from '../../src/calls/call-state.js';
 import {
   type AgentRef,
@@ -332,6 +333,53 @@ describe('click-to-call and the finalizer', () => {
     ]);
     expect(state.outcome).toBe('answered');
     expect(state.finalizeAt).toBeUndefined();
+  });
+
+  it('a click-to-call placed on our clock, with callbacks that carry no Timestamp, keeps its durations', () => {
+    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+    const ours = (sec: number) => ({ at: s(sec), local: true as const, receivedAt: s(sec) });
+    const { state, alerts } = play([
+      {
+        kind: 'outbound-created',
+        sid: 'O',
+        from: '+18005550199',
+        agent,
+        customer: '+14155550123',
+        ...ours(0),
+      },
+      { kind: 'status', legSid: 'O', status: 'in-progress', seq: 1, ...ours(4) },
+      { kind: 'customer-dial-started', ...ours(5) },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'in-progress',
+        seq: 1,
+        ...ours(10),
+      },
+      {
+        kind: 'status',
+        legSid: 'OC',
+        parentSid: 'O',
+        to: '+14155550123',
+        status: 'completed',
+        seq: 2,
+        ...ours(50),
+      },
+      {
+        kind: 'dial-ended',
+        dialStatus: 'completed',
+        dialLeg: 'OC',
+        dialDuration: 40,
+        attempt: 1,
+        ...ours(50),
+      },
+      { kind: 'status', legSid: 'O', status: 'completed', seq: 2, ...ours(51) },
+    ]);
+    expect(state).toMatchObject({ outcome: 'answered', startedAt: s(0), answeredAt: s(10), endedAt: s(50) });
+    expect(talkSeconds(state)).toBe(40);
+    expect(alerts.at(-1)).toMatchObject({ answered: true, talkSeconds: 40 });
   });
 });
 

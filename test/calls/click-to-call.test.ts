@@ -15,8 +15,10 @@ const HOTLINE = '+18005550199';
 async function setup(failures: number) {
   const telnyx = await FakeTelnyxApi.start();
   let attempts = 0;
+  const created: unknown[] = [];
   const flow = {
-    outboundCreated: async () => {
+    outboundCreated: async (event: unknown) => {
+      created.push(event);
       attempts += 1;
       if (attempts <= failures) throw new Error('redis: connection lost');
     },
@@ -35,8 +37,9 @@ async function setup(failures: number) {
       slots,
     }),
     bindRetryMs: 400,
+    now: () => Date.parse('2026-11-20T10:00:00Z'),
   });
-  return { telnyx, c2c, slots, attempts: () => attempts };
+  return { telnyx, c2c, slots, attempts: () => attempts, created };
 }
 
 describe('ClickToCall when the store fails after Telnyx placed the call', () => {
@@ -65,5 +68,20 @@ describe('ClickToCall when the store fails after Telnyx placed the call', () => 
     expect(err).toMatchObject({ kind: 'not-recorded', message: expect.stringMatching(/Do not retry/) });
     expect(s.telnyx.texmlCalls).toHaveLength(1);
     expect(s.attempts()).toBeGreaterThan(1);
+  });
+});
+
+describe('ClickToCall stores the call on our clock', () => {
+  it('marks the creation time local, so callbacks without a Timestamp keep their own times (docs/interface.md §6)', async () => {
+    const s = await setup(0);
+    try {
+      await s.c2c.start({ agent: 'Alice', to: '+14155550123', base: 'https://sb.example.com' });
+      const at = Date.parse('2026-11-20T10:00:00Z');
+      expect(s.created).toEqual([
+        expect.objectContaining({ kind: 'outbound-created', at, local: true, receivedAt: at }),
+      ]);
+    } finally {
+      await s.telnyx.close();
+    }
   });
 });
