@@ -186,9 +186,19 @@ describe.each(['memory', 'redis'] as const)('queues end to end (%s)', (store) =>
       }));
     });
 
+  /** Call updates seen so far per caller (an offer that rang out is moved again next time). */
+  const moved = new Map<number, number>();
   /** The caller is offered to a free agent: its next wait fetch leaves, the action dials. */
   const takeFromQueue = async (i: number): Promise<string> => {
-    await eventually(async () => expect(await wait(i)).toContain('<Leave/>'), 5_000);
+    // Through Telnyx's call-update API (a new update recorded by the fake API), or `<Leave/>` on
+    // the next fetch.
+    const updates = () => telnyx!.requestsTo(new RegExp(`/Calls/${caller(i).sid}$`), 'POST').length;
+    const before = moved.get(i) ?? 0;
+    await eventually(async () => {
+      if (updates() > before) return;
+      expect(await wait(i)).toContain('<Leave/>');
+    }, 5_000);
+    moved.set(i, updates());
     const doc = await post('/texml/queue/result', { CallSid: caller(i).sid, QueueResult: 'leave' });
     const targets = dialTargets(doc);
     expect(targets).toHaveLength(1);
