@@ -212,7 +212,8 @@ export class QueueFlow {
       // and a concurrent dispatch for the same agent may win it and release this caller. Leaving
       // now would ring an agent offered another call; hold music, and a claim left behind for
       // longer than a hold-music loop is given back.
-      if ((entry.offeredAt ?? now) > now - HOLD_MUSIC_SECONDS * 1000) return { leave: false, callback: false };
+      if ((entry.offeredAt ?? now) > now - HOLD_MUSIC_SECONDS * 1000)
+        return { leave: false, callback: false };
       await this.o.queues.release(callSid, entry.offeredTo);
       return { leave: false, callback: false };
     }
