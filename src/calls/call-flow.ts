@@ -329,7 +329,16 @@ export class CallFlow {
 
   /** The queue's welcome prompt (docs/call-center-file.md), heard once on first joining its line. */
   private welcome(base: string, queue: string): { play?: string; say: string } | undefined {
-    const prompt = this.directory.queue(queue)?.prompts.welcome;
+    return this.queuePrompt(base, queue, 'welcome');
+  }
+
+  /** One of the queue's prompts from the call-center file: its MP3 URL when served, and its words. */
+  private queuePrompt(
+    base: string,
+    queue: string,
+    name: 'welcome' | 'callbackOffer',
+  ): { play?: string; say: string } | undefined {
+    const prompt = this.directory.queue(queue)?.prompts[name];
     if (!prompt) return undefined;
     const play = promptUrl(prompt, { base, hasAudio: this.o.hasAudio });
     return { ...(play ? { play } : {}), say: prompt.say };
@@ -360,12 +369,23 @@ export class CallFlow {
     const queue = this.o.queue;
     if (!queue) return this.o.flows.queueWait({ base, leave: true, callback: false });
     try {
-      const { holdMusic, ...doc } = await withTimeout(queue.wait(p.CallSid as string), this.budget);
+      const {
+        holdMusic,
+        queue: name,
+        ...doc
+      } = await withTimeout(queue.wait(p.CallSid as string), this.budget);
       // The queue's own hold music (docs/call-center-file.md); the default when its MP3 is missing.
       const music = holdMusic
         ? promptUrl({ play: holdMusic, say: '' }, { base, hasAudio: this.o.hasAudio })
         : undefined;
-      return this.o.flows.queueWait({ base, ...doc, ...(music ? { holdMusic: music } : {}) });
+      // The queue's own "press 1" prompt (docs/call-center-file.md `prompts.callbackOffer`).
+      const offer = doc.callback && name ? this.queuePrompt(base, name, 'callbackOffer') : undefined;
+      return this.o.flows.queueWait({
+        base,
+        ...doc,
+        ...(music ? { holdMusic: music } : {}),
+        ...(offer ? { callbackOffer: offer } : {}),
+      });
     } catch (err) {
       this.o.log.warn({ err, callSid: p.CallSid }, 'queue unavailable for the wait document; hold music');
       return this.o.flows.queueWait({ base, leave: false, callback: false });

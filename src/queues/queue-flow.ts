@@ -86,6 +86,8 @@ export interface WaitDocument {
   callback: boolean;
   /** The queue's hold music (a prompt name or an https URL); default `hold-music`. */
   holdMusic?: string;
+  /** The caller's queue (for its prompts), when the caller is still waiting. */
+  queue?: string;
 }
 
 /**
@@ -261,6 +263,7 @@ export class QueueFlow {
       ...(announce ? { announce } : {}),
       callback,
       ...(s.holdMusic ? { holdMusic: s.holdMusic } : {}),
+      queue: entry.queue,
     };
   }
 

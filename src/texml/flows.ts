@@ -62,6 +62,8 @@ export interface Flows {
     leave: boolean;
     announce?: { position: number; wait: string };
     callback: boolean;
+    /** The queue's "press 1" prompt (`play`: its MP3 URL, else `say`); default the spoken text. */
+    callbackOffer?: { play?: string; say: string };
     holdMusic?: string;
   }): string;
   /**
@@ -160,6 +162,9 @@ const sampleRound = (attempt: number, callerId?: string): RoundView =>
  * partials in `dir/partials/`. Throws `TemplateError` (`file:line: reason`) for the first broken
  * template, so a bad edit stops start-up instead of a call.
  */
+/** The "press 1" words when the queue has no prompt of its own. */
+const DEFAULT_CALLBACK_OFFER = 'To be called back instead of waiting, press 1.';
+
 export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
   const templates = openTemplateDir(dir);
 
@@ -240,7 +245,7 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
     base: string;
     leave: boolean;
     announce: { position: number; wait: string } | null;
-    callback: boolean;
+    callback: { play: string | null; say: string } | null;
     holdMusic: string;
   }
   const announce = { position: 3, wait: 'two minutes' };
@@ -251,25 +256,41 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
       base: 'value',
       leave: 'value',
       announce: { position: 'value', wait: 'value' },
-      callback: 'value',
+      callback: { play: 'value', say: 'value' },
       holdMusic: 'value',
     },
     samples: [
       {
         label: 'leave',
-        view: { base: SAMPLE_BASE, leave: true, announce: null, callback: false, holdMusic: music },
+        view: { base: SAMPLE_BASE, leave: true, announce: null, callback: null, holdMusic: music },
       },
       {
         label: 'announce',
-        view: { base: SAMPLE_BASE, leave: false, announce, callback: false, holdMusic: music },
+        view: { base: SAMPLE_BASE, leave: false, announce, callback: null, holdMusic: music },
       },
       {
         label: 'music only',
-        view: { base: SAMPLE_BASE, leave: false, announce: null, callback: false, holdMusic: music },
+        view: { base: SAMPLE_BASE, leave: false, announce: null, callback: null, holdMusic: music },
       },
       {
         label: 'callback offer',
-        view: { base: SAMPLE_BASE, leave: false, announce, callback: true, holdMusic: music },
+        view: {
+          base: SAMPLE_BASE,
+          leave: false,
+          announce,
+          callback: { play: null, say: 'Press 1 <to> be "called" back & more' },
+          holdMusic: music,
+        },
+      },
+      {
+        label: 'callback offer MP3',
+        view: {
+          base: SAMPLE_BASE,
+          leave: false,
+          announce: null,
+          callback: { play: `${SAMPLE_BASE}/audio/callback-offer.mp3`, say: 'x' },
+          holdMusic: music,
+        },
       },
     ],
   });
@@ -311,12 +332,14 @@ export function loadFlows(dir: string = DEFAULT_TEXML_DIR): Flows {
         queue,
         welcome: welcome ? { play: welcome.play ?? null, say: welcome.say } : null,
       }),
-    queueWait: ({ base, leave, announce, callback, holdMusic }) =>
+    queueWait: ({ base, leave, announce, callback, callbackOffer, holdMusic }) =>
       queueWait({
         base: baseUrl(base),
         leave,
         announce: announce ?? null,
-        callback,
+        callback: callback
+          ? { play: callbackOffer?.play ?? null, say: callbackOffer?.say ?? DEFAULT_CALLBACK_OFFER }
+          : null,
         holdMusic: holdMusic ?? `${baseUrl(base)}/audio/hold-music.mp3`,
       }),
     closed: ({ base, reason, play, say }) => closed({ base: baseUrl(base), reason, play: play ?? null, say }),

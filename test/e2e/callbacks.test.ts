@@ -130,7 +130,10 @@ describe.each(['memory', 'redis'] as const)('queue callbacks end to end (%s)', (
   };
   /** The waiting caller `i` presses 1 and is hung up; Telnyx reports the end of their call. */
   const asksForCallback = async (i: number) => {
-    expect(await wait(i)).toContain(`<Gather action="${PUBLIC}/texml/queue/callback" numDigits="1"`);
+    const offer = await wait(i);
+    expect(offer).toContain(`<Gather action="${PUBLIC}/texml/queue/callback" numDigits="1"`);
+    // The queue's "press 1" prompt (the built-in one's MP3; docs/call-center-file.md).
+    expect(offer).toContain(`<Play continueOnError="true">${PUBLIC}/audio/callback-offer.mp3</Play>`);
     const doc = await press(i, '1');
     expect(doc).toContain('call you back');
     expect(doc).toContain('<Hangup/>');

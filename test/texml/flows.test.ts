@@ -300,3 +300,37 @@ describe('escaping', () => {
     );
   });
 });
+
+describe('queueWait', () => {
+  const base = 'https://sb.example.com';
+  const gatherOf = (xml: string) => allElements(parseXml(xml)).find((e) => e.name === 'Gather');
+
+  it('offers "press 1" with the queue\'s own prompt: its MP3, else its words, else the default words', () => {
+    const mp3 = flows.queueWait({
+      base,
+      leave: false,
+      callback: true,
+      callbackOffer: { play: `${base}/audio/sales-callback.mp3`, say: 'x' },
+    });
+    expect(gatherOf(mp3)?.children.map((c) => [c.name, c.text])).toEqual([
+      ['Play', `${base}/audio/sales-callback.mp3`],
+      ['Play', `${base}/audio/hold-music.mp3`],
+    ]);
+    const words = flows.queueWait({
+      base,
+      leave: false,
+      callback: true,
+      callbackOffer: { say: 'Press 1, sales.' },
+    });
+    expect(gatherOf(words)?.children.map((c) => [c.name, c.text])[0]).toEqual(['Say', 'Press 1, sales.']);
+    const plain = flows.queueWait({ base, leave: false, callback: true });
+    expect(gatherOf(plain)?.children.map((c) => [c.name, c.text])[0]).toEqual([
+      'Say',
+      'To be called back instead of waiting, press 1.',
+    ]);
+    // No callback offered: no Gather, and no offer prompt.
+    const none = flows.queueWait({ base, leave: false, callback: false, callbackOffer: { say: 'Press 1' } });
+    expect(gatherOf(none)).toBeUndefined();
+    expect(none).not.toContain('Press 1');
+  });
+});
