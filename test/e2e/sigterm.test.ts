@@ -377,14 +377,22 @@ describe('SIGTERM under load (the real server process)', () => {
     // Slack: the process posted what it could; the rest waits in the Redis outbox. Drain it.
     slack.setFallback(ok());
     const expected: string[] = [];
+    // A caller put in the queue (both agents held by earlier calls) is not an "incoming call" that
+    // rings agents, and hanging up there is told once, as "hung up in queue" (docs/interface.md §4, §7).
+    const queued = new Set(
+      sent
+        .filter((s) => s.route === 'inbound' && isOk(s.outcome))
+        .filter((s) => /<Enqueue/.test((s.outcome as { body?: string }).body ?? ''))
+        .map((s) => s.call),
+    );
     for (const s of sent) {
       if (!isOk(s.outcome)) continue;
-      // A caller put in the queue (both agents held by earlier calls) is not an "incoming call"
-      // that rings agents; the queue's own alerts tell its story (docs/interface.md §7).
-      if (s.route === 'inbound' && /<Enqueue/.test((s.outcome as { body?: string }).body ?? '')) continue;
-      expected.push(
-        `${s.route === 'inbound' ? '📞 Incoming call' : '📵 Abandoned call'} from ${caller(s.call)}`,
-      );
+      if (s.route === 'inbound' && queued.has(s.call)) continue;
+      if (queued.has(s.call)) expected.push(`🚪 ${caller(s.call)} hung up in queue`);
+      else
+        expected.push(
+          `${s.route === 'inbound' ? '📞 Incoming call' : '📵 Abandoned call'} from ${caller(s.call)}`,
+        );
     }
     const postedByProcess = slack.accepted().length;
     const drainRedis = new Redis(dbUrl, { keyPrefix: KEY_PREFIX, maxRetriesPerRequest: 1 });
@@ -401,7 +409,9 @@ describe('SIGTERM under load (the real server process)', () => {
       slack
         .accepted()
         .flatMap(slackTexts)
-        .map((t) => /^(📞 Incoming call|📵 Abandoned call) from \+\d+/u.exec(t)?.[0])
+        .map(
+          (t) => /^((📞 Incoming call|📵 Abandoned call) from \+\d+|🚪 \+\d+ hung up in queue)/u.exec(t)?.[0],
+        )
         .filter((t): t is string => t !== undefined);
     try {
       await eventually(() => expect(callEvents().length).toBeGreaterThanOrEqual(expected.length), 30_000);
