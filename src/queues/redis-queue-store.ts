@@ -97,6 +97,7 @@ for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 local best, mine
+local claimedByMe = false
 local function earlier(a, b)
   return not b or a['firstJoinedAt'] < b['firstJoinedAt']
     or (a['firstJoinedAt'] == b['firstJoinedAt'] and a['seq'] < b['seq'])
@@ -126,6 +127,7 @@ for i = 3, #KEYS do
       redis.call('HDEL', KEYS[1], sid)
     else
       local offered = e['offeredTo'] and (tonumber(e['offeredAt']) or 0) > offerValidAfter
+      if offered and e['offeredTo'] == agent then claimedByMe = true end
       local notYet = type(e['callback']) == 'table' and e['callback']['nextAttemptAt'] > now
       local held = e['preferredAgent'] and (tonumber(e['preferredUntil']) or 0) > now
         and e['preferredAgent'] or nil
@@ -143,7 +145,10 @@ for i = 3, #KEYS do
   end
 end
 best = mine or best
-if not best then
+-- One live claim per agent: a concurrent dispatch for the same agent (another replica, or the
+-- tick beside the "agent freed" hook) must not claim the next caller too — it could win the
+-- agent's offer ahead of the earlier caller.
+if not best or claimedByMe then
   return false
 end
 best['offeredTo'] = ARGV[1]

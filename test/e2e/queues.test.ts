@@ -197,7 +197,7 @@ describe.each(['memory', 'redis'] as const)('queues end to end (%s)', (store) =>
     await eventually(async () => {
       if (updates() > before) return;
       expect(await wait(i)).toContain('<Leave/>');
-    }, 5_000);
+    }, 15_000);
     moved.set(i, updates());
     const doc = await post('/texml/queue/result', { CallSid: caller(i).sid, QueueResult: 'leave' });
     const targets = dialTargets(doc);
