@@ -432,7 +432,8 @@ describe.each(['memory', 'redis'] as const)('queue callbacks end to end (%s)', (
     expect(one.body.To).toBe(SIP[first]);
     // Ticks go by (the agent's answer is seen by the callback tick): still one call, one offer.
     await agentLeg(one, 'in-progress');
-    await eventually(async () => expect(await state(first)).toBe('on-call'));
+    // The callback tick runs about once a second; a loaded CI machine may take a few.
+    await eventually(async () => expect(await state(first)).toBe('on-call'), 15_000);
     expect(api().texmlCalls).toHaveLength(1);
     expect((await line()).map((e) => e.offeredTo)).toEqual([first, undefined, undefined]);
 
