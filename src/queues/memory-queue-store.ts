@@ -98,9 +98,6 @@ export class MemoryQueueStore implements QueueStore {
     let mine: QueueEntry | undefined;
     for (const e of this.#entries.values()) {
       if (!wanted.has(e.queue) || e.firstJoinedAt <= now - this.#maxAgeMs) continue;
-      // One fresh claim per agent (5 s, the claim-to-commit window; as the Redis store): a
-      // concurrent dispatch for the same agent claims nobody else.
-      if (e.offeredTo === agentId && (e.offeredAt ?? 0) > now - 5_000) return undefined;
       if (!isClaimable(e, now, this.#offerTimeoutMs, agentId)) continue;
       if (heldFor(e, now) === agentId) {
         if (!mine || compareEntries(e, mine) < 0) mine = e;

@@ -75,9 +75,6 @@ for i = 1, 4 do
 end
 return {2, raw, redis.call('ZRANK', KEYS[2], member) + 1}`;
 
-/** How long a claim blocks another claim for the same agent (the claim-to-commit window). */
-const CLAIM_GUARD_MS = 5_000;
-
 /**
  * The earliest claimable entry over the given lines (KEYS[3..]), marked offered; nil when none.
  * An entry held for another agent (sticky routing: \`preferredAgent\` until \`preferredUntil\`) is
@@ -100,7 +97,6 @@ for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 local best, mine
-local claimedByMe = false
 local function earlier(a, b)
   return not b or a['firstJoinedAt'] < b['firstJoinedAt']
     or (a['firstJoinedAt'] == b['firstJoinedAt'] and a['seq'] < b['seq'])
@@ -130,9 +126,6 @@ for i = 3, #KEYS do
       redis.call('HDEL', KEYS[1], sid)
     else
       local offered = e['offeredTo'] and (tonumber(e['offeredAt']) or 0) > offerValidAfter
-      if offered and e['offeredTo'] == agent and (tonumber(e['offeredAt']) or 0) > now - ${CLAIM_GUARD_MS} then
-        claimedByMe = true
-      end
       local notYet = type(e['callback']) == 'table' and e['callback']['nextAttemptAt'] > now
       local held = e['preferredAgent'] and (tonumber(e['preferredUntil']) or 0) > now
         and e['preferredAgent'] or nil
@@ -150,12 +143,7 @@ for i = 3, #KEYS do
   end
 end
 best = mine or best
--- One fresh claim per agent: a concurrent dispatch for the same agent (another replica, or the
--- tick beside the "agent freed" hook) must not claim the next caller too — it could win the
--- agent's offer ahead of the earlier caller. Only a claim of the last CLAIM_GUARD_MS counts: a
--- committed offer keeps the agent from being dispatched anyway, and a claim left behind must
--- not block the agent.
-if not best or claimedByMe then
+if not best then
   return false
 end
 best['offeredTo'] = ARGV[1]

@@ -79,20 +79,6 @@ describeBackends('queue store', (backend) => {
     expect((await store.list('support', s(9))).map((e) => e.callSid)).toEqual(['C1', 'C2', 'C3']);
   });
 
-  it('one live claim per agent: a second dispatch for the same agent claims nobody, until the first is released', async () => {
-    const store = backend.one(impl());
-    await join(store, 'C1', s(1));
-    await join(store, 'C2', s(2));
-    await join(store, 'C3', s(3), 'sales');
-    expect((await store.claimNext(['support', 'sales'], 'a1', s(10)))?.callSid).toBe('C1');
-    // The same agent again (another replica, or the tick beside the "agent freed" hook): not C2.
-    expect(await store.claimNext(['support', 'sales'], 'a1', s(10))).toBeUndefined();
-    // Another agent still gets the next caller.
-    expect((await store.claimNext(['support'], 'a2', s(10)))?.callSid).toBe('C2');
-    await store.release('C1', 'a1');
-    expect((await store.claimNext(['support', 'sales'], 'a1', s(11)))?.callSid).toBe('C1');
-  });
-
   it('claims the longest-waiting caller across the agent’s queues and marks them offered', async () => {
     const store = backend.one(impl());
     await join(store, 'S1', s(5), 'sales');
