@@ -82,3 +82,38 @@ export class ServiceGroup {
     }
   }
 }
+
+/**
+ * A `Service` that runs `work` every `everyMs` on this replica while `isReady()` (the store is
+ * connected; an outage is already logged once), one run at a time; a failed run is logged and
+ * tried again on the next beat; stopping waits for a run in progress.
+ */
+export function intervalService(o: {
+  name: string;
+  work: () => Promise<unknown>;
+  isReady: () => boolean;
+  onError: (err: unknown) => void;
+  everyMs: number;
+}): Service {
+  let running: Promise<unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: o.name,
+    start() {
+      timer = setInterval(() => {
+        if (running || !o.isReady()) return;
+        running = o
+          .work()
+          .catch(o.onError)
+          .finally(() => {
+            running = undefined;
+          });
+      }, o.everyMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import type { CallCenter } from '../queues/call-center.js';
 import type { QueueEntry } from '../queues/queue-entry.js';
 import type { CallbackPlacer, QueueFlow } from '../queues/queue-flow.js';
-import type { Service } from '../service.js';
+import { intervalService, type Service } from '../service.js';
 import { talkSeconds } from './call-outcome.js';
 import type { CallStore } from './call-store.js';
 import type { CallState } from './call-types.js';
@@ -168,25 +168,11 @@ export function callbackDialerTick(
   log: Logger,
   everyMs: number,
 ): Service {
-  let running: Promise<unknown> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  return {
+  return intervalService({
     name: 'queue callbacks',
-    start() {
-      timer = setInterval(() => {
-        if (running || !isReady()) return;
-        running = dialer
-          .tick()
-          .catch((err) => log.warn({ err }, 'callback check failed; retrying'))
-          .finally(() => {
-            running = undefined;
-          });
-      }, everyMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    work: () => dialer.tick(),
+    isReady,
+    onError: (err) => log.warn({ err }, 'callback check failed; retrying'),
+    everyMs,
+  });
 }

@@ -5,7 +5,7 @@ import type { Notifier } from '../alerts/alert.js';
 import type { CallCenterConfigSource } from '../call-center/call-center-source.js';
 import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Service } from '../service.js';
+import { intervalService, type Service } from '../service.js';
 import { CallCenter } from './call-center.js';
 import type { OfferDelivery } from './offer-delivery.js';
 import { QueueDirectory } from './queue-directory.js';
@@ -94,27 +94,11 @@ export function callCenterTick(
   log: Logger,
   everyMs: number,
 ): Service {
-  let running: Promise<unknown> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  return {
+  return intervalService({
     name: 'call-center tick',
-    start() {
-      timer = setInterval(() => {
-        // Store not connected: nothing can be decided; the outage is already logged once.
-        if (running || !isReady()) return;
-        running = center
-          .tick()
-          .then(() => queue.tick())
-          .catch((err) => log.warn({ err }, 'call-center tick failed; retrying'))
-          .finally(() => {
-            running = undefined;
-          });
-      }, everyMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    work: () => center.tick().then(() => queue.tick()),
+    isReady,
+    onError: (err) => log.warn({ err }, 'call-center tick failed; retrying'),
+    everyMs,
+  });
 }
