@@ -21,6 +21,12 @@ FROM node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddf
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# sodium-native (Ed25519 signature checks) ships prebuilt binaries for 13 platforms and two runtimes
+# inside its npm package (no install script, no compiler): keep only this image's Node binary
+# (linux-x64 or linux-arm64; glibc, as in bookworm), ≈ 14 MB less, and fail the build if it does not
+# load (the app itself would fall back to node:crypto, slower, with one warning at start-up).
+RUN node -e "const fs=require('fs'),p='node_modules/sodium-native/prebuilds',keep=process.platform+'-'+process.arch;for(const d of fs.readdirSync(p)){const f=p+'/'+d;if(d!==keep)fs.rmSync(f,{recursive:true});else for(const x of fs.readdirSync(f))if(!x.endsWith('.node'))fs.rmSync(f+'/'+x)}" \
+ && node -e "require('sodium-native').crypto_sign_verify_detached"
 
 # --- runtime: compiled output, production node_modules, templates and prompts ---------------
 FROM node:22-bookworm-slim@sha256:43ac6c60b8f89723f746e8a92ce91abd5017e627ce1ddfe4238355d3a30b772c AS runtime

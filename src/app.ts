@@ -52,6 +52,7 @@ import { createAlertSink } from './slack/sinks.js';
 import { runDailySummary } from './stats/daily-summary.js';
 import { createStores, type Stores } from './stores.js';
 import { createTelnyxClient, type TelnyxClient } from './telnyx/client.js';
+import { sodiumLoadError } from './telnyx/ed25519.js';
 import { SignatureVerifier } from './telnyx/signature.js';
 import { loadFlows } from './texml/flows.js';
 import { BrowserAwareRoster } from './web/softphone-presence.js';
@@ -176,6 +177,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Long-running parts, in start order; stopped last first when the app closes.
   const services = new ServiceGroup(log);
   services.add({ name: 'stores', start: () => undefined, stop: () => stores.close() });
+  const verifier = config.telnyx.publicKey ? new SignatureVerifier(config.telnyx.publicKey) : undefined;
+  if (verifier?.backend === 'node:crypto') {
+    // Still correct, only slower (about twice the CPU per verify): say so once, at start-up.
+    log.warn(
+      { err: sodiumLoadError() },
+      'sodium-native did not load: Telnyx signatures are checked with node:crypto instead of libsodium',
+    );
+  }
   if (!config.telnyx.publicKey) {
     log.warn('TELNYX_PUBLIC_KEY is not set: /texml/* requests are not checked for Telnyx signatures');
   } else if (!config.publicUrl) {
@@ -557,7 +566,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   await app.register(texmlRoutes, {
     flow,
-    verifier: config.telnyx.publicKey ? new SignatureVerifier(config.telnyx.publicKey) : undefined,
+    verifier,
     publicUrl: config.publicUrl,
     allowUnsignedInbound: config.telnyx.allowUnsignedInbound,
     onUnsignedInbound: () => metrics.unsignedInbound.inc(),
