@@ -6,9 +6,10 @@
  * mean over the calls after the first (the first pays the script loads and the roster's first
  * read). Work a reply does not wait for (background effects) is counted with its request: each
  * step waits until the app sent nothing for 30 ms. The Slack outbox worker's and the call-center
- * tick's commands (timers, not requests) are listed apart and not counted. The steps here are
- * 30 ms or more apart, so effect acknowledgements go out on their own (after 20 ms, see
- * src/calls/redis-call-store.ts); callbacks that follow each other closely carry them instead.
+ * tick's commands (timers, not requests) are listed apart and not counted. Socket writes are
+ * counted where they reach the operating system (bench/os-writes.ts): the app's client sends the
+ * commands of one turn of the event loop in one write (src/redis.ts `coalesceWrites`). The steps
+ * here run one at a time, so this counts no batching across requests, which load adds.
  */
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -18,6 +19,7 @@ import { loadConfig } from '../src/config.js';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
 import { MIX_STEPS, signedCall } from './call-mix.js';
+import { countOsWrites } from './os-writes.js';
 
 const { values: args } = parseArgs({
   strict: false,
@@ -56,7 +58,6 @@ async function main(): Promise<void> {
   let writes = 0;
   let lastSent = Date.now();
   const client = redis as unknown as {
-    stream: { write: (...a: unknown[]) => boolean };
     sendCommand: (command: { name: string; args: unknown[] }, ...rest: unknown[]) => unknown;
   };
   const send = client.sendCommand.bind(redis);
@@ -78,11 +79,9 @@ async function main(): Promise<void> {
     lastSent = Date.now();
     return send(command, ...rest);
   };
-  const write = client.stream.write.bind(client.stream);
-  client.stream.write = (...a: unknown[]) => {
+  countOsWrites(redis, () => {
     writes++;
-    return write(...a);
-  };
+  });
   const quiet = async () => {
     while (Date.now() - lastSent < 30) await new Promise((resolve) => setTimeout(resolve, 10));
   };

@@ -21,6 +21,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { loggerOptions } from '../src/logger.js';
 import { buildBaselineServer } from './baseline-server.js';
+import { countOsWrites } from './os-writes.js';
 
 export interface BenchServerOptions {
   /** The environment the app is configured from (loadConfig), as in production. */
@@ -136,15 +137,13 @@ async function main(): Promise<void> {
 }
 
 /**
- * Counts what an ioredis client sends: commands (MULTI/EXEC not counted), and writes to its
- * socket — one per command sent alone, one per pipeline, MULTI or auto-pipelined batch — so
- * writes are the round trips the process started.
+ * Counts what an ioredis client sends: commands (MULTI/EXEC not counted), and the writes its socket
+ * hands to the operating system (bench/os-writes.ts) — the round trips the process started.
  */
 function countRedisTraffic(redis: Redis): () => { commands: number; writes: number } {
   let commands = 0;
   let writes = 0;
   const client = redis as unknown as {
-    stream?: { write: (...a: unknown[]) => boolean };
     sendCommand: (command: { name: string }, ...rest: unknown[]) => unknown;
   };
   const send = client.sendCommand.bind(redis);
@@ -152,19 +151,9 @@ function countRedisTraffic(redis: Redis): () => { commands: number; writes: numb
     if (command.name !== 'multi' && command.name !== 'exec') commands++;
     return send(command, ...rest);
   };
-  const wrapped = new WeakSet<object>();
-  const wrap = () => {
-    const stream = client.stream;
-    if (!stream || wrapped.has(stream)) return;
-    wrapped.add(stream);
-    const write = stream.write.bind(stream);
-    stream.write = (...a: unknown[]) => {
-      writes++;
-      return write(...a);
-    };
-  };
-  wrap();
-  redis.on('connect', wrap);
+  countOsWrites(redis, () => {
+    writes++;
+  });
   return () => ({ commands, writes });
 }
 

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { applyEvents } from './call-state.js';
 import {
   activeHorizonMs,
@@ -17,11 +17,11 @@ import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.j
  *   call:{sid}:tl   list  timeline entries (JSON), capped
  *   call:{sid}:fx   hash  effect id → effect JSON, until acknowledged
  * Two indexes live in their own slots, so no script may touch them (Redis Cluster); their writes
- * go out in the same socket write as the compare-and-set (one pipeline, one round trip), computed
+ * are sent in the same turn of the event loop as the compare-and-set, so with the app's client
+ * (`coalesceWrites`, src/redis.ts) they leave in the same socket write (one round trip), computed
  * from the state the commit expects, and are written again from the committed state when that
- * guess was wrong. (A pipeline over several slots is fine on one Redis server, which is all
- * REDIS_URL supports today (docs/interface.md); on Cluster these would be separate commands.)
- * They are idempotent:
+ * guess was wrong. They are plain commands, not a pipeline: a pipeline would batch them the same
+ * way but costs as much CPU as a round trip to build (bench/RESULTS.md). They are idempotent:
  *   calls:active    zset  sid → startedAt, while the call runs; entries older than a call can
  *                         live (activeHorizonMs) are dropped by score, so a call whose `completed`
  *                         callback never came leaves it within hours, whatever the index size
@@ -108,10 +108,10 @@ type IndexWrite =
   | ['zrem', string, string]
   | ['zremrangebyscore', string, string, string];
 
-function queueWrite(p: ChainableCommander, w: IndexWrite): void {
-  if (w[0] === 'zadd') p.zadd(w[1], w[2], w[3]);
-  else if (w[0] === 'zrem') p.zrem(w[1], w[2]);
-  else p.zremrangebyscore(w[1], w[2], w[3]);
+function sendWrite(redis: Redis, w: IndexWrite): Promise<unknown> {
+  if (w[0] === 'zadd') return redis.zadd(w[1], w[2], w[3]);
+  if (w[0] === 'zrem') return redis.zrem(w[1], w[2]);
+  return redis.zremrangebyscore(w[1], w[2], w[3]);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -221,24 +221,18 @@ export class RedisCallStore implements CallStore {
       // Each effect carries its place (version, index): a hash does not keep insertion order.
       for (const [i, fx] of t.effects.entries())
         args.push(fx.id, JSON.stringify([Number(next) * 1000 + i, fx]));
-      // The index writes this commit implies ride in the same socket write (another slot: not in
-      // the script). If the commit does not go through, they are written again from what is stored.
-      // Without any, no pipeline: building one costs as much CPU as a round trip (ioredis copies
-      // every defined script onto it; bench/RESULTS.md).
+      // The index writes this commit implies go out in the same turn, so in the same socket write
+      // (another slot: not in the script; see the top of this file). If the commit does not go
+      // through, they are written again from what is stored.
       const writes = this.indexWrites(sid, state, t.state);
       const guessed = writes.length > 0;
-      let res: (string | number)[];
-      if (!guessed) {
-        res = await this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
-      } else {
-        const p = this.redis.pipeline();
-        (p as unknown as WithScripts).callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
-        for (const w of writes) queueWrite(p, w);
-        const replies = await p.exec();
-        const [casErr, reply] = replies?.[0] ?? [new Error('pipeline aborted'), null];
-        if (casErr) throw casErr;
-        res = reply as (string | number)[];
-      }
+      const cas = this.redis.callCas(stateKey(sid), timelineKey(sid), effectsKey(sid), ...args);
+      const indexed = Promise.all(writes.map((w) => sendWrite(this.redis, w)));
+      // Settled together, as the pipeline they replace was; only the CAS's outcome decides, as then
+      // (they share one connection: an index write fails alone only in exotic cases).
+      const [casResult] = await Promise.allSettled([cas, indexed]);
+      if (casResult.status === 'rejected') throw casResult.reason;
+      const res = casResult.value;
       if (Number(res[0]) === 1) {
         this.remember(sid, next, json);
         // An earlier attempt's index writes were guessed from a stale state: set the truth.
@@ -304,35 +298,24 @@ export class RedisCallStore implements CallStore {
     await p.exec();
   }
 
-  /** Sends the acknowledgements of this turn of the event loop, all calls in one pipeline. */
+  /**
+   * Sends the acknowledgements of this turn of the event loop together: plain commands in one
+   * turn, so one socket write with the app's client (`coalesceWrites`), without a pipeline's cost.
+   */
   private flushAcks(): void {
     const batch = this.acks;
     this.acks = [];
-    const [only] = batch;
-    if (batch.length === 1 && only) {
-      // One: a plain command (a pipeline costs more CPU than the round trip it saves).
-      this.redis.hdel(effectsKey(only.sid), ...only.ids).then(
-        () => only.done(),
-        (err: unknown) => only.done(err),
+    for (const a of batch)
+      this.redis.hdel(effectsKey(a.sid), ...a.ids).then(
+        () => a.done(),
+        (err: unknown) => a.done(err),
       );
-      return;
-    }
-    const p = this.redis.pipeline();
-    for (const a of batch) p.hdel(effectsKey(a.sid), ...a.ids);
-    p.exec().then(
-      (replies) => {
-        for (const [i, a] of batch.entries()) a.done(replies?.[i]?.[0] ?? undefined);
-      },
-      (err: unknown) => {
-        for (const a of batch) a.done(err);
-      },
-    );
   }
 
   /**
    * Resolves once Redis dropped the effects, so no replica is handed them again; the
-   * acknowledgements of all calls made in one turn of the event loop go out as one pipeline (one
-   * socket write: under load, several callbacks finish their effects in the same turn).
+   * acknowledgements of all calls made in one turn of the event loop go out together (one socket
+   * write: under load, several callbacks finish their effects in the same turn).
    */
   ack(sid: string, effectIds: readonly string[]): Promise<void> {
     if (!effectIds.length) return Promise.resolve();

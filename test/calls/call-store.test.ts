@@ -4,6 +4,7 @@ import type { CallStore } from '../../src/calls/call-store.js';
 import type { AgentRef, CallEvent } from '../../src/calls/call-types.js';
 import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
 import { RedisCallStore } from '../../src/calls/redis-call-store.js';
+import { coalesceWrites } from '../../src/redis.js';
 import { testRedis } from '../setup/redis.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
 
@@ -341,15 +342,28 @@ describe('redis call store round trips', () => {
     }
   });
 
-  /** Counts writes to the client's socket: one per lone command, one per pipeline. */
+  /**
+   * Counts the socket writes that reach the operating system (one `write`/`writev` each), for a
+   * client that coalesces the commands of one turn of the event loop, as the app's does.
+   */
   function socketWrites(redis: Redis): () => number {
-    const stream = (redis as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
-    const write = stream.write.bind(stream);
+    coalesceWrites(redis);
+    const handle = (redis as unknown as { stream: { _handle: Record<string, unknown> } }).stream._handle;
     let n = 0;
-    stream.write = (...a: unknown[]) => {
-      n++;
-      return write(...a);
-    };
+    for (const name of [
+      'writev',
+      'writeBuffer',
+      'writeUtf8String',
+      'writeLatin1String',
+      'writeAsciiString',
+    ]) {
+      const f = handle[name];
+      if (typeof f !== 'function') continue;
+      handle[name] = function (this: unknown, ...a: unknown[]) {
+        n++;
+        return f.apply(this, a);
+      };
+    }
     return () => {
       const out = n;
       n = 0;
@@ -375,7 +389,7 @@ describe('redis call store round trips', () => {
     }
   });
 
-  it('acknowledgements made in one turn of the event loop go out as one pipeline, done before they resolve', async () => {
+  it('acknowledgements made in one turn of the event loop go out in one socket write, done before they resolve', async () => {
     const redis = testRedis();
     const prefix = redis.options.keyPrefix as string;
     const other = testRedis(prefix);
