@@ -305,7 +305,8 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
         keys.rotation,
         keys.presence,
         keys.changed,
-        keys.answered(today()),
+        // Not read unless asked for: no local-day computation on the other strategies' hot path.
+        keys.answered(loadOptions.withAnsweredToday ? today() : ''),
         withheld ? '0' : '1',
         loadOptions.withRotation ? '1' : '0',
         cache?.epoch ?? '',
