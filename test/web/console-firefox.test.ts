@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -12,17 +12,20 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
 
 /**
  * The console and the wallboard in Debian's stock Firefox (firefox-esr), driven by puppeteer-core
- * over WebDriver BiDi (https://pptr.dev/webdriver-bidi; Puppeteer supports Firefox from 129 on,
- * https://hacks.mozilla.org/2024/08/puppeteer-support-for-firefox/). playwright-core cannot drive a
- * stock Firefox (it needs Playwright's own patched build), hence a second driver for this one file.
+ * over WebDriver BiDi (https://pptr.dev/webdriver-bidi; Puppeteer 23 and later support Firefox 129
+ * and later, https://developer.chrome.com/docs/puppeteer). playwright-core cannot drive a stock
+ * Firefox (it needs Playwright's own patched build), hence a second driver for this one file.
+ * puppeteer-core is pinned to 24.43.1, the last release that runs on Node 20 (25 needs 22.12).
  *
  * Against a real server, the fake Telnyx API and the TelnyxPlayer (docs/interface.md §8): an agent
  * signs in by link, works the status controls by keyboard and sets herself available, a simulated
  * call rings her desk phone and shows on the console and the wallboard, she ends wrap-up, the
  * wallboard's numbers match /api/stats, the live feed reconnects after a drop, both pages fit a
- * phone-sized screen, and no page breaks its Content-Security-Policy or throws. The softphone is
- * left to the Chromium test (test/web/console-browser.test.ts): this file stays lean for CI.
- * Screenshots go to test-results/*-firefox.png.
+ * phone-sized screen, the softphone turns on with Firefox's (fake) microphone and a server-minted
+ * token and takes a call from the SDK stand-in, and no page breaks its Content-Security-Policy or
+ * throws. The microphone refusal and the softphone's hold are left to the Chromium test
+ * (test/web/console-browser.test.ts): this file stays lean for CI. Screenshots go to
+ * test-results/*-firefox.png.
  *
  * Skipped only when there is no Firefox binary here; .ci/run installs firefox-esr when missing.
  */
@@ -30,6 +33,7 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const FIREFOX =
   process.env.FIREFOX_PATH ?? ['/usr/bin/firefox-esr', '/usr/bin/firefox'].find((p) => existsSync(p));
+const STANDIN = readFileSync(join(ROOT, 'test/web/softphone-standin.js'), 'utf8');
 const CALLER = '+13125550177';
 const DESK = 'sip:dana2001@sip.telnyx.com';
 
@@ -91,6 +95,7 @@ const textOf = (page: Page, selector: string) => page.$eval(selector, (el) => el
  * element), as a keyboard user would, and fails if it cannot be reached within 12 presses.
  */
 async function tabTo(page: Page, selector: string): Promise<void> {
+  await page.waitForSelector(selector, { timeout: 5_000 });
   for (let i = 0; i < 12; i++) {
     const where = await page.$eval(selector, (target) => {
       const active = target.ownerDocument.activeElement;
@@ -161,8 +166,21 @@ describe.skipIf(!FIREFOX)(`console and wallboard in Firefox${FIREFOX ? '' : ` ($
       protocol: 'webDriverBiDi',
       executablePath: FIREFOX,
       headless: true,
+      // A fake microphone that needs no person to allow it: the preferences Mozilla's own test
+      // harness sets for getUserMedia (mozilla-central, testing/mochitest/runtests.py).
+      extraPrefsFirefox: {
+        'media.navigator.streams.fake': true,
+        'media.navigator.permission.disabled': true,
+      },
     });
   }, 120_000);
+
+  const agents = async () =>
+    (await (
+      await fetch(`${server.url}/api/agents`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+    ).json()) as {
+      agents: Array<{ id: string; online: boolean; sip: string; status: string; state: string }>;
+    };
 
   afterAll(async () => {
     await browser?.close();
@@ -314,6 +332,45 @@ describe.skipIf(!FIREFOX)(`console and wallboard in Firefox${FIREFOX ? '' : ` ($
       await page.bringToFront();
       await page.screenshot({ path: join(ROOT, `test-results/${name}-phone-firefox.png`), fullPage: true });
     }
+  }, 30_000);
+
+  it("turns the softphone on with Firefox's microphone and a server-minted token, rings, answers, hangs up", async () => {
+    // A page of its own: the SDK chunk is replaced by the local stand-in (same export, no Telnyx).
+    const page = await (await browser.createBrowserContext()).newPage();
+    const errors = await watch(page);
+    await page.setRequestInterception(true);
+    page.on('request', (r) =>
+      /\/assets\/telnyx-sdk-[^/]+\.js$/.test(r.url())
+        ? r.respond({ contentType: 'text/javascript', body: STANDIN })
+        : r.continue(),
+    );
+    await page.goto((await loginLink(server, { agent: '2001' })).url);
+    await Promise.all([page.waitForNavigation(), page.locator(button('Sign in')).click()]);
+    await tabTo(page, button('Turn on'));
+    await page.keyboard.press('Enter');
+    await shows(page, 'softphone-phase', 'Ready: calls ring here');
+    const standin = () =>
+      (globalThis as unknown as { __standin: { token: string; actions: string[]; ring(n: string): void } })
+        .__standin;
+    expect(await page.evaluate(standin)).toMatchObject({ token: telnyx.tokens.at(-1)?.token });
+    // The page told the server: Dana is now rung at the telephony credential's SIP user.
+    const sip = `sip:${telnyx.telephonyCredentials()[0]?.sip_username}@sip.telnyx.com`;
+    await eventually(async () => expect((await agents()).agents).toEqual([expect.objectContaining({ sip })]));
+
+    await page.evaluate((n) => {
+      (globalThis as unknown as { __standin: { ring(n: string): void } }).__standin.ring(n);
+    }, CALLER);
+    await shows(page, 'softphone-call', `Ringing: ${CALLER}`);
+    await page.locator(button('Answer')).click();
+    await page.locator(button('Mute')).click();
+    await page.locator(button('Hang up')).click();
+    await shows(page, 'softphone-phase', 'Ready: calls ring here');
+    await page.locator(button('Turn off')).click();
+    await eventually(async () =>
+      expect((await agents()).agents).toEqual([expect.objectContaining({ sip: DESK })]),
+    );
+    expect((await page.evaluate(standin)).actions).toEqual(['answer', 'mute', 'hangup', 'disconnect']);
+    expect(await errors()).toEqual([]);
   }, 30_000);
 
   it('neither page threw, logged an error or broke its Content-Security-Policy', async () => {
