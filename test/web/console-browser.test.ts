@@ -22,7 +22,8 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
  * (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
  * UPDATE_SCREENSHOTS=1).
  *
- * Steps that need the agent status store (set available, end wrap-up) are not here yet.
+ * Setting the status by keyboard and ending wrap-up are tested in Firefox
+ * (test/web/console-firefox.test.ts).
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
