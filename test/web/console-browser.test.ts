@@ -219,6 +219,20 @@ describe('console and wallboard in Chromium', () => {
   }, 60_000);
 
   it('fits a phone-sized screen without sideways scrolling', async () => {
+    // No panel scrolls sideways either (the wallboard's agents table once hid its status select).
+    const clippedPanels = (page: Page) =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: {
+            querySelectorAll(s: string): Iterable<{ scrollWidth: number; clientWidth: number; textContent: string }>;
+          };
+        };
+        return [...g.document.querySelectorAll('.panel')]
+          .filter((p) => p.scrollWidth > p.clientWidth + 1)
+          .map((p) => `${p.textContent.slice(0, 20)}: ${p.scrollWidth - p.clientWidth}px too wide`);
+      });
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    await eventually(async () => expect(await clippedPanels(boardPage)).toEqual([]), 5_000);
     for (const page of [agentPage, boardPage]) {
       await page.setViewportSize({ width: 390, height: 844 });
       const overflow = await page.evaluate(() => {
@@ -229,6 +243,8 @@ describe('console and wallboard in Chromium', () => {
         return g.document.documentElement.scrollWidth - g.innerWidth;
       });
       expect(overflow).toBeLessThanOrEqual(0);
+      // The chart redraws at the new width on the window's resize event.
+      await eventually(async () => expect(await clippedPanels(page)).toEqual([]), 5_000);
     }
     await agentPage.screenshot({ path: join(ROOT, 'test-results/console-phone.png'), fullPage: true });
   }, 30_000);

@@ -176,7 +176,7 @@ function Wallboard() {
           )}
         </section>
 
-        <section class="panel" aria-labelledby="agents-h">
+        <section class="panel wide" aria-labelledby="agents-h">
           <h2 id="agents-h">Agents</h2>
           {view.agentStates === null && (
             <p class="muted small" data-testid="states-unavailable">
