@@ -254,6 +254,26 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
     await page.context().close();
   }, 30_000);
 
+  it('a call that ends before the SDK registered leaves the phone connecting, and not offerable', async () => {
+    const { page, standin: other } = await consolePage();
+    other.gatewayState = 'TRYING';
+    const reported: boolean[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/web/api/softphone/presence')) reported.push(r.postDataJSON().registered);
+    });
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await other.next('telnyx_rtc.gatewayState');
+    const callID = randomUUID();
+    other.invite({ callID, sdp: await farOffer(), from: CALLER });
+    const call = page.getByTestId('softphone-call');
+    await call.getByText(`Ringing: ${CALLER}`).waitFor({ timeout: 5_000 });
+    other.bye(callID);
+    await call.waitFor({ state: 'detached', timeout: 5_000 });
+    expect(await page.getByTestId('softphone-phase').textContent()).toBe('Connecting…');
+    expect(reported).toEqual([]);
+    await page.context().close();
+  }, 30_000);
+
   it('sent nothing to Telnyx over HTTP and threw no page errors', () => {
     expect(httpToTelnyx).toEqual([]);
     expect(pageErrors).toEqual([]);

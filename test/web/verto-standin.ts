@@ -43,6 +43,8 @@ export class VertoStandIn {
   readonly received: VertoMessage[] = [];
   /** The SIP user of the logged-in session (the token's credential), once logged in. */
   sipUser: string | undefined;
+  /** The gateway state reported after login: REGED fires `telnyx.ready`; e.g. TRYING does not. */
+  gatewayState = 'REGED';
   #socket: WebSocketRoute | undefined;
   #sessid: string | undefined;
   #nextId = 1;
@@ -137,7 +139,7 @@ export class VertoStandIn {
     const callID = (params.dialogParams as { callID?: unknown } | undefined)?.callID;
     switch (method) {
       case 'telnyx_rtc.gatewayState':
-        return { result: { params: { state: 'REGED' }, sessid } };
+        return { result: { params: { state: this.gatewayState }, sessid } };
       case 'telnyx_rtc.answer':
       case 'telnyx_rtc.bye':
         return { result: { callID, sessid } };

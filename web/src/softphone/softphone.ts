@@ -153,8 +153,9 @@ export class Softphone {
       case 'ended':
         if (this.#call && this.#call.id !== e.call.id) return;
         this.#call = undefined;
+        // The phase the call found stays: a call ending does not register a phone that was not.
         this.#set({
-          phase: this.#state.phase === 'error' ? 'error' : 'registered',
+          phase: this.#state.phase,
           ...(this.#state.message && { message: this.#state.message }),
         });
         break;
