@@ -3,7 +3,7 @@ import type { DriverCall, DriverEvent, DriverModule, SoftphoneDriver } from './d
 /**
  * The console's softphone, above the driver seam: microphone permission, the login token, the
  * registration, and one call at a time (ring, answer, mute, hold, hang up). Pure page logic: the
- * browser tests run it against a stand-in driver.
+ * browser tests run it against a stand-in driver and against the real SDK driver.
  */
 
 export type Phase = 'off' | 'asking-microphone' | 'connecting' | 'registered' | 'error';
