@@ -27,12 +27,19 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CALLER = '+13125550123';
+/** The SDK version under test: the one installed (package-lock.json). */
+const SDK_VERSION = (
+  JSON.parse(readFileSync(join(ROOT, 'node_modules/@telnyx/webrtc/package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 /** Page-side code: the far end of a call, and a look at the page's peer connections. */
 const PAGE_SCRIPT = readFileSync(join(ROOT, 'test/web/webrtc-page.js'), 'utf8');
 type PageGlobals = {
   __far: { offer(): Promise<string>; answer(sdp: string): Promise<number>; close(): void };
   __micTracks(): Array<boolean | undefined>;
+  __heard(): Promise<{ packets: number; playing: boolean }>;
 };
 
 describe('the softphone on the real @telnyx/webrtc SDK, against a local signalling stand-in', () => {
@@ -85,6 +92,8 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
         // A microphone (a generated tone) that needs no person to allow it.
         '--use-fake-ui-for-media-stream',
         '--use-fake-device-for-media-stream',
+        // The far end's tone (Web Audio) and the agent's <audio> play without a click.
+        '--autoplay-policy=no-user-gesture-required',
         // The two pages' media meet on this machine, even where it has no network but loopback,
         // with plain IP candidates rather than mDNS names.
         '--allow-loopback-in-peer-connection',
@@ -144,7 +153,7 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
     expect(telnyx.tokens.at(-1)?.credentialId).toBe(cred?.id);
     expect(login?.params).toMatchObject({
       login_token: telnyx.tokens.at(-1)?.token,
-      'User-Agent': { sdkVersion: '2.27.10' },
+      'User-Agent': { sdkVersion: SDK_VERSION },
     });
     expect(login?.params?.passwd).toBeUndefined();
     expect(JSON.stringify(standin.received)).not.toContain(cred?.sip_password);
@@ -182,9 +191,19 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
     const sdp = String(answer.params?.sdp);
     expect(sdp).toMatch(/^m=audio /m);
     expect(sdp).toMatch(/^a=sendrecv/m);
-    // The answer is a real one: the far end connects and hears the agent's microphone.
+    // The answer is a real one: the far end connects and hears the agent's microphone, and the
+    // caller's audio reaches the agent's page and plays in its <audio> element.
     expect(
       await far.evaluate((sdp) => (globalThis as unknown as PageGlobals).__far.answer(sdp), sdp),
+    ).toBeGreaterThan(0);
+    await eventually(async () =>
+      expect(await agentPage.evaluate(() => (globalThis as unknown as PageGlobals).__heard())).toEqual({
+        packets: expect.any(Number),
+        playing: true,
+      }),
+    );
+    expect(
+      (await agentPage.evaluate(() => (globalThis as unknown as PageGlobals).__heard())).packets,
     ).toBeGreaterThan(0);
     await call.getByText(`Talking: ${CALLER}`).waitFor({ timeout: 5_000 });
 
@@ -238,6 +257,27 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
       standin.received.filter((m) => (m.params?.dialogParams as { callID?: string })?.callID === callID),
     ).toEqual([]);
     await far.evaluate(() => (globalThis as unknown as PageGlobals).__far.close());
+  }, 30_000);
+
+  it('the agent declines a ringing call, then turns the softphone off', async () => {
+    const callID = randomUUID();
+    standin.invite({ callID, sdp: await farOffer(), from: CALLER });
+    const call = agentPage.getByTestId('softphone-call');
+    await call.getByText(`Ringing: ${CALLER}`).waitFor({ timeout: 5_000 });
+    const bye = standin.next('telnyx_rtc.bye');
+    await agentPage.getByRole('button', { name: 'Decline' }).click();
+    // Declined before answering: busy, as the SDK's hang-up of an unanswered call says.
+    expect((await bye).params).toMatchObject({ cause: 'USER_BUSY', causeCode: 17, dialogParams: { callID } });
+    await call.waitFor({ state: 'detached', timeout: 5_000 });
+    expect(standin.requests('telnyx_rtc.answer').map((m) => m.params?.dialogParams)).not.toContainEqual(
+      expect.objectContaining({ callID }),
+    );
+    await far.evaluate(() => (globalThis as unknown as PageGlobals).__far.close());
+
+    // Turning it off closes the SDK's socket.
+    await agentPage.getByRole('button', { name: 'Turn off' }).click();
+    await agentPage.getByTestId('softphone-phase').getByText('Off').waitFor({ timeout: 5_000 });
+    await eventually(() => expect(standin.closed).toBe(1));
   }, 30_000);
 
   it('a token Telnyx did not mint is refused, and the page says so', async () => {

@@ -43,6 +43,8 @@ export class VertoStandIn {
   readonly received: VertoMessage[] = [];
   /** The SIP user of the logged-in session (the token's credential), once logged in. */
   sipUser: string | undefined;
+  /** How many of the SDK's sockets the page closed. */
+  closed = 0;
   /** The gateway state reported after login: REGED fires `telnyx.ready`; e.g. TRYING does not. */
   gatewayState = 'REGED';
   #socket: WebSocketRoute | undefined;
@@ -58,6 +60,9 @@ export class VertoStandIn {
       this.urls.push(ws.url());
       this.#socket = ws;
       ws.onMessage((data) => this.#onMessage(ws, String(data)));
+      ws.onClose(() => {
+        this.closed += 1;
+      });
     });
   }
 

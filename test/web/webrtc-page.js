@@ -5,8 +5,9 @@
  * - `__pcs` collects every RTCPeerConnection the page makes, and `__micTracks()` says whether the
  *   newest one's outgoing tracks are enabled (how the SDK mutes: it disables the microphone
  *   track).
+ * - `__heard()` says how many audio packets it received and whether an <audio> element plays them.
  * - `__far` is the far end of a call, as Telnyx's media side would be: one RTCPeerConnection that
- *   makes an audio offer, takes the SDK's answer, and reports audio packets received.
+ *   makes an audio offer (sending a tone), takes the SDK's answer, and reports audio received.
  */
 (() => {
   const Native = globalThis.RTCPeerConnection;
@@ -23,6 +24,16 @@
       .at(-1)
       ?.getSenders()
       .map((s) => s.track?.enabled) ?? [];
+  /** Audio packets the newest peer connection received, and whether an <audio> element plays them. */
+  globalThis.__heard = async () => {
+    let packets = 0;
+    for (const s of (await pcs.at(-1)?.getStats())?.values() ?? [])
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') packets = s.packetsReceived ?? 0;
+    const playing = [...document.querySelectorAll('audio')].some(
+      (a) => !a.paused && a.srcObject?.getAudioTracks().some((t) => t.readyState === 'live'),
+    );
+    return { packets, playing };
+  };
 
   let pc;
   globalThis.__far = {
@@ -30,7 +41,13 @@
     async offer() {
       pc?.close();
       pc = new Native();
-      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      // The caller's voice: a tone (this page needs no microphone).
+      const audio = new AudioContext();
+      const tone = audio.createOscillator();
+      const out = audio.createMediaStreamDestination();
+      tone.connect(out);
+      tone.start();
+      for (const t of out.stream.getAudioTracks()) pc.addTrack(t, out.stream);
       await pc.setLocalDescription(await pc.createOffer());
       await new Promise((done) => {
         if (pc.iceGatheringState === 'complete') return done();
