@@ -22,9 +22,11 @@ import type { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
  * Login succeeds only with a token the fake Telnyx API minted (`POST
  * /v2/telephony_credentials/{id}/token`), not expired, for a credential that is not; the session
  * is that credential's SIP user, as a JWT login is on Telnyx
- * (https://developers.telnyx.com/docs/development/webrtc/auth/jwt). A refused login gets the
- * JSON-RPC error FreeSWITCH's mod_verto sends for failed authentication (-32001; -32000 would
- * mean "authentication required", which the SDK answers by logging in again).
+ * (https://developers.telnyx.com/docs/development/webrtc/auth/jwt). A refused login gets a
+ * JSON-RPC error, which the SDK reports as its LOGIN_FAILED error ("Authentication failed"); the
+ * code is -32001 because -32000 is the one the SDK reads as "authentication required" and answers
+ * by logging in again (BaseSession.ts, `authenticationRequiredErrorCode`). Telnyx's exact error
+ * body for a bad token is not documented; the test relies only on it being an error.
  */
 
 export interface VertoMessage {
