@@ -16,10 +16,10 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
  * The console and the wallboard in a real Chromium (playwright-core + /usr/bin/chromium), against
  * a real server, the fake Telnyx API and the TelnyxPlayer (docs/interface.md §8): an agent signs
  * in by link, turns the softphone on (the SDK module is swapped for a local stand-in, so nothing
- * talks to Telnyx), a simulated call arrives and shows on the console and the wallboard, and the
- * wallboard's numbers match /api/stats. Dana's desk phone is not registered: her registered
- * browser is what makes her offerable, and the calls ring the telephony credential's SIP user
- * (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
+ * talks to Telnyx; softphone-sdk.test.ts runs the real SDK), a simulated call arrives and shows
+ * on the console and the wallboard, and the wallboard's numbers match /api/stats. Dana's desk
+ * phone is not registered: her registered browser is what makes her offerable, and the calls ring
+ * the telephony credential's SIP user (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
  * UPDATE_SCREENSHOTS=1).
  *
  * Setting the status by keyboard and ending wrap-up are tested in Firefox
