@@ -224,7 +224,9 @@ describe('console and wallboard in Chromium', () => {
       page.evaluate(() => {
         const g = globalThis as unknown as {
           document: {
-            querySelectorAll(s: string): Iterable<{ scrollWidth: number; clientWidth: number; textContent: string }>;
+            querySelectorAll(
+              s: string,
+            ): Iterable<{ scrollWidth: number; clientWidth: number; textContent: string }>;
           };
         };
         return [...g.document.querySelectorAll('.panel')]
