@@ -218,6 +218,37 @@ describe('console and wallboard in Chromium', () => {
     expect(await boardPage.locator('.chart canvas').count()).toBe(1);
   }, 60_000);
 
+  it('full screen for a TV: bigger numbers, no controls, and back', async () => {
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    const kpiSize = () =>
+      boardPage
+        .getByTestId('kpi-offered')
+        .locator('.kpi-value')
+        .evaluate((el) => {
+          const w = globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } };
+          return Number.parseFloat(w.getComputedStyle(el).fontSize);
+        });
+    const normal = await kpiSize();
+    const toggle = boardPage.getByRole('button', { name: 'Full screen' });
+    await toggle.click();
+    await boardPage.getByRole('button', { name: 'Exit full screen' }).waitFor({ timeout: 5_000 });
+    expect(
+      await boardPage.evaluate(
+        () =>
+          (globalThis as unknown as { document: { fullscreenElement: unknown } }).document
+            .fullscreenElement !== null,
+      ),
+    ).toBe(true);
+    expect(await kpiSize()).toBeGreaterThan(normal);
+    // A TV has no mouse: the status selects and the sign-out button are gone.
+    expect(await boardPage.getByTestId('agents').getByRole('combobox').count()).toBe(0);
+    expect(await boardPage.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
+    await boardPage.getByRole('button', { name: 'Exit full screen' }).click();
+    await boardPage.getByRole('button', { name: 'Full screen' }).waitFor({ timeout: 5_000 });
+    expect(await kpiSize()).toBe(normal);
+    expect(await boardPage.getByTestId('agents').getByRole('combobox').count()).toBe(1);
+  }, 30_000);
+
   it('fits a phone-sized screen without sideways scrolling', async () => {
     // No panel scrolls sideways either (the wallboard's agents table once hid its status select).
     const clippedPanels = (page: Page) =>
