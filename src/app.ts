@@ -169,6 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     outbound: config.outbound,
     authFailuresPerMinute: AUTH_FAILURES_PER_MINUTE,
     routingHistoryDays: config.routing.historyDays,
+    timeZone: config.stats.timeZone,
   });
   if (stores.backend === 'memory') {
     log.warn('REDIS_URL is not set: call state lives in this process only (single replica, lost on restart)');

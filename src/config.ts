@@ -7,7 +7,13 @@ import { z } from 'zod';
  * `process.env`. An invalid value throws a `ConfigError` naming the variable and what is wrong.
  */
 
-export const ROUTING_STRATEGIES = ['ring-all', 'round-robin', 'longest-idle', 'random'] as const;
+export const ROUTING_STRATEGIES = [
+  'ring-all',
+  'round-robin',
+  'longest-idle',
+  'fewest-calls',
+  'random',
+] as const;
 export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
 export interface StaticAgentEntry {

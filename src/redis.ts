@@ -108,3 +108,28 @@ function corkPerTurn(stream: Socket | undefined): void {
     return (write as (...a: unknown[]) => boolean).apply(this, args);
   } as typeof stream.write;
 }
+
+/**
+ * Lua for a stream reader's cursor (KEYS[1], a string key): set it to ARGV[1] only if that
+ * stream id (`<ms>-<seq>`) is after the stored one, so two replicas acknowledging batches out of
+ * order never move it back. Replies 1 when moved, 0 when not. Used by the event log and the call
+ * records, whose PostgreSQL writers read their streams from a cursor.
+ */
+export const ADVANCE_STREAM_CURSOR = `
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local nms, nseq = parse(ARGV[1])
+if not nms then
+  return redis.error_reply('ERR not a stream id')
+end
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local cms, cseq = parse(cur)
+  if cms and (nms < cms or (nms == cms and nseq <= cseq)) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;

@@ -121,6 +121,8 @@ export interface StoresOptions {
   authFailuresPerMinute: number;
   /** ROUTING_HISTORY_DAYS: how long a caller's answered calls count for sticky routing. */
   routingHistoryDays?: number;
+  /** TZ: whose calendar day "today" is for the agents' answered calls (`fewest-calls` routing). */
+  timeZone?: string;
 }
 
 /** Builds every store for the configured backend (see {@link Stores}). */
@@ -165,7 +167,11 @@ export function createStores(options: StoresOptions): Stores {
       redis,
       calls,
       roster: new RedisRosterStore(redis),
-      routing: createRedisRoutingStore(redis, { now, historyDays: options.routingHistoryDays }),
+      routing: createRedisRoutingStore(redis, {
+        now,
+        historyDays: options.routingHistoryDays,
+        ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+      }),
       outbox: new RedisOutbox(redis, { now, lease: jobs }),
       records,
       durableRecordFeed: records,
@@ -201,7 +207,7 @@ export function createStores(options: StoresOptions): Stores {
     redis: null,
     calls,
     roster: new MemoryRosterStore(),
-    routing: createMemoryRoutingStore({ now }),
+    routing: createMemoryRoutingStore({ now, ...(options.timeZone ? { timeZone: options.timeZone } : {}) }),
     outbox: new MemoryOutbox({ now, lease: jobs }),
     records: new MemoryCallRecordStore({ now }),
     durableRecordFeed: undefined,

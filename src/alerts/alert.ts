@@ -60,15 +60,32 @@ export type Alert =
       queue?: string;
       at: string;
     }
-  | { type: 'outbound-ringing'; callSid: string; agent: string; to: string; at: string }
-  | { type: 'outbound-answered'; callSid: string; agent: string; to: string; at: string }
+  /** `callback`: the call is a queue callback's attempt, told in call-center words (docs/interface.md §4). */
+  | {
+      type: 'outbound-ringing';
+      callSid: string;
+      agent: string;
+      to: string;
+      callback?: CallbackAlertInfo;
+      at: string;
+    }
+  | {
+      type: 'outbound-answered';
+      callSid: string;
+      agent: string;
+      to: string;
+      callback?: CallbackAlertInfo;
+      at: string;
+    }
   | {
       type: 'outbound-completed';
       callSid: string;
       agent: string;
       to: string;
+      /** The customer (for a callback: the caller) answered. */
       answered: boolean;
       talkSeconds: number;
+      callback?: CallbackAlertInfo;
       at: string;
     }
   | { type: 'roster-changed'; added: string[]; removed: string[]; at: string }
@@ -132,6 +149,20 @@ export type Alert =
   | DailySummaryAlert;
 
 export type AlertType = Alert['type'];
+
+/**
+ * The queue callback an outbound call places (docs/interface.md §7): the caller's original call,
+ * their queue, and which attempt of how many this is.
+ */
+export interface CallbackAlertInfo {
+  /** The caller's original inbound CallSid (the `callback-failed` alert carries the same). */
+  callSid: string;
+  queue: string;
+  /** 1-based. */
+  attempt: number;
+  /** The queue's `callbackAttempts`; absent when unknown. */
+  attempts?: number;
+}
 
 /**
  * Why a queue was closed when the caller reached it: `after-hours`, `holiday`, `closure` or

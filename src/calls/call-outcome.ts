@@ -5,7 +5,7 @@
  * transition.
  */
 
-import type { Alert } from '../alerts/alert.js';
+import type { Alert, CallbackAlertInfo } from '../alerts/alert.js';
 import type { CallState, LegStatus, Transition } from './call-types.js';
 
 export const seconds = (fromMs: number | undefined, toMs: number | undefined): number =>
@@ -54,6 +54,7 @@ export function settleOutcome(out: Transition): void {
       to: s.customer ?? '',
       answered: s.answeredAt !== undefined,
       talkSeconds: talkSeconds(s),
+      ...asCallback(s),
       at: iso(at),
     });
     s.finalizeAt = undefined;
@@ -113,6 +114,19 @@ export function pushMissed(
     at: iso(at),
   });
 }
+
+/** An outbound call's queue callback for its alerts (docs/interface.md §4), when it places one. */
+export const asCallback = (s: CallState): { callback?: CallbackAlertInfo } =>
+  s.callback
+    ? {
+        callback: {
+          callSid: s.callback.callSid,
+          queue: s.callback.queue,
+          attempt: s.callback.attempt,
+          ...(s.callback.attempts !== undefined ? { attempts: s.callback.attempts } : {}),
+        },
+      }
+    : {};
 
 /** The call's queue for its alerts (docs/interface.md §4), when it has one. */
 export const inQueue = (s: CallState): { queue?: string } =>

@@ -11,7 +11,7 @@
  */
 
 import { sipKey } from '../agents/sip-uri.js';
-import { inQueue, iso, pushAlert, settleOutcome, waitSeconds } from './call-outcome.js';
+import { asCallback, inQueue, iso, pushAlert, settleOutcome, waitSeconds } from './call-outcome.js';
 import {
   type CallEvent,
   type CallState,
@@ -159,6 +159,7 @@ function reduce(current: CallState | null, e: CallEvent, out: Transition): boole
         callSid: e.sid,
         agent: e.agent.name,
         to: e.customer,
+        ...asCallback(out.state),
         at: iso(e.at),
       });
       return true;
@@ -525,6 +526,7 @@ function applyCustomerLeg(
       callSid: s.sid,
       agent: s.agent?.name ?? '',
       to: s.customer ?? leg.to,
+      ...asCallback(s),
       at: iso(leg.answeredAt),
     });
   }

@@ -47,6 +47,8 @@ export interface CallbackRef {
   queue: string;
   /** 1-based. */
   attempt: number;
+  /** The queue's `callbackAttempts` when this attempt was placed (absent in states stored before it was kept). */
+  attempts?: number;
 }
 
 /**

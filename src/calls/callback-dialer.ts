@@ -88,7 +88,8 @@ export class CallbackDialer implements CallbackPlacer {
           agent: agentId,
           to: cb.number,
           base,
-          callback: { callSid, queue, attempt },
+          // The queue's attempts now, so Slack can say "attempt 2 of 3" (docs/interface.md §4).
+          callback: { callSid, queue, attempt, attempts: this.o.queue.settingsOf(queue).callbackAttempts },
         })
       ).callSid;
     } catch (err) {

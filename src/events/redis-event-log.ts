@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ADVANCE_STREAM_CURSOR } from '../redis.js';
 import { type CallCenterEvent, decodeEvent, encodeEvent, type LoggedEvent } from './call-center-event.js';
 import {
   DEFAULT_EVENT_RETENTION_DAYS,
@@ -25,26 +26,6 @@ import {
  * Needs Redis ≥ 6.2 (MINID), which ioredis 6 already requires.
  */
 
-/** Stream ids are `<ms>-<seq>`; move the cursor only forward. */
-const ADVANCE = `
-local function parse(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-local nms, nseq = parse(ARGV[1])
-if not nms then
-  return redis.error_reply('ERR not a stream id')
-end
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local cms, cseq = parse(cur)
-  if cms and (nms < cms or (nms == cms and nseq <= cseq)) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1`;
-
 type ScriptCommands = { sbEventCursorAdvance: (key: string, id: string) => Promise<number> };
 
 export class RedisEventLog implements EventLog {
@@ -57,7 +38,7 @@ export class RedisEventLog implements EventLog {
   constructor(redis: Redis, options: Omit<EventLogOptions, 'maxEntries'> = {}) {
     this.#redis = redis;
     if (typeof (redis as unknown as Record<string, unknown>).sbEventCursorAdvance !== 'function') {
-      redis.defineCommand('sbEventCursorAdvance', { numberOfKeys: 1, lua: ADVANCE });
+      redis.defineCommand('sbEventCursorAdvance', { numberOfKeys: 1, lua: ADVANCE_STREAM_CURSOR });
     }
     this.#scripts = redis as unknown as ScriptCommands;
     this.#retentionMs = Math.max(1, options.retentionDays ?? DEFAULT_EVENT_RETENTION_DAYS) * 86_400_000;

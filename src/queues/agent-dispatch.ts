@@ -61,7 +61,9 @@ export interface OfferedCaller {
  * commits the offer on the agent, so
  * both sides agree: the caller is offered to this agent only, and the agent has this one offer.
  * If the agent cannot take it after all (another replica offered them a call a moment earlier,
- * a break was just set), the caller is released at the same place and nothing is offered.
+ * a break was just set), the caller is released at the same place and nothing is offered. A
+ * concurrent dispatch for the same agent gets nothing: the store lets one claim per agent be
+ * pending at a time (`QueueStore.claimNext`).
  * Undefined when the agent is not offerable or nobody waits. The flow then redirects the
  * caller's call to ring the agent, and logs `offer` (or `callback-attempt` for a callback entry).
  */
@@ -73,19 +75,26 @@ export async function offerNextCaller(
   const { agentId, now } = request;
   // Cheap check first, so an agent who is busy does not claim (and release) a caller for nothing.
   if (!isOfferable(await agents.get(agentId), request.registered)) return undefined;
+  // The claim also keeps any other dispatch for this agent from claiming until it is settled
+  // below, so the caller who commits the agent is always the one claimed first.
   const entry = await queues.claimNext(request.queues, agentId, now);
   if (!entry) return undefined;
-  const agent = await transitionAgent(
-    agents,
-    agentId,
-    { type: 'offer', callSid: entry.callSid, queue: entry.queue, registered: request.registered },
-    { ...request.rules, now },
-  );
-  if (agent.outcome !== 'applied') {
-    await queues.release(entry.callSid, agentId);
-    return undefined;
+  try {
+    const agent = await transitionAgent(
+      agents,
+      agentId,
+      { type: 'offer', callSid: entry.callSid, queue: entry.queue, registered: request.registered },
+      { ...request.rules, now },
+    );
+    if (agent.outcome !== 'applied') {
+      await queues.release(entry.callSid, agentId);
+      return undefined;
+    }
+    return { entry, agent };
+  } finally {
+    // Left unsettled (Redis failing now), the claim lapses after `claimGuardSeconds`.
+    await queues.settleClaim(agentId, entry.callSid).catch(() => undefined);
   }
-  return { entry, agent };
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import {
   afterFailedAttempt,
   type CallbackFailure,
+  DEFAULT_CLAIM_GUARD_SECONDS,
   DEFAULT_OFFER_TIMEOUT_SECONDS,
   DEFAULT_QUEUE_MAX_AGE_SECONDS,
   type EnqueueOptions,
@@ -33,11 +34,15 @@ export class MemoryQueueStore implements QueueStore {
   readonly #entries = new Map<string, QueueEntry>();
   readonly #maxAgeMs: number;
   readonly #offerTimeoutMs: number;
+  readonly #claimGuardMs: number;
+  /** agentId → the claim not yet settled (see `QueueStore.claimNext`). */
+  readonly #claiming = new Map<string, { callSid: string; until: number }>();
   #seq = 0;
 
   constructor(options: QueueStoreOptions = {}) {
     this.#maxAgeMs = Math.max(1, options.maxAgeSeconds ?? DEFAULT_QUEUE_MAX_AGE_SECONDS) * 1000;
     this.#offerTimeoutMs = Math.max(1, options.offerTimeoutSeconds ?? DEFAULT_OFFER_TIMEOUT_SECONDS) * 1000;
+    this.#claimGuardMs = Math.max(0, options.claimGuardSeconds ?? DEFAULT_CLAIM_GUARD_SECONDS) * 1000;
   }
 
   #line(queue: string): QueueEntry[] {
@@ -92,6 +97,8 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   async claimNext(queues: readonly string[], agentId: string, now: number): Promise<QueueEntry | undefined> {
+    const pending = this.#claiming.get(agentId);
+    if (pending && pending.until > now) return undefined;
     const wanted = new Set(queues);
     let best: QueueEntry | undefined;
     // A caller held for this agent (sticky routing) comes before any other.
@@ -107,7 +114,12 @@ export class MemoryQueueStore implements QueueStore {
     if (!best) return undefined;
     const offered: QueueEntry = { ...best, offeredTo: agentId, offeredAt: now };
     this.#entries.set(offered.callSid, offered);
+    this.#claiming.set(agentId, { callSid: offered.callSid, until: now + this.#claimGuardMs });
     return structuredClone(offered);
+  }
+
+  async settleClaim(agentId: string, callSid: string): Promise<void> {
+    if (this.#claiming.get(agentId)?.callSid === callSid) this.#claiming.delete(agentId);
   }
 
   async release(

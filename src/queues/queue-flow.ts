@@ -211,9 +211,9 @@ export class QueueFlow {
       // Offered to a free agent: leave, once the agent's side of the offer is committed too.
       if (await this.offerCommitted(entry)) return { leave: true, callback: false };
       // Claimed but not (yet) committed: `offerNextCaller` claims the caller first, then the agent,
-      // and a concurrent dispatch for the same agent may win it and release this caller. Leaving
-      // now would ring an agent offered another call; hold music, and a claim left behind for
-      // longer than a hold-music loop is given back.
+      // whose commit can still fail (a break set, a direct offer from an inbound call a moment
+      // earlier) and release this caller. Leaving now could ring an agent offered another call;
+      // hold music, and a claim left behind for longer than a hold-music loop is given back.
       if ((entry.offeredAt ?? now) > now - HOLD_MUSIC_SECONDS * 1000)
         return { leave: false, callback: false };
       await this.o.queues.release(callSid, entry.offeredTo);

@@ -28,8 +28,19 @@ export interface QueueStore {
    * come and callers held for another agent (`preferredUntil` not passed) are passed over. A
    * caller held for `agentId` comes first, before longer-waiting ones (sticky routing,
    * docs/interface.md §5.1).
+   *
+   * A claim also marks the agent as being offered a caller, until `settleClaim` (or
+   * `claimGuardSeconds`, should the claiming replica die): meanwhile a claim for the same agent
+   * claims nobody. Without it, two dispatches for one agent (two replicas, or the tick beside the
+   * "agent freed" hook) claim two callers, and the later caller can win the agent's offer ahead
+   * of the earlier one (issue #15, "callers connected in join order").
    */
   claimNext(queues: readonly string[], agentId: string, now: number): Promise<QueueEntry | undefined>;
+  /**
+   * The dispatch that claimed `callSid` for `agentId` has committed (or given up) the agent's side
+   * of the offer: the agent may be claimed for again. A settle of another claim changes nothing.
+   */
+  settleClaim(agentId: string, callSid: string): Promise<void>;
   /**
    * The offer was not answered: the caller is claimable again, at the same place. With `agentId`,
    * only an offer to that agent is released (a late ring-out of an older offer changes nothing).
@@ -193,7 +204,14 @@ export interface QueueStoreOptions {
    * the caller becomes claimable again. Default 120 s, well over a ring time.
    */
   offerTimeoutSeconds?: number;
+  /**
+   * How long a claim blocks another claim for the same agent when it is never settled (its
+   * replica died between the claim and the agent's commit). Default 5 s: a settled claim is
+   * released within a few Redis round trips; the periodic tick picks the agent up after this.
+   */
+  claimGuardSeconds?: number;
 }
 
 export const DEFAULT_QUEUE_MAX_AGE_SECONDS = 6 * 3600;
 export const DEFAULT_OFFER_TIMEOUT_SECONDS = 120;
+export const DEFAULT_CLAIM_GUARD_SECONDS = 5;

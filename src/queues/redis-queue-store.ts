@@ -10,6 +10,7 @@ import {
 import {
   afterFailedAttempt,
   type CallbackFailure,
+  DEFAULT_CLAIM_GUARD_SECONDS,
   DEFAULT_OFFER_TIMEOUT_SECONDS,
   DEFAULT_QUEUE_MAX_AGE_SECONDS,
   type EnqueueOptions,
@@ -36,6 +37,9 @@ import {
  *                                   score `preferredUntil`. A hint, never the truth (the entry's own
  *                                   fields are): it lets a claim stop at each line's first claimable
  *                                   caller unless a caller further on may be held for this agent
+ * - `queues:{queues}:claiming`       HASH agentId → `<until ms>:<callSid>`: the agent's claim not
+ *                                   yet settled (`QueueStore.claimNext`); a claim for that agent
+ *                                   before `until` claims nobody. `settleClaim` deletes the field
  * Every key expires `maxAgeSeconds` after the last enqueue, and an entry older than that is
  * dropped by `enqueue` (its line), `claimNext` and `prune`: a lost hang-up event cannot leave a
  * ghost caller in line for ever. Lines are short (`maxWaiting`, 50 by default), so scripts read
@@ -76,7 +80,8 @@ end
 return {2, raw, redis.call('ZRANK', KEYS[2], member) + 1}`;
 
 /**
- * The earliest claimable entry over the given lines (KEYS[3..]), marked offered; nil when none.
+ * The earliest claimable entry over the given lines (KEYS[4..]), marked offered; nil when none,
+ * or when a claim for this agent is not yet settled (KEYS[3], see \`QueueStore.claimNext\`).
  * An entry held for another agent (sticky routing: \`preferredAgent\` until \`preferredUntil\`) is
  * passed over; one held for this agent wins over any other. A line is read up to its first
  * claimable entry; past it, only the callers the held set (KEYS[2]) says may be held for this
@@ -87,6 +92,10 @@ local agent = ARGV[1]
 local now = tonumber(ARGV[2])
 local cutoff = tonumber(ARGV[3])
 local offerValidAfter = tonumber(ARGV[4])
+local pending = redis.call('HGET', KEYS[3], agent)
+if pending and (tonumber(string.match(pending, '^(%d+):')) or 0) > now then
+  return false
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local maybeMine, anyMine = {}, false
 for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -101,7 +110,7 @@ local function earlier(a, b)
   return not b or a['firstJoinedAt'] < b['firstJoinedAt']
     or (a['firstJoinedAt'] == b['firstJoinedAt'] and a['seq'] < b['seq'])
 end
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local members = redis.call('ZRANGE', KEYS[i], 0, -1)
   local found = false
   for _, m in ipairs(members) do
@@ -150,7 +159,17 @@ best['offeredTo'] = ARGV[1]
 best['offeredAt'] = now
 local raw = cjson.encode(best)
 redis.call('HSET', KEYS[1], best['callSid'], raw)
+redis.call('HSET', KEYS[3], agent, string.format('%d:%s', now + tonumber(ARGV[5]), best['callSid']))
+redis.call('EXPIRE', KEYS[3], ARGV[6])
 return raw`;
+
+/** Settle an agent's claim (KEYS[1] the claiming hash): only the claim of that caller. */
+const SETTLE = `
+local pending = redis.call('HGET', KEYS[1], ARGV[1])
+if pending and string.match(pending, '^%d+:(.*)$') == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0`;
 
 /** Replace an entry only if it is still exactly what the caller read (compare-and-set). */
 const UPDATE = `
@@ -174,6 +193,7 @@ const COMMANDS = {
   sbQueueEnqueue: { numberOfKeys: 4, lua: ENQUEUE },
   sbQueueUpdate: { numberOfKeys: 1, lua: UPDATE },
   sbQueueRemove: { numberOfKeys: 2, lua: REMOVE },
+  sbQueueSettle: { numberOfKeys: 1, lua: SETTLE },
 } as const;
 
 type ScriptCommands = {
@@ -207,6 +227,8 @@ export class RedisQueueStore implements QueueStore {
   readonly #entries = 'queues:{queues}:entries';
   readonly #seq = 'queues:{queues}:seq';
   readonly #held = 'queues:{queues}:held';
+  readonly #claiming = 'queues:{queues}:claiming';
+  readonly #claimGuardMs: number;
 
   constructor(redis: Redis, options: QueueStoreOptions = {}) {
     this.#redis = redis;
@@ -219,6 +241,7 @@ export class RedisQueueStore implements QueueStore {
     this.#scripts = redis as unknown as ScriptCommands;
     this.#maxAgeMs = Math.max(1, options.maxAgeSeconds ?? DEFAULT_QUEUE_MAX_AGE_SECONDS) * 1000;
     this.#offerTimeoutMs = Math.max(1, options.offerTimeoutSeconds ?? DEFAULT_OFFER_TIMEOUT_SECONDS) * 1000;
+    this.#claimGuardMs = Math.max(0, options.claimGuardSeconds ?? DEFAULT_CLAIM_GUARD_SECONDS) * 1000;
   }
 
   #line(queue: string): string {
@@ -277,16 +300,23 @@ export class RedisQueueStore implements QueueStore {
     const lines = [...new Set(queues)].map((q) => this.#line(q));
     if (!lines.length) return undefined;
     const raw = await this.#scripts.sbQueueClaim(
-      2 + lines.length,
+      3 + lines.length,
       this.#entries,
       this.#held,
+      this.#claiming,
       ...lines,
       agentId,
       now,
       now - this.#maxAgeMs,
       now - this.#offerTimeoutMs,
+      this.#claimGuardMs,
+      Math.ceil(this.#maxAgeMs / 1000),
     );
     return decode(raw);
+  }
+
+  async settleClaim(agentId: string, callSid: string): Promise<void> {
+    await this.#scripts.sbQueueSettle(this.#claiming, agentId, callSid);
   }
 
   /** Read-modify-write of one entry with compare-and-set; retries when another write came first. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ADVANCE_STREAM_CURSOR } from '../redis.js';
 import { type CallRecord, decodeRecord, encodeRecord } from './call-record.js';
 import {
   type CallRecordStore,
@@ -34,29 +35,9 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 return 1`;
 
-/** Stream ids are `<ms>-<seq>`; move the cursor only forward. */
-const ADVANCE = `
-local function parse(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-local nms, nseq = parse(ARGV[1])
-if not nms then
-  return redis.error_reply('ERR not a stream id')
-end
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local cms, cseq = parse(cur)
-  if cms and (nms < cms or (nms == cms and nseq <= cseq)) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1`;
-
 const COMMANDS = {
   sbRecordAppend: { numberOfKeys: 3, lua: APPEND },
-  sbRecordAdvance: { numberOfKeys: 1, lua: ADVANCE },
+  sbRecordAdvance: { numberOfKeys: 1, lua: ADVANCE_STREAM_CURSOR },
 } as const;
 
 type ScriptCommands = {

@@ -1,5 +1,6 @@
 import { isWithheld } from './route-call.js';
 import {
+  answeredDay,
   callerKey,
   DEFAULT_BUSY_MAX_MS,
   DEFAULT_COUNTED_TTL_SECONDS,
@@ -31,6 +32,7 @@ export function createMemoryRoutingStore(options: MemoryRoutingStoreOptions = {}
   const maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MEMORY_ROUTING_CAP);
   const countedTtlMs = (options.countedTtlSeconds ?? DEFAULT_COUNTED_TTL_SECONDS) * 1000;
   const busyMaxMs = options.busyMaxMs ?? DEFAULT_BUSY_MAX_MS;
+  const timeZone = options.timeZone ?? 'UTC';
 
   const history = new Map<string, Map<string, number>>();
   const idle = new Map<string, number>();
@@ -38,6 +40,9 @@ export function createMemoryRoutingStore(options: MemoryRoutingStoreOptions = {}
   const counted = new ExpiringSet(now, maxEntries);
   const ended = new ExpiringSet(now, maxEntries);
   let rotation = 0;
+  // Answered calls per agent of one local day; a new day starts from nothing (older days are
+  // never read again: "today" only moves forward on one process's clock).
+  let answered: { day: string; counts: Map<string, number> } = { day: '', counts: new Map() };
 
   return {
     async load(caller: string | undefined, loadOptions: LoadOptions = {}): Promise<RoutingState> {
@@ -53,12 +58,20 @@ export function createMemoryRoutingStore(options: MemoryRoutingStoreOptions = {}
       const oldest = now() - busyMaxMs;
       for (const [agentId, leg] of busy) if (leg.at >= oldest) state.busy.add(agentId);
       if (loadOptions.withRotation) state.rotation = ++rotation;
+      if (loadOptions.withAnsweredToday) {
+        state.answeredToday = Object.create(null) as Record<string, number>;
+        if (answered.day === answeredDay(now(), timeZone))
+          for (const [agentId, count] of answered.counts) state.answeredToday[agentId] = count;
+      }
       return state;
     },
 
     async recordAnswer(callSid: string, caller: string | undefined, agentId: string): Promise<boolean> {
-      if (isWithheld(caller)) return false;
       if (!counted.addIfAbsent(callSid, countedTtlMs)) return false;
+      const day = answeredDay(now(), timeZone);
+      if (answered.day !== day) answered = { day, counts: new Map() };
+      answered.counts.set(agentId, (answered.counts.get(agentId) ?? 0) + 1);
+      if (isWithheld(caller)) return true;
       const key = callerKey(caller!);
       const counts = history.get(key) ?? new Map<string, number>();
       // Re-inserted at the end: map order is "answered longest ago first", the eviction order.

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isWithheld } from './route-call.js';
 import {
+  ANSWERED_DAY_TTL_SECONDS,
+  answeredDay,
   callerKey,
   DEFAULT_BUSY_MAX_MS,
   DEFAULT_COUNTED_TTL_SECONDS,
@@ -21,6 +23,9 @@ import {
  *   {routing}:history:<caller>  hash   agentId → answered calls; at most HISTORY_AGENTS fields,
  *                                      expires historyDays after the caller's last answered call
  *   {routing}:counted:<callSid> string marker: this call's answer was counted (EX countedTtl)
+ *   {routing}:answered:<day>    hash   agentId → inbound calls answered that local day (TZ), for
+ *                                      `fewest-calls`; counted under the same marker as the history,
+ *                                      expires ANSWERED_DAY_TTL_SECONDS after its last answer
  *   {routing}:idle              hash   agentId → ms epoch of the last leg end
  *   {routing}:busy              hash   agentId → "<answeredAt>:<legSid>"
  *   {routing}:ended:<legSid>    string marker: this leg ended (PX busyMax), so a late "answered"
@@ -38,6 +43,7 @@ const TAG = '{routing}';
 const keys = {
   history: (caller: string) => `${TAG}:history:${caller}`,
   counted: (callSid: string) => `${TAG}:counted:${callSid}`,
+  answered: (day: string) => `${TAG}:answered:${day}`,
   idle: `${TAG}:idle`,
   busy: `${TAG}:busy`,
   ended: (legSid: string) => `${TAG}:ended:${legSid}`,
@@ -69,11 +75,15 @@ local function trim(key, cap, keep)
 end
 `;
 
-// KEYS: history, idle, busy, rotation, presence, changed.
-// ARGV: read history (1/0), advance rotation (1/0), epoch held ('' = none), version held, history cap.
-// Reply: { history, rotation|false, epoch, version, mode, a, b } where mode 'full' → a, b = the
-// idle and busy hashes (flat), 'delta' → a = changed agent ids, b = { idle values, busy values }.
+// KEYS: history, idle, busy, rotation, presence, changed, answered today.
+// ARGV: read history (1/0), advance rotation (1/0), epoch held ('' = none), version held, history
+// cap, read answered today (1/0).
+// Reply: { history, rotation|false, epoch, version, mode, a, b, answered } where mode 'full' → a, b
+// = the idle and busy hashes (flat), 'delta' → a = changed agent ids, b = { idle values, busy
+// values }; answered = today's hash (flat), or false when not asked for.
 const LOAD = `${TRIM_HISTORY}
+local answered = false
+if ARGV[6] == '1' then answered = redis.call('HGETALL', KEYS[7]) end
 local history = {}
 if ARGV[1] == '1' then
   if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[5]) then trim(KEYS[1], tonumber(ARGV[5]), '') end
@@ -86,15 +96,15 @@ local epoch = p[1] or ''
 local v = tonumber(p[2] or '0')
 local held = tonumber(ARGV[4]) or -1
 if epoch == ARGV[3] and epoch ~= '' and held <= v then
-  if held == v then return { history, rotation, epoch, v, 'delta', {}, {} } end
+  if held == v then return { history, rotation, epoch, v, 'delta', {}, {}, answered } end
   local changed = redis.call('ZRANGEBYSCORE', KEYS[6], '(' .. held, '+inf', 'LIMIT', 0, ${MAX_DELTA})
-  if #changed == 0 then return { history, rotation, epoch, v, 'delta', {}, {} } end
+  if #changed == 0 then return { history, rotation, epoch, v, 'delta', {}, {}, answered } end
   if #changed < ${MAX_DELTA} then
     return { history, rotation, epoch, v, 'delta', changed,
-      { redis.call('HMGET', KEYS[2], unpack(changed)), redis.call('HMGET', KEYS[3], unpack(changed)) } }
+      { redis.call('HMGET', KEYS[2], unpack(changed)), redis.call('HMGET', KEYS[3], unpack(changed)) }, answered }
   end
 end
-return { history, rotation, epoch, v, 'full', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]) }
+return { history, rotation, epoch, v, 'full', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), answered }
 `;
 
 // Lua: one presence change of agent ARGV[1]; KEYS[p] = presence, KEYS[c] = changed, epoch = a new id.
@@ -105,14 +115,19 @@ local function bump(presence, changed, agent, epoch)
 end
 `;
 
-// KEYS: counted marker, history. ARGV: agentId, marker TTL (s), history TTL (s), history cap.
-// The marker and the increment happen together or not at all, so neither a repeat nor a crash
+// KEYS: counted marker, history, answered today. ARGV: agentId, marker TTL (s), history TTL (s),
+// history cap, write history (1/0: not for a withheld caller), answered-day TTL (s).
+// The marker and the increments happen together or not at all, so neither a repeat nor a crash
 // can count a call twice.
 const RECORD_ANSWER = `${TRIM_HISTORY}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-  if redis.call('HLEN', KEYS[2]) > tonumber(ARGV[4]) then trim(KEYS[2], tonumber(ARGV[4]), ARGV[1]) end
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  if ARGV[5] == '1' then
+    redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+    if redis.call('HLEN', KEYS[2]) > tonumber(ARGV[4]) then trim(KEYS[2], tonumber(ARGV[4]), ARGV[1]) end
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+  end
   return 1
 end
 return 0
@@ -151,8 +166,8 @@ type Reply = string | number | null | Reply[];
 
 /** The scripts, registered on the client under names no other component uses. */
 interface RoutingCommands {
-  switchboardRoutingLoad2(...args: string[]): Promise<Reply>;
-  switchboardRoutingRecordAnswer2(...args: string[]): Promise<number>;
+  switchboardRoutingLoad3(...args: string[]): Promise<Reply>;
+  switchboardRoutingRecordAnswer3(...args: string[]): Promise<number>;
   switchboardRoutingMarkBusy2(...args: string[]): Promise<number>;
   switchboardRoutingMarkIdle2(...args: string[]): Promise<number>;
 }
@@ -193,14 +208,16 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
   const countedTtlSeconds = String(options.countedTtlSeconds ?? DEFAULT_COUNTED_TTL_SECONDS);
   const busyMaxMs = options.busyMaxMs ?? DEFAULT_BUSY_MAX_MS;
   const historyTtlSeconds = String(Math.round((options.historyDays ?? 365) * 86_400));
+  const timeZone = options.timeZone ?? 'UTC';
+  const today = () => answeredDay(now(), timeZone);
   // Each write that may create the presence counter offers a new epoch id (HSETNX keeps the first),
   // so a counter re-created after a flush is never mistaken for the one a replica held.
   const replicaId = randomUUID();
   let writes = 0;
   const newEpoch = () => `${replicaId}.${++writes}`;
 
-  redis.defineCommand('switchboardRoutingLoad2', { numberOfKeys: 6, lua: LOAD });
-  redis.defineCommand('switchboardRoutingRecordAnswer2', { numberOfKeys: 2, lua: RECORD_ANSWER });
+  redis.defineCommand('switchboardRoutingLoad3', { numberOfKeys: 7, lua: LOAD });
+  redis.defineCommand('switchboardRoutingRecordAnswer3', { numberOfKeys: 3, lua: RECORD_ANSWER });
   redis.defineCommand('switchboardRoutingMarkBusy2', { numberOfKeys: 4, lua: MARK_BUSY });
   redis.defineCommand('switchboardRoutingMarkIdle2', { numberOfKeys: 5, lua: MARK_IDLE });
   const scripts = redis as unknown as RoutingCommands;
@@ -279,20 +296,25 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
   return {
     async load(caller: string | undefined, loadOptions: LoadOptions = {}): Promise<RoutingState> {
       const withheld = isWithheld(caller);
-      const reply = await scripts.switchboardRoutingLoad2(
+      // Read afresh on every fewest-calls decision (one HGETALL of the agents who answered today,
+      // in the same script): it changes with every answered call, so it is not worth caching.
+      const reply = await scripts.switchboardRoutingLoad3(
         keys.history(withheld ? '' : callerKey(caller!)),
         keys.idle,
         keys.busy,
         keys.rotation,
         keys.presence,
         keys.changed,
+        // Not read unless asked for: no local-day computation on the other strategies' hot path.
+        keys.answered(loadOptions.withAnsweredToday ? today() : ''),
         withheld ? '0' : '1',
         loadOptions.withRotation ? '1' : '0',
         cache?.epoch ?? '',
         String(cache?.version ?? -1),
         String(HISTORY_AGENTS),
+        loadOptions.withAnsweredToday ? '1' : '0',
       );
-      const [historyPairs, rotation, replyEpoch, version, mode, a, b] = reply as [
+      const [historyPairs, rotation, replyEpoch, version, mode, a, b, answered] = reply as [
         string[],
         unknown,
         string,
@@ -300,6 +322,7 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
         string,
         Reply,
         Reply,
+        unknown,
       ];
       const c = applyPresence(String(replyEpoch), Number(version), String(mode), a, b);
       // A flag older than busyMax is stale (its `completed` never came): rebuild the set without it.
@@ -321,18 +344,23 @@ export function createRedisRoutingStore(redis: Redis, options: RedisRoutingStore
       };
       // Lua `false` (no rotation asked for) arrives as null; only a real counter value counts.
       if (typeof rotation === 'number' || typeof rotation === 'string') state.rotation = Number(rotation);
+      if (loadOptions.withAnsweredToday)
+        state.answeredToday = numbersOf(Array.isArray(answered) ? answered : []);
       return state;
     },
 
     async recordAnswer(callSid: string, caller: string | undefined, agentId: string): Promise<boolean> {
-      if (isWithheld(caller)) return false;
-      const counted = await scripts.switchboardRoutingRecordAnswer2(
+      const withheld = isWithheld(caller);
+      const counted = await scripts.switchboardRoutingRecordAnswer3(
         keys.counted(callSid),
-        keys.history(callerKey(caller!)),
+        keys.history(withheld ? '' : callerKey(caller!)),
+        keys.answered(today()),
         agentId,
         countedTtlSeconds,
         historyTtlSeconds,
         String(HISTORY_AGENTS),
+        withheld ? '0' : '1',
+        String(ANSWERED_DAY_TTL_SECONDS),
       );
       return Number(counted) === 1;
     },

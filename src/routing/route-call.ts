@@ -37,6 +37,11 @@ export interface RoutingInput<A extends RoutingAgent = RoutingAgent> {
   alreadyRung: readonly string[];
   /** Value of the shared round-robin counter for this decision (any integer; only used by round-robin). */
   rotation: number;
+  /**
+   * agentId → inbound calls the agent answered today (only used by fewest-calls); an agent not in
+   * it answered none. Undefined or empty when unknown: fewest-calls then orders as longest-idle.
+   */
+  answeredToday?: Readonly<Record<string, number>>;
   /** `STICKY_ROUTING` */
   sticky: boolean;
   /** `STICKY_THRESHOLD`: the preferred agent holds strictly more than this share of the answered calls. */
@@ -125,6 +130,9 @@ export function preferredAgent(
  *    has been rung, over all free agents again.
  *
  * O(n log n) in agents (ring-all and round-robin sort), O(h) in history entries.
+ *
+ * `fewest-calls` rings the free agent with the fewest answered calls today (`answeredToday`), ties
+ * by longest idle, then name: FreeSWITCH mod_callcenter's `agent-with-fewest-calls`, counted per day.
  */
 export function routeCall<A extends RoutingAgent>(input: RoutingInput<A>): RoutingDecision<A> {
   let anyOnline = false;
@@ -155,6 +163,8 @@ export function routeCall<A extends RoutingAgent>(input: RoutingInput<A>): Routi
       return { targets: [nextInRotation(free, rung, input.rotation)], reason: 'strategy' };
     case 'longest-idle':
       return { targets: [longestIdle(pool)], reason: 'strategy' };
+    case 'fewest-calls':
+      return { targets: [fewestCalls(pool, input.answeredToday ?? {})], reason: 'strategy' };
     case 'random': {
       const index = Math.min(pool.length - 1, Math.max(0, Math.floor(input.rng() * pool.length)));
       return { targets: [pool[index]!], reason: 'strategy' };
@@ -202,6 +212,28 @@ function longestIdle<A extends RoutingAgent>(pool: readonly A[]): A {
   let best = pool[0]!;
   for (let i = 1; i < pool.length; i++) {
     if (byIdleThenName(pool[i]!, best) < 0) best = pool[i]!;
+  }
+  return best;
+}
+
+/** The agent with the fewest answered calls today; ties by longest idle, then name (one pass). */
+function fewestCalls<A extends RoutingAgent>(
+  pool: readonly A[],
+  answered: Readonly<Record<string, number>>,
+): A {
+  const countOf = (a: A) => {
+    const n = Object.hasOwn(answered, a.id) ? answered[a.id]! : 0;
+    return Number.isFinite(n) ? n : 0;
+  };
+  let best = pool[0]!;
+  let bestCount = countOf(best);
+  for (let i = 1; i < pool.length; i++) {
+    const agent = pool[i]!;
+    const count = countOf(agent);
+    if (count < bestCount || (count === bestCount && byIdleThenName(agent, best) < 0)) {
+      best = agent;
+      bestCount = count;
+    }
   }
   return best;
 }

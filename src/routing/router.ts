@@ -68,8 +68,8 @@ export interface RouterOptions {
 /**
  * The edge between the store and the pure `routeCall`: one store round trip per decision, then
  * the decision. When the store fails or is slow, history, idle times and busy flags are treated
- * as unknown (no sticky agent, everyone idle forever and free) and round-robin falls back to a
- * counter local to this replica, because the caller's TeXML reply depends on the answer.
+ * as unknown (no sticky agent, everyone idle forever and free, nobody answered a call today) and
+ * round-robin falls back to a counter local to this replica, because the caller's TeXML reply depends on the answer.
  */
 export function createRouter(options: RouterOptions): Router {
   const { store, settings, logger } = options;
@@ -152,9 +152,10 @@ export function createRouter(options: RouterOptions): Router {
 
   async function loadOrNothing(caller: string | undefined, strategy: RoutingStrategy): Promise<RoutingState> {
     const withRotation = strategy === 'round-robin';
+    const withAnsweredToday = strategy === 'fewest-calls';
     try {
       return await withTimeout(
-        store.load(caller, { withRotation }),
+        store.load(caller, { withRotation, withAnsweredToday }),
         loadTimeoutMs,
         `routing store did not answer in ${loadTimeoutMs} ms`,
       );
@@ -190,6 +191,7 @@ export function createRouter(options: RouterOptions): Router {
           round: request.round,
           alreadyRung: request.alreadyRung,
           rotation: state.rotation ?? ++localRotation,
+          ...(state.answeredToday ? { answeredToday: state.answeredToday } : {}),
           sticky: settings.sticky,
           threshold: settings.stickyThreshold,
           maxTargets: settings.maxTargets,

@@ -1,6 +1,9 @@
+import { formatLocalDate, wallTime } from '../call-center/wall-time.js';
+
 /**
- * What routing remembers between calls: each caller's answered calls per agent, when each agent's
- * last leg ended, who is on a call right now, and the shared round-robin counter.
+ * What routing remembers between calls: each caller's answered calls per agent, each agent's
+ * answered calls today (for `fewest-calls`), when each agent's last leg ended, who is on a call
+ * right now, and the shared round-robin counter.
  * Implementations: `redis-routing-store.ts` (shared by all replicas) and `memory-routing-store.ts`
  * (single replica, the embedded default); both pass `test/routing/routing-store-suite.ts`.
  */
@@ -16,6 +19,11 @@ export interface RoutingState {
   /** The round-robin counter after advancing it, when asked for with `withRotation`. */
   rotation?: number;
   /**
+   * agentId → inbound calls the agent answered today (the local day in `timeZone`), when asked for
+   * with `withAnsweredToday`; agents without an answered call today are absent.
+   */
+  answeredToday?: Record<string, number>;
+  /**
    * Set by a store that keeps presence in process (the Redis store): `idle` and `busy` are then its
    * live view, updated in place by later loads — read them right after `load`, never change them —
    * and a reader that derived something per agent from an earlier state can ask which agents'
@@ -28,14 +36,18 @@ export interface RoutingState {
 export interface LoadOptions {
   /** Also advance the round-robin counter and return its new value (same round trip). */
   withRotation?: boolean;
+  /** Also read every agent's answered calls today (`fewest-calls` routing), same round trip. */
+  withAnsweredToday?: boolean;
 }
 
 export interface RoutingStore {
   /** One caller's history plus all idle times and busy flags, in ONE round trip whatever the roster size. */
   load(caller: string | undefined, options?: LoadOptions): Promise<RoutingState>;
   /**
-   * Adds one answered call to (caller, agent), at most once per `callSid`, whichever replica calls
-   * and however often. Resolves true when this call counted it, false for a repeat or a withheld caller.
+   * Counts one answered call, at most once per `callSid`, whichever replica calls and however
+   * often: one more for the agent today (local day in `timeZone`, for `fewest-calls`), and one
+   * more for (caller, agent) unless the caller is withheld (history is never written for them).
+   * Resolves true when this call counted it, false for a repeat.
    */
   recordAnswer(callSid: string, caller: string | undefined, agentId: string): Promise<boolean>;
   /** The agent's leg `legSid` was answered at `at` (ms epoch). Ignored if that leg already ended. */
@@ -61,10 +73,25 @@ export interface RoutingStoreOptions {
    * (https://developers.telnyx.com/docs/voice/programmable-voice/texml-verbs/dial).
    */
   busyMaxMs?: number;
+  /**
+   * `TZ`: the IANA zone whose calendar day "today" is for the agents' answered calls (the day of
+   * the daily summary and the schedules, docs/interface.md §2). Default `UTC`.
+   */
+  timeZone?: string;
 }
 
 export const DEFAULT_COUNTED_TTL_SECONDS = 86_400;
 export const DEFAULT_BUSY_MAX_MS = 14_400_000;
+/**
+ * How long a day's answered-call counts are kept after their last change: past the end of the
+ * longest local day (25 h), so "today" is always complete, and gone the day after.
+ */
+export const ANSWERED_DAY_TTL_SECONDS = 2 * 86_400;
+
+/** The key of "today" for the agents' answered calls: the local date `YYYY-MM-DD` in `timeZone`. */
+export function answeredDay(at: number, timeZone = 'UTC'): string {
+  return formatLocalDate(wallTime(at, timeZone));
+}
 
 /** The form a caller's number is stored under: trimmed, lower-cased (SIP URIs differ only in case). */
 export function callerKey(caller: string): string {

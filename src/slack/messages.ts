@@ -1,5 +1,5 @@
 import type { ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
-import type { Alert, AlertType, ClosedAlertInfo } from '../alerts/alert.js';
+import type { Alert, AlertType, CallbackAlertInfo, ClosedAlertInfo } from '../alerts/alert.js';
 import { dailySummaryBlocks, dailySummaryLine, dailySummaryTitle } from './daily-summary-message.js';
 import { formatDuration, maskPhoneNumber } from './humanize.js';
 import {
@@ -125,6 +125,31 @@ const callContext = (alert: Alert & { callSid: string }): ContextBlock =>
 
 const v = slackVoice;
 
+/** "attempt 2 of 3", or "attempt 2" when the queue's number of attempts is unknown. */
+const attemptText = (c: CallbackAlertInfo): string =>
+  `attempt ${c.attempt}${c.attempts ? ` of ${c.attempts}` : ''}`;
+
+/** "Callback to +1… for queue support, attempt 2 of 3": what a queue callback's message is about. */
+const callbackPhrase = (a: { to: string }, c: CallbackAlertInfo, v: Voice): string =>
+  `Callback to ${v.phone(a.to)} for queue ${v.name(c.queue)}, ${attemptText(c)}`;
+
+const callbackFields = (c: CallbackAlertInfo | undefined): Array<readonly [string, string]> =>
+  c
+    ? [
+        ['Queue', v.name(c.queue)],
+        ['Attempt', attemptText(c).replace(/^attempt /, '')],
+      ]
+    : [];
+
+/** The call's sid, and for a callback the caller's original call too (as `callback-failed` shows). */
+const outboundContext = (a: Alert & { callSid: string; callback?: CallbackAlertInfo }): ContextBlock =>
+  a.callback
+    ? context(
+        a,
+        `call \`${untrusted(a.callSid, 100)}\` · callback of call \`${untrusted(a.callback.callSid, 100)}\``,
+      )
+    : callContext(a);
+
 /** One alert type's presentation: header title, summary line (Slack fallback and log line), blocks. */
 interface AlertView<A extends Alert> {
   title(alert: A): string;
@@ -244,41 +269,55 @@ const views: { [T in AlertType]: AlertView<AlertOf<T>> } = {
       callContext(a),
     ],
   },
+  // A queue callback's attempt is an outbound call too; it is told as the callback it is.
   'outbound-ringing': {
-    title: () => '📤 Outbound call ringing',
-    summary: (a, v) => `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} is ringing`,
+    title: (a) => (a.callback ? '📞 Callback ringing' : '📤 Outbound call ringing'),
+    summary: (a, v) =>
+      a.callback
+        ? `📞 ${callbackPhrase(a, a.callback, v)} — ringing agent ${v.name(a.agent)}`
+        : `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} is ringing`,
     body: (a) => [
       fields([
         ['Agent', v.name(a.agent)],
-        ['Customer', v.phone(a.to)],
+        [a.callback ? 'Caller' : 'Customer', v.phone(a.to)],
+        ...callbackFields(a.callback),
       ]),
-      callContext(a),
+      outboundContext(a),
     ],
   },
   'outbound-answered': {
-    title: () => '📤 Outbound call answered',
-    summary: (a, v) => `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} was answered`,
+    title: (a) => (a.callback ? '✅ Callback answered' : '📤 Outbound call answered'),
+    summary: (a, v) =>
+      a.callback
+        ? `✅ ${callbackPhrase(a, a.callback, v)} — answered, agent ${v.name(a.agent)}`
+        : `📤 Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} was answered`,
     body: (a) => [
       fields([
         ['Agent', v.name(a.agent)],
-        ['Customer', v.phone(a.to)],
+        [a.callback ? 'Caller' : 'Customer', v.phone(a.to)],
+        ...callbackFields(a.callback),
       ]),
-      callContext(a),
+      outboundContext(a),
     ],
   },
   'outbound-completed': {
-    title: () => '☎️ Outbound call ended',
+    title: (a) => (a.callback ? '☎️ Callback ended' : '☎️ Outbound call ended'),
     summary: (a, v) =>
-      `☎️ Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} ended ${
-        a.answered ? `after ${formatDuration(a.talkSeconds)}` : 'unanswered'
-      }`,
+      a.callback
+        ? `☎️ ${callbackPhrase(a, a.callback, v)} — ${
+            a.answered ? `ended after ${formatDuration(a.talkSeconds)}` : 'ended without reaching the caller'
+          }, agent ${v.name(a.agent)}`
+        : `☎️ Outbound call from ${v.name(a.agent)} to ${v.phone(a.to)} ended ${
+            a.answered ? `after ${formatDuration(a.talkSeconds)}` : 'unanswered'
+          }`,
     body: (a) => [
       fields([
         ['Agent', v.name(a.agent)],
-        ['Customer', v.phone(a.to)],
+        [a.callback ? 'Caller' : 'Customer', v.phone(a.to)],
+        ...callbackFields(a.callback),
         ['Talk time', a.answered ? formatDuration(a.talkSeconds) : '_not answered_'],
       ]),
-      callContext(a),
+      outboundContext(a),
     ],
   },
   'roster-changed': {

@@ -414,6 +414,47 @@ describe('queue callbacks (docs/interface.md §7)', () => {
     ]);
     expect(state).toMatchObject({ direction: 'outbound', callback, outcome: 'missed' });
   });
+
+  it("every Slack alert of a callback's call says which callback, queue and attempt it is (docs/interface.md §4)", () => {
+    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
+    const callback = { callSid: 'C', queue: 'support', attempt: 2, attempts: 3 };
+    const customerLeg = (status: 'in-progress' | 'completed', seq: number, sec: number): CallEvent => ({
+      kind: 'status',
+      legSid: 'OC',
+      parentSid: 'O',
+      to: '+13125550100',
+      status,
+      seq,
+      at: s(sec),
+    });
+    const { alerts } = play([
+      {
+        kind: 'outbound-created',
+        sid: 'O',
+        from: '+18005550199',
+        agent,
+        customer: '+13125550100',
+        callback,
+        at: s(0),
+      },
+      { kind: 'status', legSid: 'O', status: 'in-progress', seq: 2, at: s(5) },
+      { kind: 'customer-dial-started', at: s(5) },
+      customerLeg('in-progress', 2, 12),
+      customerLeg('completed', 3, 72),
+      { kind: 'status', legSid: 'O', status: 'completed', seq: 3, at: s(73) },
+    ]);
+    expect(alerts.map((a) => [a.type, 'callback' in a ? a.callback : undefined])).toEqual([
+      ['outbound-ringing', callback],
+      ['outbound-answered', callback],
+      ['outbound-completed', callback],
+    ]);
+    // A plain click-to-call carries none.
+    const plain = play([
+      { kind: 'outbound-created', sid: 'P', from: '+18005550199', agent, customer: '+13125550100', at: s(0) },
+    ]);
+    expect(plain.alerts).toHaveLength(1);
+    expect(plain.alerts[0]).not.toHaveProperty('callback');
+  });
 });
 
 describe('the menu, the queue and a closed queue (docs/interface.md §9)', () => {

@@ -6,7 +6,7 @@ import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { eventually, postRaw, startServer, type TestServer } from '../helper.js';
 import { uniquePrefix } from '../setup/redis.js';
 import { useFakeSlack } from '../support/fake-slack.js';
-import { slackEvents } from '../support/slack-kind.js';
+import { slackEvents, slackKind, slackTexts } from '../support/slack-kind.js';
 
 /**
  * Callbacks that keep their place (docs/interface.md §7 "Callback instead of waiting"), end to
@@ -296,6 +296,27 @@ describe.each(['memory', 'redis'] as const)('queue callbacks end to end (%s)', (
       today: Record<string, unknown>;
     }>;
     expect(after[0]).toMatchObject({ callbacks: 0, today: { callbacks: { requested: 1, connected: 1 } } });
+
+    // Slack tells the attempt as the queue's callback, each step once (whichever replica saw it),
+    // never as a generic click-to-call (docs/interface.md §4).
+    const of = (sid: string) => (m: { blocks?: unknown[] }) => JSON.stringify(m.blocks).includes(sid);
+    await eventually(async () => {
+      const texts = slack.accepted().filter(of(call.callSid)).flatMap(slackTexts);
+      expect(texts.map(slackKind)).toEqual(['callback-ringing', 'callback-answered', 'callback-ended']);
+    }, 8_000);
+    const texts = slack.accepted().filter(of(call.callSid)).flatMap(slackTexts);
+    const about = `Callback to ${caller(4).from} for queue support, attempt 1 of 3`;
+    // Earlier steps may arrive folded into a later message, each as its line and Slack's date.
+    const lines = texts.map((t) => t.replace(/ · <!date\^.*$/u, ''));
+    expect(lines.slice(0, 2)).toEqual([
+      `📞 ${about} — ringing agent ${second}`,
+      `✅ ${about} — answered, agent ${second}`,
+    ]);
+    // (This test's customer leg carries no Timestamps: the talk time is whatever the clock made it.)
+    expect(
+      lines[2]!.startsWith(`☎️ ${about} — ended after `) && lines[2]!.endsWith(`s, agent ${second}`),
+    ).toBe(true);
+    expect(slack.accepted().some((m) => /Outbound call|^📤/u.test(m.text))).toBe(false);
   });
 
   it('an attempt that fails is retried at the same place: the agent rings out, then the callback connects', async () => {
@@ -385,6 +406,14 @@ describe.each(['memory', 'redis'] as const)('queue callbacks end to end (%s)', (
     }, 8_000);
     const message = slack.accepted().find((m) => slackEvents(m).includes('callback-failed'))!;
     expect(message.text).toMatch(/failed after 2 attempts/);
+    // The last attempt's own messages: it rang Alice, and ended without reaching the caller.
+    await eventually(async () => {
+      const texts = slack.accepted().flatMap(slackTexts);
+      expect(texts.filter((t) => slackKind(t) === 'callback-ended')).toEqual([
+        `☎️ Callback to ${caller(2).from} for queue support, attempt 2 of 2 — ended without reaching the caller, agent Alice`,
+      ]);
+      expect(texts.filter((t) => slackKind(t) === 'callback-ringing')).toHaveLength(1);
+    }, 8_000);
     expect(await api().texmlCalls).toHaveLength(1);
   });
 

@@ -60,7 +60,7 @@ async function spawnReplica(env: Record<string, string>): Promise<Replica> {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`replica did not start:\n${output.join('')}`));
-    }, 30_000);
+    }, 60_000);
     const onData = () => {
       const m = /\{"port":(\d+)\}/.exec(output.join(''));
       if (!m) return;
@@ -255,7 +255,7 @@ describe('three replicas on one Redis, callbacks scattered, repeated and reorder
       await eventually(async () => expect((await fetch(`${r.url}/readyz`)).status).toBe(200), 30_000);
     }
     // Three Node processes compiling TypeScript on two busy cores can take a while to come up.
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.all(replicas.map(stopReplica));

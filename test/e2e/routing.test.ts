@@ -86,6 +86,29 @@ describe('routing end to end (two instances, one Redis)', () => {
     expect(await firstDial(b, '+13125550203')).toEqual([BOB]);
   });
 
+  it('fewest-calls rings the agent with the fewest answered calls today, not the one idle longest', async () => {
+    await start({ ROUTING_STRATEGY: 'fewest-calls', STICKY_ROUTING: 'false' });
+    // Nobody answered a call today and nobody has been rung: ties by idle time, then name.
+    expect(await firstDial(a, '+13125550401')).toEqual([ALICE]);
+    // Alice answers one (every callback sent twice: counted once), then Bob one, on the other instance.
+    expect((await answeredBy(a, '+13125550402', { chaos: true })).rounds).toEqual([[ALICE]]);
+    expect((await answeredBy(b, '+13125550403')).rounds).toEqual([[BOB]]);
+    // Carol has answered none: she rings first, lets it ring out, and Alice (one call, idle longer
+    // than Bob) takes it in the second round.
+    const third = await playInbound(a.player, {
+      from: '+13125550404',
+      answerInRound: 2,
+      answerAfter: 5,
+      talkSeconds: 20,
+    });
+    expect(third.rounds).toEqual([[CAROL], [ALICE]]);
+    // Today: Alice 2, Bob 1, Carol 0. Bob has been idle longest (longest-idle would ring him);
+    // Carol, who just let a call ring out, still has the fewest answered calls.
+    expect(await firstDial(b, '+13125550405')).toEqual([CAROL]);
+    const counts = await b.app.services.routing.load(undefined, { withAnsweredToday: true });
+    expect({ ...counts.answeredToday }).toEqual({ Alice: 2, Bob: 1 });
+  });
+
   it('random rings one online agent per round', async () => {
     await start({ ROUTING_STRATEGY: 'random', STICKY_ROUTING: 'false' });
     const seen = new Set<string>();

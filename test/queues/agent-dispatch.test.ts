@@ -118,6 +118,29 @@ describeBackends('agent dispatch', (backend) => {
     expect(line.map((e) => e.callSid)).toEqual(['C1', 'C2']);
   });
 
+  it('a second dispatch for a busy-claiming agent waits its turn: the earlier caller wins the agent', async () => {
+    // Replica 1 claims C1 for a1 and is slow to commit the agent; replica 2 dispatches a1 meanwhile.
+    // If replica 2 could claim C2 and commit first, C2 would jump ahead of C1 (issue #15).
+    const [r1, r2] = backend.pair(impl);
+    await join(r1.queues, 'C1', s(0));
+    await join(r1.queues, 'C2', s(1));
+    let commit!: () => void;
+    const slow = gated(r1.agents, new Promise<void>((resolve) => (commit = resolve)));
+    const request = { agentId: 'a1', queues: ['support'], registered: true, now: s(5) };
+    const first = offerNextCaller(slow.store, r1.queues, request);
+    await slow.reached;
+    const second = await offerNextCaller(r2.agents, r2.queues, request);
+    expect(second).toBeUndefined();
+    commit();
+    expect((await first)?.entry.callSid).toBe('C1');
+    expect(await r1.agents.get('a1')).toMatchObject({ state: 'offered', callSid: 'C1' });
+    const line = await r2.queues.list('support', s(6));
+    expect(line.map((e) => [e.callSid, e.offeredTo])).toEqual([
+      ['C1', 'a1'],
+      ['C2', undefined],
+    ]);
+  });
+
   it('the wrap-up tick frees due agents once, who can then take the next caller', async () => {
     const [r1, r2] = backend.pair(impl);
     await busy(r1.agents, 'a1', 'X1', s(0), 30);
@@ -137,3 +160,33 @@ describeBackends('agent dispatch', (backend) => {
     expect(offered?.entry.callSid).toBe('C1');
   });
 });
+
+/**
+ * `store`, whose first compare-and-set waits for `open` (a replica slow to commit); `reached`
+ * resolves when that write is waiting.
+ */
+function gated(
+  store: AgentStateStore,
+  open: Promise<void>,
+): { store: AgentStateStore; reached: Promise<void> } {
+  let reachedResolve!: () => void;
+  const reached = new Promise<void>((resolve) => (reachedResolve = resolve));
+  let first = true;
+  const compareAndSet: AgentStateStore['compareAndSet'] = async (next, expectedVersion) => {
+    if (first) {
+      first = false;
+      reachedResolve();
+      await open;
+    }
+    return store.compareAndSet(next, expectedVersion);
+  };
+  // Every other method is the store's own (bound: the stores keep private fields).
+  const wrapped = new Proxy(store, {
+    get(target, key) {
+      if (key === 'compareAndSet') return compareAndSet;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: wrapped, reached };
+}

@@ -181,6 +181,27 @@ describeBackends('queue store', (backend) => {
     expect(await store.claimNext(['support'], 'a2', s(61))).toMatchObject({ callSid: 'C1', offeredTo: 'a2' });
   });
 
+  it('one pending claim per agent: another claim for that agent claims nobody until settled or lapsed', async () => {
+    const [a, b] = backend.pair(impl());
+    await join(a, 'C1', s(0));
+    await join(a, 'C2', s(1));
+    await join(a, 'C3', s(2));
+    expect((await a.claimNext(['support'], 'a1', s(10)))?.callSid).toBe('C1');
+    // The same agent, from the other replica, before the first claim is settled: nobody.
+    expect(await b.claimNext(['support'], 'a1', s(10))).toBeUndefined();
+    // Other agents are not held up.
+    expect((await b.claimNext(['support'], 'a2', s(10)))?.callSid).toBe('C2');
+    // Settling another caller's claim changes nothing; settling this one frees the agent.
+    await b.settleClaim('a1', 'C2');
+    expect(await b.claimNext(['support'], 'a1', s(11))).toBeUndefined();
+    await b.settleClaim('a1', 'C1');
+    expect((await b.claimNext(['support'], 'a1', s(11)))?.callSid).toBe('C3');
+    // A claim never settled (its replica died) lapses after claimGuardSeconds (5 s).
+    await a.release('C3', 'a1');
+    expect(await a.claimNext(['support'], 'a1', s(15))).toBeUndefined();
+    expect((await a.claimNext(['support'], 'a1', s(16)))?.callSid).toBe('C3');
+  });
+
   it('remove answers once, with the wait and the place the caller had', async () => {
     const store = backend.one(impl());
     await join(store, 'C1', s(0));
@@ -327,10 +348,13 @@ describeBackends('queue store', (backend) => {
     it('keeps every key in one hash tag and lets them all expire', async () => {
       const store = backend.one(impl({ maxAgeSeconds: 3600 }));
       await join(store, 'C1', s(0));
+      await join(store, 'C2', s(1));
+      await store.claimNext(['support'], 'a1', s(2)); // its pending claim stays behind
       const raw = backend.redis();
       const prefix = raw.options.keyPrefix ?? '';
       const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
       expect(keys).toEqual([
+        'queues:{queues}:claiming',
         'queues:{queues}:entries',
         'queues:{queues}:line:support',
         'queues:{queues}:seq',

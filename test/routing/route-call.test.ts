@@ -340,6 +340,78 @@ const cases: Case[] = [
     targets: ['a'],
     reason: 'strategy',
   },
+  // --- fewest-calls (answered calls today; ties by longest idle, then name) ---
+  {
+    name: 'fewest-calls: the agent with the fewest answered calls today, not the longest idle',
+    input: { strategy: 'fewest-calls', answeredToday: { a: 3, b: 1, c: 2 } },
+    targets: ['b'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: an agent absent from the counts answered none today',
+    input: { strategy: 'fewest-calls', answeredToday: { a: 1, b: 1 } },
+    targets: ['c'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: a tie goes to the longest idle',
+    input: { strategy: 'fewest-calls', answeredToday: { a: 2, b: 1, c: 1 } },
+    targets: ['b'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: a tie with equal idle times goes by name',
+    input: {
+      strategy: 'fewest-calls',
+      agents: [agent('q', { name: 'Bea', idleSince: T0 }), agent('p', { name: 'Ann', idleSince: T0 })],
+      answeredToday: { q: 4, p: 4 },
+    },
+    targets: ['p'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: counts unknown → longest idle',
+    input: { strategy: 'fewest-calls' },
+    targets: ['a'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: skips busy and offline agents however few their calls',
+    input: {
+      strategy: 'fewest-calls',
+      agents: [
+        agent('a', { idleSince: T0, busy: true }),
+        agent('n', { online: false }),
+        agent('b', { idleSince: T0 + 5 }),
+        agent('c', { idleSince: T0 + 9 }),
+      ],
+      answeredToday: { b: 5, c: 6 },
+    },
+    targets: ['b'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls round 2: the next fewest, not the agent already rung',
+    input: { strategy: 'fewest-calls', round: 2, alreadyRung: ['b'], answeredToday: { a: 3, b: 0, c: 2 } },
+    targets: ['c'],
+    reason: 'strategy',
+  },
+  {
+    name: 'fewest-calls: a caller sticky to an agent with many calls still gets that agent',
+    input: { strategy: 'fewest-calls', history: { a: 2 }, answeredToday: { a: 9 } },
+    targets: ['a'],
+    reason: 'sticky',
+  },
+  {
+    name: "fewest-calls: an agent id like '__proto__' is counted as data",
+    input: {
+      strategy: 'fewest-calls',
+      agents: [agent('__proto__', { idleSince: T0 }), agent('b', { idleSince: T0 + 1 })],
+      answeredToday: Object.assign(Object.create(null), { ['__proto__']: 2, b: 1 }),
+    },
+    targets: ['b'],
+    reason: 'strategy',
+  },
   // --- round-robin (ring in name order: A, B, C) ---
   ...[0, 1, 2, 3, 4, 5].map(
     (rotation): Case => ({
@@ -456,7 +528,7 @@ describe('routeCall', () => {
   });
 
   it('a whole call walks through every agent once before ringing anyone twice, for each single-agent strategy', () => {
-    for (const strategy of ['round-robin', 'longest-idle', 'random'] as const) {
+    for (const strategy of ['round-robin', 'longest-idle', 'fewest-calls', 'random'] as const) {
       const rng = seededRandom(7);
       const rung: string[] = [];
       for (let round = 1; round <= 5; round++) {
@@ -479,7 +551,14 @@ describe('routeCall', () => {
       { selector: (a) => a.id, maxLength: 6 },
     ),
     history: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'x'), fc.integer({ min: 0, max: 6 })),
-    strategy: fc.constantFrom<RoutingStrategy>('ring-all', 'round-robin', 'longest-idle', 'random'),
+    strategy: fc.constantFrom<RoutingStrategy>(
+      'ring-all',
+      'round-robin',
+      'longest-idle',
+      'fewest-calls',
+      'random',
+    ),
+    answeredToday: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'x'), fc.integer({ min: 0, max: 6 })),
     round: fc.integer({ min: 1, max: 4 }),
     alreadyRung: fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f')),
     rotation: fc.integer({ min: -5, max: 50 }),
@@ -501,6 +580,12 @@ describe('routeCall', () => {
         if (untried.length > 0) for (const id of ids) expect(untried).toContain(id);
         expect(decision.targets.length === 0).toBe(free.length === 0);
         if (decision.reason === 'sticky') expect(p.round).toBe(1);
+        if (p.strategy === 'fewest-calls' && decision.reason === 'strategy') {
+          // Nobody it could have rung answered fewer calls today.
+          const count = (id: string) => p.answeredToday[id] ?? 0;
+          for (const id of untried.length ? untried : free)
+            expect(count(id)).toBeGreaterThanOrEqual(count(ids[0]!));
+        }
         if (p.strategy === 'ring-all' && decision.reason === 'strategy') {
           expect(ids.length).toBe(Math.min(p.maxTargets, untried.length || free.length));
         } else if (free.length > 0) {

@@ -182,6 +182,38 @@ describe('router', () => {
     expect(picked).toEqual(['conn-bob', 'conn-carol', 'conn-alice', 'conn-bob', 'conn-carol', 'conn-alice']);
   });
 
+  it('fewest-calls rings the agent with the fewest answered calls today, counted once per call across replicas', async () => {
+    const prefix = uniquePrefix();
+    const [ra, rb] = [testRedis(prefix), testRedis(prefix)];
+    clients.push(ra, rb);
+    const [sa, sb] = [createRedisRoutingStore(ra), createRedisRoutingStore(rb)];
+    const { logger } = capturingLogger();
+    const router = createRouter({
+      store: sa,
+      settings: settings({ strategy: 'fewest-calls', sticky: false }),
+      logger,
+    });
+    const now = Date.now();
+    // Alice has been idle longest (longest-idle would ring her), but she answered two calls today.
+    await sb.markIdle('conn-alice', 'leg-a', now - 9000);
+    await sa.markIdle('conn-bob', 'leg-b', now - 1000);
+    await sb.markIdle('conn-carol', 'leg-c', now - 5000);
+    for (const [sid, agent] of [
+      ['call-1', 'conn-alice'],
+      ['call-2', 'conn-alice'],
+      ['call-3', 'conn-carol'],
+    ] as const) {
+      // Both replicas see each answer; it counts once.
+      await sa.recordAnswer(sid, CALLER, agent);
+      await sb.recordAnswer(sid, 'anonymous', agent);
+    }
+    const route = () => router.route({ caller: '+13125550177', agents: roster, round: 1, alreadyRung: [] });
+    expect(ids(await route())).toEqual(['conn-bob']);
+    await sb.recordAnswer('call-4', 'anonymous', 'conn-bob');
+    // Bob and Carol have one each: the tie goes to the one idle longer.
+    expect(ids(await route())).toEqual(['conn-carol']);
+  });
+
   it('routes by the strategy alone, without failing, when the store is down', async () => {
     const down: RoutingStore = {
       load: async () => {

@@ -67,13 +67,58 @@ export function routingStoreSuite(name: string, create: StoreFactory): void {
       expect({ ...(await store.load('sip:bob@example.com')).history }).toEqual({ bob: 1 });
     });
 
-    it('never reads or writes history for withheld callers', async () => {
-      for (const caller of [undefined, '', 'anonymous', 'Restricted', 'PRIVATE', 'unknown']) {
-        expect(await store.recordAnswer(`call-${caller}`, caller, 'alice')).toBe(false);
+    it('never reads or writes history for withheld callers, but counts their answered calls for the agent', async () => {
+      const withheld = [undefined, '', 'anonymous', 'Restricted', 'PRIVATE', 'unknown'];
+      for (const caller of withheld) {
+        expect(await store.recordAnswer(`call-${caller}`, caller, 'alice')).toBe(true);
         expect({ ...(await store.load(caller)).history }).toEqual({});
       }
-      // A withheld answer does not burn the call's marker either: a later real count still works.
-      expect(await store.recordAnswer('call-anonymous', CALLER, 'alice')).toBe(true);
+      // Counted once per call: a repeat (with a real number this time) counts nothing more.
+      expect(await store.recordAnswer('call-anonymous', CALLER, 'alice')).toBe(false);
+      expect({ ...(await store.load(CALLER)).history }).toEqual({});
+      const today = await store.load(CALLER, { withAnsweredToday: true });
+      expect({ ...today.answeredToday }).toEqual({ alice: withheld.length });
+    });
+
+    it("counts each agent's answered calls today once per call, shared by the replicas", async () => {
+      expect((await store.load(CALLER)).answeredToday).toBeUndefined();
+      expect({ ...(await store.load(CALLER, { withAnsweredToday: true })).answeredToday }).toEqual({});
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? pair.a : pair.b).recordAnswer('call-1', CALLER, 'alice'),
+        ),
+      );
+      await pair.b.recordAnswer('call-2', '+13125550199', 'alice');
+      await pair.a.recordAnswer('call-3', CALLER, 'bob');
+      await pair.b.recordAnswer('call-3', CALLER, 'bob');
+      const state = await pair.b.load('anonymous', { withAnsweredToday: true, withRotation: true });
+      expect({ ...state.answeredToday }).toEqual({ alice: 2, bob: 1 });
+      expect(typeof state.rotation).toBe('number');
+    });
+
+    it('starts every local day (TZ) from nothing', async () => {
+      // T0 is 2025-06-15T15:06:40Z; it is 08:06:40 on 15 June in Los Angeles (UTC-7).
+      const la = await create({ now: () => clock, timeZone: 'America/Los_Angeles' });
+      try {
+        await la.a.recordAnswer('call-1', CALLER, 'alice');
+        clock = Date.parse('2025-06-16T06:59:59Z'); // 23:59:59 on 15 June in Los Angeles
+        await la.b.recordAnswer('call-2', CALLER, 'alice');
+        await la.b.recordAnswer('call-3', CALLER, 'bob');
+        expect({ ...(await la.a.load(CALLER, { withAnsweredToday: true })).answeredToday }).toEqual({
+          alice: 2,
+          bob: 1,
+        });
+        clock = Date.parse('2025-06-16T07:00:00Z'); // midnight in Los Angeles, still 16 June in UTC
+        expect({ ...(await la.b.load(CALLER, { withAnsweredToday: true })).answeredToday }).toEqual({});
+        await la.a.recordAnswer('call-4', CALLER, 'bob');
+        expect({ ...(await la.b.load(CALLER, { withAnsweredToday: true })).answeredToday }).toEqual({
+          bob: 1,
+        });
+        // The caller's history is not per day.
+        expect({ ...(await la.b.load(CALLER)).history }).toEqual({ alice: 2, bob: 2 });
+      } finally {
+        await la.close();
+      }
     });
 
     it('moves idle-since forward only', async () => {

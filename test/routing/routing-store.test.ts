@@ -144,10 +144,38 @@ describe('redis routing store, Redis specifics', () => {
     expect(await raw.ttl('{routing}:history:+13125550100')).toBeGreaterThan(365 * 86_400 - 100);
     expect(await raw.ttl('{routing}:history:+13125550100')).toBeLessThanOrEqual(365 * 86_400);
 
+    // A withheld caller: the call counts for the agent's day (and is marked), never as history.
     await store.recordAnswer('call-2', 'Anonymous', 'alice');
-    expect(
-      await raw.exists('{routing}:counted:call-2', '{routing}:history:anonymous', '{routing}:history:'),
-    ).toBe(0);
+    expect(await raw.exists('{routing}:history:anonymous', '{routing}:history:')).toBe(0);
+    expect(await raw.exists('{routing}:counted:call-2')).toBe(1);
+  });
+
+  it("keeps each day's answered calls in its own hash under the hash tag, expiring two days after its last answer", async () => {
+    const prefix = uniquePrefix();
+    const raw = client(prefix);
+    const at = Date.parse('2025-06-15T23:30:00Z'); // 16 June in Berlin
+    const store = createRedisRoutingStore(raw, { now: () => at, timeZone: 'Europe/Berlin' });
+    await store.recordAnswer('call-1', 'anonymous', 'alice');
+    await store.recordAnswer('call-2', '+13125550100', 'alice');
+    expect(await raw.hgetall('{routing}:answered:2025-06-16')).toEqual({ alice: '2' });
+    const ttl = await raw.ttl('{routing}:answered:2025-06-16');
+    expect(ttl).toBeGreaterThan(2 * 86_400 - 100);
+    expect(ttl).toBeLessThanOrEqual(2 * 86_400);
+    // Read in the load's one script, with the history and the presence.
+    await store.load(undefined); // the script is now cached on the connection
+    const monitor = await client('').monitor();
+    const sent: string[][] = [];
+    monitor.on('monitor', (_t: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((a) => a.startsWith(prefix))) sent.push(args);
+    });
+    const state = await store.load('+13125550100', { withAnsweredToday: true });
+    await client('').get(`${prefix}end`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    monitor.disconnect();
+    expect({ ...state.answeredToday }).toEqual({ alice: 2 });
+    expect(sent.filter((args) => args[1] !== `${prefix}end`).map((args) => args[0]?.toLowerCase())).toEqual([
+      'evalsha',
+    ]);
   });
 });
 

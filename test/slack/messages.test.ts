@@ -163,6 +163,60 @@ describe('buildSlackMessage', () => {
     );
   });
 
+  it("tells a queue callback's attempt in call-center words, not as a click-to-call", () => {
+    const callback = { callSid: 'v3:caller-1', queue: 'support', attempt: 2, attempts: 3 };
+    const ringing = buildSlackMessage({ ...sampleAlerts['outbound-ringing'], agent: 'Alice', callback });
+    expect(ringing.text).toBe(
+      '📞 Callback to +442071838750 for queue support, attempt 2 of 3 — ringing agent Alice',
+    );
+    expect(ringing.blocks[0]).toMatchObject({ text: { text: '📞 Callback ringing' } });
+    const fields = JSON.stringify(ringing.blocks);
+    for (const part of [
+      '*Caller*\\n+442071838750',
+      '*Queue*\\nsupport',
+      '*Attempt*\\n2 of 3',
+      '*Agent*\\nAlice',
+    ])
+      expect(fields).toContain(part);
+    // Both calls named: this attempt's, and the caller's own (the one `callback-failed` names).
+    expect(fields).toContain('call `v3:out-1` · callback of call `v3:caller-1`');
+    expect(allText(ringing)).not.toMatch(/Outbound|Customer|📤/);
+
+    const answered = buildSlackMessage({ ...sampleAlerts['outbound-answered'], agent: 'Alice', callback });
+    expect(answered.text).toBe(
+      '✅ Callback to +442071838750 for queue support, attempt 2 of 3 — answered, agent Alice',
+    );
+    expect(answered.blocks[0]).toMatchObject({ text: { text: '✅ Callback answered' } });
+
+    const ended = buildSlackMessage({ ...sampleAlerts['outbound-completed'], agent: 'Alice', callback });
+    expect(ended.text).toBe(
+      '☎️ Callback to +442071838750 for queue support, attempt 2 of 3 — ended after 1m 02s, agent Alice',
+    );
+    expect(ended.blocks[0]).toMatchObject({ text: { text: '☎️ Callback ended' } });
+    const missed = buildSlackMessage({
+      ...sampleAlerts['outbound-completed'],
+      answered: false,
+      talkSeconds: 0,
+      callback: { ...callback, attempt: 3 },
+    });
+    expect(missed.text).toBe(
+      '☎️ Callback to +442071838750 for queue support, attempt 3 of 3 — ended without reaching the caller, agent Bob',
+    );
+    // A call state stored before the number of attempts was kept: the attempt alone.
+    const { attempts: _, ...unknownTotal } = callback;
+    expect(buildSlackMessage({ ...sampleAlerts['outbound-ringing'], callback: unknownTotal }).text).toContain(
+      'for queue support, attempt 2 — ringing agent Bob',
+    );
+    // Within Block Kit's limits; a queue name is escaped like any other name; the log masks the number.
+    const hostile = { ...callback, queue: '<!channel> & co' };
+    const message = buildSlackMessage({ ...sampleAlerts['outbound-completed'], callback: hostile });
+    expectWithinLimits(message);
+    expect(message.text).toContain('for queue &lt;!channel&gt; &amp; co,');
+    expect(alertLogLine({ ...sampleAlerts['outbound-ringing'], callback })).toMatch(
+      /^\[slack\] 📞 Callback to \+•+8750 for queue support, attempt 2 of 3 — ringing agent Bob$/u,
+    );
+  });
+
   it('says when an outbound call was not answered, and marks a balance reminder', () => {
     const unanswered = buildSlackMessage({
       ...sampleAlerts['outbound-completed'],

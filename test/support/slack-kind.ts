@@ -1,5 +1,11 @@
-/** Which event a Slack message is, from the emoji its fallback text starts with (src/slack/messages.ts). */
+/**
+ * Which event a Slack message is, from the emoji its fallback text starts with (src/slack/messages.ts);
+ * a queue callback's attempt (an outbound call) is told by its words: "📞 Callback to …".
+ */
 export function slackKind(text: string): string {
+  const callback = /^(📞|✅|☎️) Callback to /u.exec(text);
+  if (callback)
+    return { '📞': 'callback-ringing', '✅': 'callback-answered', '☎️': 'callback-ended' }[callback[1]!]!;
   const kinds: Array<[string, string]> = [
     ['📞', 'incoming'],
     ['✅', 'answered'],

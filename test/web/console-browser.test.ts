@@ -16,13 +16,14 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
  * The console and the wallboard in a real Chromium (playwright-core + /usr/bin/chromium), against
  * a real server, the fake Telnyx API and the TelnyxPlayer (docs/interface.md §8): an agent signs
  * in by link, turns the softphone on (the SDK module is swapped for a local stand-in, so nothing
- * talks to Telnyx), a simulated call arrives and shows on the console and the wallboard, and the
- * wallboard's numbers match /api/stats. Dana's desk phone is not registered: her registered
- * browser is what makes her offerable, and the calls ring the telephony credential's SIP user
- * (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
+ * talks to Telnyx; softphone-sdk.test.ts runs the real SDK), a simulated call arrives and shows
+ * on the console and the wallboard, and the wallboard's numbers match /api/stats. Dana's desk
+ * phone is not registered: her registered browser is what makes her offerable, and the calls ring
+ * the telephony credential's SIP user (docs/interface.md §5, §8). Screenshots go to test-results/ (and to docs/ with
  * UPDATE_SCREENSHOTS=1).
  *
- * Steps that need the agent status store (set available, end wrap-up) are not here yet.
+ * Setting the status by keyboard and ending wrap-up are tested in Firefox
+ * (test/web/console-firefox.test.ts).
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -217,7 +218,54 @@ describe('console and wallboard in Chromium', () => {
     expect(await boardPage.locator('.chart canvas').count()).toBe(1);
   }, 60_000);
 
+  it('full screen for a TV: bigger numbers, no controls, and back', async () => {
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    const kpiSize = () =>
+      boardPage
+        .getByTestId('kpi-offered')
+        .locator('.kpi-value')
+        .evaluate((el) => {
+          const w = globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } };
+          return Number.parseFloat(w.getComputedStyle(el).fontSize);
+        });
+    const normal = await kpiSize();
+    const toggle = boardPage.getByRole('button', { name: 'Full screen' });
+    await toggle.click();
+    await boardPage.getByRole('button', { name: 'Exit full screen' }).waitFor({ timeout: 5_000 });
+    expect(
+      await boardPage.evaluate(
+        () =>
+          (globalThis as unknown as { document: { fullscreenElement: unknown } }).document
+            .fullscreenElement !== null,
+      ),
+    ).toBe(true);
+    expect(await kpiSize()).toBeGreaterThan(normal);
+    // A TV has no mouse: the status selects and the sign-out button are gone.
+    expect(await boardPage.getByTestId('agents').getByRole('combobox').count()).toBe(0);
+    expect(await boardPage.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(false);
+    await boardPage.getByRole('button', { name: 'Exit full screen' }).click();
+    await boardPage.getByRole('button', { name: 'Full screen' }).waitFor({ timeout: 5_000 });
+    expect(await kpiSize()).toBe(normal);
+    expect(await boardPage.getByTestId('agents').getByRole('combobox').count()).toBe(1);
+  }, 30_000);
+
   it('fits a phone-sized screen without sideways scrolling', async () => {
+    // No panel scrolls sideways either (the wallboard's agents table once hid its status select).
+    const clippedPanels = (page: Page) =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as {
+          document: {
+            querySelectorAll(
+              s: string,
+            ): Iterable<{ scrollWidth: number; clientWidth: number; textContent: string }>;
+          };
+        };
+        return [...g.document.querySelectorAll('.panel')]
+          .filter((p) => p.scrollWidth > p.clientWidth + 1)
+          .map((p) => `${p.textContent.slice(0, 20)}: ${p.scrollWidth - p.clientWidth}px too wide`);
+      });
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    await eventually(async () => expect(await clippedPanels(boardPage)).toEqual([]), 5_000);
     for (const page of [agentPage, boardPage]) {
       await page.setViewportSize({ width: 390, height: 844 });
       const overflow = await page.evaluate(() => {
@@ -228,6 +276,8 @@ describe('console and wallboard in Chromium', () => {
         return g.document.documentElement.scrollWidth - g.innerWidth;
       });
       expect(overflow).toBeLessThanOrEqual(0);
+      // The chart redraws at the new width on the window's resize event.
+      await eventually(async () => expect(await clippedPanels(page)).toEqual([]), 5_000);
     }
     await agentPage.screenshot({ path: join(ROOT, 'test-results/console-phone.png'), fullPage: true });
   }, 30_000);

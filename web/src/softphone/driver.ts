@@ -1,7 +1,9 @@
 /**
  * The thin seam between the console and a WebRTC phone. `telnyx-sdk.ts` implements it with
- * @telnyx/webrtc; tests replace that module with a local stand-in, so everything above this
- * interface (softphone.ts, the console) runs in a real browser without Telnyx.
+ * @telnyx/webrtc. The console's browser test replaces that module with a local stand-in
+ * (test/web/softphone-standin.js), so everything above this interface (softphone.ts, the
+ * console) runs in a real browser without Telnyx; test/web/softphone-sdk.test.ts runs the real
+ * module and SDK against a local signalling stand-in.
  */
 
 export interface DriverCall {

@@ -3,7 +3,7 @@ import type { DriverCall, DriverEvent, DriverModule, SoftphoneDriver } from './d
 /**
  * The console's softphone, above the driver seam: microphone permission, the login token, the
  * registration, and one call at a time (ring, answer, mute, hold, hang up). Pure page logic: the
- * browser tests run it against a stand-in driver.
+ * browser tests run it against a stand-in driver and against the real SDK driver.
  */
 
 export type Phase = 'off' | 'asking-microphone' | 'connecting' | 'registered' | 'error';
@@ -153,8 +153,9 @@ export class Softphone {
       case 'ended':
         if (this.#call && this.#call.id !== e.call.id) return;
         this.#call = undefined;
+        // The phase the call found stays: a call ending does not register a phone that was not.
         this.#set({
-          phase: this.#state.phase === 'error' ? 'error' : 'registered',
+          phase: this.#state.phase,
           ...(this.#state.message && { message: this.#state.message }),
         });
         break;

@@ -8,8 +8,11 @@ import type { DriverCall, DriverEvent, SoftphoneDriver } from './driver';
  * (`callUpdate` with `call.state` new/ringing/active/held/hangup/destroy) onto `DriverEvent`s.
  * Loaded on demand: its chunk is only fetched when the agent turns the softphone on.
  *
- * UNTESTED in CI: this file talks to wss://rtc.telnyx.com; the browser tests swap it for a
- * stand-in with the same exports.
+ * Tested in CI as it ships, with the real SDK, by test/web/softphone-sdk.test.ts: the SDK's
+ * socket to wss://rtc.telnyx.com is answered in the test by a local stand-in for Telnyx's
+ * signalling (test/web/verto-standin.ts), and the far end of each call is a second browser page.
+ * No test-only option reaches this file: production always uses the SDK's default host. What
+ * that leaves untested is listed in README.md (Console and wallboard).
  */
 
 type SdkCall = {
