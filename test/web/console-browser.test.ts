@@ -29,6 +29,8 @@ import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STANDIN = readFileSync(join(ROOT, 'test/web/softphone-standin.js'), 'utf8');
+/** axe-core, Deque's accessibility rules engine (https://github.com/dequelabs/axe-core). */
+const AXE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const CALLER = '+13125550123';
 
 describe('console and wallboard in Chromium', () => {
@@ -249,6 +251,31 @@ describe('console and wallboard in Chromium', () => {
     expect(await boardPage.getByTestId('agents').getByRole('combobox').count()).toBe(1);
   }, 30_000);
 
+  it('both pages pass the WCAG 2 A and AA rules axe checks (contrast, names, roles), light and dark', async () => {
+    // What axe finds wrong on `page`: rule, impact and the elements, for a readable failure.
+    const violations = async (page: Page) => {
+      await page.evaluate(AXE); // through the DevTools protocol: the pages' CSP does not apply
+      return page.evaluate(async () => {
+        const axe = (globalThis as unknown as { axe: AxeApi }).axe;
+        const result = await axe.run((globalThis as unknown as { document: unknown }).document, {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+        });
+        return result.violations.map(
+          (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+        );
+      });
+    };
+    await agentPage.setViewportSize({ width: 1280, height: 860 });
+    await boardPage.setViewportSize({ width: 1440, height: 1000 });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      for (const page of [agentPage, boardPage]) {
+        await page.emulateMedia({ colorScheme });
+        expect(await violations(page), `${page.url()} in ${colorScheme}`).toEqual([]);
+      }
+    }
+    for (const page of [agentPage, boardPage]) await page.emulateMedia({ colorScheme: null });
+  }, 60_000);
+
   it('fits a phone-sized screen without sideways scrolling', async () => {
     // No panel scrolls sideways either (the wallboard's agents table once hid its status select).
     const clippedPanels = (page: Page) =>
@@ -351,3 +378,11 @@ describe('console and wallboard in Chromium', () => {
     await context.close();
   }, 30_000);
 });
+
+/** The part of axe-core's API the test uses (https://www.deque.com/axe/core-documentation/api-documentation/). */
+interface AxeApi {
+  run(
+    context: unknown,
+    options: { runOnly: { type: 'tag'; values: string[] } },
+  ): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
+}
