@@ -43,7 +43,7 @@ const CONNECTION_ID = '1568109700606592442';
 const HOTLINE = '+18005550199';
 
 /** A TeXML CallSid as Telnyx shows them (`v3:` + 22 url-safe characters). */
-const callSid = (): string => `v3:${randomUUID().replaceAll('-', '').slice(0, 22)}`;
+export const callSid = (): string => `v3:${randomUUID().replaceAll('-', '').slice(0, 22)}`;
 
 /** A US caller number: unique per call, so every caller is new to routing (no sticky agent). */
 const callerNumber = (n: number): string => `+1312${String(5_000_000 + (n % 4_999_999)).padStart(7, '0')}`;
@@ -54,6 +54,11 @@ export interface CallMixOptions {
   agentSips: readonly string[];
   /** Call n's caller number; default a new number per call (no history, no sticky agent). */
   caller?: (n: number) => string;
+  /**
+   * The CallSids of the call and its two legs; default new ones. Lets `bench/round-trips.ts
+   * --follow-dial` sign the rest of a call again once it knows whom the inbound reply dialed.
+   */
+  sids?: { call: string; legA: string; legB: string };
 }
 
 /** Signs one request the way Telnyx does. */
@@ -82,9 +87,9 @@ export function signRequest(
 
 /** The nine signed requests of call number `n` (see MIX_STEPS), timestamped `nowMs`. */
 export function signedCall(n: number, o: CallMixOptions, nowMs = Date.now()): SignedRequest[] {
-  const sid = callSid();
-  const legA = callSid();
-  const legB = callSid();
+  const sid = o.sids?.call ?? callSid();
+  const legA = o.sids?.legA ?? callSid();
+  const legB = o.sids?.legB ?? callSid();
   const from = o.caller ? o.caller(n) : callerNumber(n);
   const agents = o.agentSips;
   const sipA = agents[n % agents.length] as string;

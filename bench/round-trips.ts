@@ -10,6 +10,12 @@
  * counted where they reach the operating system (bench/os-writes.ts): the app's client sends the
  * commands of one turn of the event loop in one write (src/redis.ts `coalesceWrites`). The steps
  * here run one at a time, so this counts no batching across requests, which load adds.
+ *
+ * The mix's legs ring agents n and n+1 whoever the app chose (bench/call-mix.ts), so their
+ * callbacks may name agents the app never offered the call: an agent step on such an agent is
+ * refused or ignored, after a fresh read. `--follow-dial` signs the legs for the agents the
+ * inbound reply's `<Dial>` rang instead (leg A the first, who answers; leg B the second), and
+ * leaves out leg B's two steps when it rang one agent: what Telnyx would send.
  */
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -18,13 +24,18 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
-import { MIX_STEPS, signedCall } from './call-mix.js';
+import { callSid, MIX_STEPS, signedCall } from './call-mix.js';
 import { countOsWrites } from './os-writes.js';
 
 const { values: args } = parseArgs({
   strict: false,
-  options: { agents: { type: 'string', default: '5' }, calls: { type: 'string', default: '3' } },
+  options: {
+    agents: { type: 'string', default: '5' },
+    calls: { type: 'string', default: '3' },
+    'follow-dial': { type: 'boolean', default: false },
+  },
 });
+const FOLLOW = args['follow-dial'] === true;
 const AGENTS = Number(args.agents);
 /** The outbox worker (peek, ack, lease, pause) and the call-center tick (due wrap-ups, all agents, lines). */
 const BACKGROUND =
@@ -89,9 +100,16 @@ async function main(): Promise<void> {
   const totals = MIX_STEPS.map(() => ({ commands: 0, writes: 0 }));
   let detail: string[] = [];
   for (let n = 0; n < CALLS; n++) {
-    const steps = signedCall(n, { privateKey: keys.privateKey, agentSips: sips });
+    const sids = { call: callSid(), legA: callSid(), legB: callSid() };
+    let steps = signedCall(n, { privateKey: keys.privateKey, agentSips: sips, sids });
+    let skip = new Set<number>();
     detail = [];
-    for (const [i, step] of steps.entries()) {
+    for (const [i, first] of steps.entries()) {
+      const step = steps[i] ?? first;
+      if (skip.has(i)) {
+        detail.push(`${MIX_STEPS[i]} — not sent (no second agent rung)`);
+        continue;
+      }
       log.length = 0;
       const w0 = writes - background.length;
       const res = await app.inject({
@@ -102,6 +120,21 @@ async function main(): Promise<void> {
       });
       await quiet();
       if (res.statusCode >= 300) throw new Error(`${MIX_STEPS[i]}: ${res.statusCode} ${res.body}`);
+      if (FOLLOW && i === 0) {
+        const rung = [...res.body.matchAll(/<Sip\b[^>]*>([^<]+)<\/Sip>/g)].map((m) => m[1] as string);
+        if (!rung.length) throw new Error(`inbound rang nobody: ${res.body}`);
+        steps = signedCall(0, {
+          privateKey: keys.privateKey,
+          agentSips: [rung[0]!, rung[1] ?? rung[0]!],
+          sids,
+        });
+        // Leg B's steps (ringing, canceled) exist only when a second agent was rung.
+        if (rung.length < 2)
+          skip = new Set([
+            MIX_STEPS.indexOf('status: leg B ringing'),
+            MIX_STEPS.indexOf('status: leg B canceled'),
+          ]);
+      }
       if (n > 0) {
         const t = totals[i] as { commands: number; writes: number };
         t.commands += log.length;
@@ -110,7 +143,9 @@ async function main(): Promise<void> {
       detail.push(`${MIX_STEPS[i]} — ${writes - background.length - w0} writes: ${log.join(' · ')}`);
     }
   }
-  process.stdout.write(`One call, ${AGENTS} agents (the last of ${CALLS}):\n${detail.join('\n')}\n\n`);
+  process.stdout.write(
+    `One call, ${AGENTS} agents${FOLLOW ? ', legs as dialed' : ''} (the last of ${CALLS}):\n${detail.join('\n')}\n\n`,
+  );
   process.stdout.write('| step | Redis commands | socket writes |\n| --- | ---: | ---: |\n');
   let c = 0;
   let w = 0;

@@ -5,6 +5,7 @@ import type { Prompt } from '../call-center/call-center-file.js';
 import { menuChoice, renderMenuTexml } from '../call-center/menu.js';
 import type { HoursReason } from '../call-center/opening-hours.js';
 import { closedPrompt, promptUrl } from '../call-center/prompts.js';
+import type { CallCenterEvent } from '../events/call-center-event.js';
 import type { CallCenter } from '../queues/call-center.js';
 import { QueueDirectory } from '../queues/queue-directory.js';
 import type { AfterQueue, QueueFlow } from '../queues/queue-flow.js';
@@ -39,6 +40,12 @@ export interface AgentPicker {
     waitForPreferred?: boolean;
     /** The call's queue (docs/interface.md §7): its agents, with its strategy. */
     queue: string;
+    /**
+     * Events to append right after the round's `offer` events, in the same log write, when an
+     * offer commits: the inbound's `enter-queue`. Taken out of the array when logged; what is left
+     * in it, the flow logs itself.
+     */
+    logWithOffers?: CallCenterEvent[];
   }): Promise<RoundPick>;
   /** An agent answered this call (counted once per call, whoever calls it how often). */
   answered(callSid: string, caller: string, agentId: string): Promise<void>;
@@ -270,7 +277,13 @@ export class CallFlow {
       ]);
       return this.closedDocument(base, queue, hours);
     }
-    let round = await this.nextRound(sid, from, 1, [], queue, this.o.queue !== undefined);
+    // Offered at once, the call still enters its queue, at the front (docs/interface.md §7 log):
+    // logged with the offers, in one event-log write (the picker takes it out of `entered`), or
+    // below when no committed offer took it.
+    const entered: CallCenterEvent[] = this.o.center
+      ? [{ type: 'enter-queue', at: this.now(), queue, callSid: sid, position: 1 }]
+      : [];
+    let round = await this.nextRound(sid, from, 1, [], queue, this.o.queue !== undefined, entered);
     if (!round.dial) {
       // Nobody eligible is free, or the preferred agent is engaged: wait in the queue when an
       // agent of it is signed in (held for the preferred agent for STICKY_RING_SECONDS, §5.1).
@@ -280,13 +293,12 @@ export class CallFlow {
         return this.o.flows.enqueue({ base, queue: joined, welcome: this.welcome(base, joined) });
       }
       // The queue cannot hold the caller for their agent: the strategy, among the others, now.
-      if (round.preferred) round = await this.nextRound(sid, from, 1, [], queue, false);
+      if (round.preferred) round = await this.nextRound(sid, from, 1, [], queue, false, entered);
     }
-    if (round.dial && this.o.center) {
-      // Offered at once: the call still enters its queue, at the front (docs/interface.md §7 log).
-      this.background(
-        this.o.center.log([{ type: 'enter-queue', at: this.now(), queue, callSid: sid, position: 1 }]),
-      );
+    const unlogged = round.dial ? entered.splice(0) : [];
+    if (unlogged.length && this.o.center) {
+      const now = this.now();
+      this.background(this.o.center.log(unlogged.map((e) => ({ ...e, at: now }))));
     }
     const events: CallEvent[] = [
       ...before,
@@ -774,11 +786,20 @@ export class CallFlow {
     alreadyRung: readonly string[],
     queue: string,
     waitForPreferred: boolean,
+    logWithOffers?: CallCenterEvent[],
   ): Promise<{ agents: Agent[]; dial: DialRound | null; sticky?: boolean; preferred?: string }> {
     let pick: RoundPick;
     try {
       pick = await withTimeout(
-        this.o.picker.pick({ callSid, caller, round: attempt, alreadyRung, queue, waitForPreferred }),
+        this.o.picker.pick({
+          callSid,
+          caller,
+          round: attempt,
+          alreadyRung,
+          queue,
+          waitForPreferred,
+          ...(logWithOffers?.length ? { logWithOffers } : {}),
+        }),
         this.budget,
       );
     } catch (err) {

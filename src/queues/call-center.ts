@@ -20,7 +20,7 @@ import {
   isOfferable,
   SYSTEM,
 } from '../agents/agent-state.js';
-import { type AgentStateStore, transitionAgent } from '../agents/agent-state-store.js';
+import { type AgentStateStore, type AgentStateView, transitionAgent } from '../agents/agent-state-store.js';
 import {
   type AgentStatus,
   type AgentStatusService,
@@ -163,9 +163,10 @@ export class CallCenter {
     agents: readonly Agent[],
   ): Promise<{ offerable: OfferableAgents; engaged: Set<string> }> {
     const store = this.o.agents;
-    const offerable = await this.liveOfferable(agents);
+    // One read: the view the offerable set was judged on tells who is engaged too (a second view
+    // cost a Redis command per inbound, bench/RESULTS.md wave 3, and could disagree with the first).
+    const { set: offerable, view } = await this.#liveOfferable(agents);
     const ids = agents.filter((a) => !offerable.has(a.id)).map((a) => a.id);
-    const view = store.view ? await store.view() : undefined;
     const records = view ? undefined : await store.getMany(ids);
     const engaged = new Set<string>();
     for (const a of agents) {
@@ -184,6 +185,11 @@ export class CallCenter {
    * re-judged, so routing is O(changed agents), not O(roster) (bench/RESULTS.md, issue 18).
    */
   async liveOfferable(agents: readonly Agent[]): Promise<OfferableAgents> {
+    return (await this.#liveOfferable(agents)).set;
+  }
+
+  /** `liveOfferable`, with the view it was judged on (undefined: a store without views). */
+  async #liveOfferable(agents: readonly Agent[]): Promise<{ set: OfferableAgents; view?: AgentStateView }> {
     const store = this.o.agents;
     const judge = (a: Agent, r: AgentRecord | undefined) =>
       r !== undefined && isOfferable(r, a.online && !a.unreachable);
@@ -191,7 +197,7 @@ export class CallCenter {
       const records = await store.getMany(agents.map((a) => a.id));
       const out = new OfferableAgents();
       for (const a of agents) if (judge(a, records.get(a.id))) out.add(a.id);
-      return out;
+      return { set: out };
     }
     const view = await store.view();
     const last = this.#offerable;
@@ -206,7 +212,7 @@ export class CallCenter {
       }
       last.set.version = view.version;
       last.set.changedSince = view.changedSince;
-      return last.set;
+      return { set: last.set, view };
     }
     const set = new OfferableAgents();
     const index = new Map<string, number>();
@@ -217,7 +223,7 @@ export class CallCenter {
     set.version = view.version;
     set.changedSince = view.changedSince;
     this.#offerable = { agents, index, set };
-    return set;
+    return { set, view };
   }
 
   /** Status `available` whatever the state: "signed in" (docs/interface.md §5, §7). */
@@ -230,8 +236,19 @@ export class CallCenter {
    * Commits one offer per agent (in parallel): the agents whose offer committed, in the order
    * given. An agent another replica offered a call a moment ago is refused and left out, so on two
    * replicas one agent gets one offer. Logs `offer` for each.
+   *
+   * `after`: events to append right after the `offer` events, in the same log write, when an
+   * offer commits — the inbound's `enter-queue`, one event-log command instead of two
+   * (bench/RESULTS.md, issue 18 wave 3). They are taken out of the array (whoever empties it
+   * logs them, so a caller that gave up waiting and logs them itself never logs them twice), and
+   * get the time they are logged as `at`, as when the call flow appended them after the offers.
    */
-  async offer(callSid: string, agentIds: readonly string[], queue: string): Promise<string[]> {
+  async offer(
+    callSid: string,
+    agentIds: readonly string[],
+    queue: string,
+    after?: CallCenterEvent[],
+  ): Promise<string[]> {
     const at = this.now();
     const results = await Promise.all(
       agentIds.map(async (agentId) => {
@@ -246,11 +263,14 @@ export class CallCenter {
       }),
     );
     const offered = results.filter((r) => r !== undefined);
-    await this.log(
-      offered
-        .filter((r) => r.applied)
-        .map((r) => ({ type: 'offer' as const, at, queue, callSid, agent: r.agentId })),
-    );
+    const events: CallCenterEvent[] = offered
+      .filter((r) => r.applied)
+      .map((r) => ({ type: 'offer' as const, at, queue, callSid, agent: r.agentId }));
+    if (events.length && after?.length) {
+      const now = this.now();
+      for (const e of after.splice(0)) events.push({ ...e, at: now });
+    }
+    await this.log(events);
     return offered.map((r) => r.agentId);
   }
 
@@ -451,8 +471,9 @@ export function offeringPicker(
   alreadyRung: readonly string[];
   waitForPreferred?: boolean;
   queue: string;
+  logWithOffers?: CallCenterEvent[];
 }) => Promise<{ agents: Agent[]; sticky?: boolean; preferred?: string }> {
-  return async ({ callSid, caller, round, alreadyRung, waitForPreferred, queue }) => {
+  return async ({ callSid, caller, round, alreadyRung, waitForPreferred, queue, logWithOffers }) => {
     // Per-queue routing (docs/interface.md §7): the queue's agents, with its own strategy.
     const agents = queues.agentsOf(queue);
     if (!agents.length) return { agents: [] };
@@ -491,6 +512,7 @@ export function offeringPicker(
             callSid,
             decision.targets.map((a) => a.id),
             queue,
+            logWithOffers,
           ),
         );
       } catch (err) {

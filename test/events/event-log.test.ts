@@ -110,6 +110,39 @@ describeBackends('event log', (backend) => {
       expect(await raw.keys(`${prefix}*`)).toEqual([`${prefix}events:{events}:log`]);
     });
 
+    it('appends one event as one XADD and several as one script, trimmed alike (bench/RESULTS.md, wave 3)', async () => {
+      let now = Date.now();
+      const raw = backend.redis();
+      const log = new RedisEventLog(raw, { retentionDays: 40, now: () => now });
+      await log.appendMany([enter('warm1'), enter('warm2')]); // loads the script (EVALSHA, then EVAL)
+      const sent: string[] = [];
+      const client = raw as unknown as { sendCommand: (c: { name: string }, ...r: unknown[]) => unknown };
+      const send = client.sendCommand.bind(raw);
+      client.sendCommand = (c, ...r) => {
+        sent.push(c.name);
+        return send(c, ...r);
+      };
+      await log.append(enter('one'));
+      const ids = await log.appendMany([enter('a'), enter('b'), enter('c')]);
+      expect(sent).toEqual(['xadd', 'evalsha']);
+      expect(ids).toHaveLength(3);
+      expect([...ids].sort(compareIds)).toEqual(ids);
+      const read = await log.read({ limit: 10 });
+      expect(read.map((e) => e.type === 'enter-queue' && e.callSid)).toEqual([
+        'warm1',
+        'warm2',
+        'one',
+        'a',
+        'b',
+        'c',
+      ]);
+      expect(read.slice(3).map((e) => e.id)).toEqual(ids);
+      for (let i = 0; i < 300; i++) await log.appendMany([enter(`C${i}`), enter(`D${i}`)]);
+      now += 41 * 86_400_000;
+      await log.appendMany([enter('late1'), enter('late2')]);
+      expect(await raw.xlen(log.streamKey)).toBeLessThan(102);
+    });
+
     it('passes over entries it cannot read', async () => {
       const raw = backend.redis();
       const log = new RedisEventLog(raw);

@@ -22,6 +22,58 @@ describeBackends('CallCenter', (backend) => {
     ]);
   });
 
+  it('offer with events to follow: they are logged in the same write right after the offers, once', async () => {
+    const rig = buildRig(backend);
+    const writes: string[][] = [];
+    const appendMany = rig.events.appendMany.bind(rig.events);
+    rig.events.appendMany = (events) => {
+      writes.push(events.map((e) => e.type));
+      return appendMany(events);
+    };
+    const enter = () => [
+      { type: 'enter-queue' as const, at: 0, queue: 'support', callSid: 'C1', position: 1 },
+    ];
+    const after = enter();
+    rig.advance(5);
+    expect(await rig.center.offer('C1', ['ann', 'bob'], 'support', after)).toEqual(['ann', 'bob']);
+    expect(after).toEqual([]); // taken: the caller must not log it again
+    expect(writes).toEqual([['offer', 'offer', 'enter-queue']]);
+    const log = await rig.logged();
+    expect(shape(log).map((e) => e.type)).toEqual(['offer', 'offer', 'enter-queue']);
+    expect(log[2]?.at).toBe(rig.now()); // stamped when logged, not when built
+    // No offer committed (a repeated request; an agent offered another call): nothing taken.
+    const again = enter();
+    expect(await rig.center.offer('C1', ['ann'], 'support', again)).toEqual(['ann']);
+    expect(await rig.center.offer('C2', ['bob'], 'support', again)).toEqual([]);
+    expect(again).toHaveLength(1);
+    expect(writes).toHaveLength(1);
+  });
+
+  it('availability judges offerable and engaged agents on one read of the agent states', async () => {
+    const rig = buildRig(backend);
+    await rig.busy('ann', 'C1');
+    let views = 0;
+    let reads = 0;
+    const agents = rig.agents;
+    // Both stores keep a view (src/agents/agent-state-store.ts `view`).
+    const view = agents.view!.bind(agents);
+    agents.view = () => {
+      views++;
+      return view();
+    };
+    const getMany = agents.getMany.bind(agents);
+    agents.getMany = (ids) => {
+      reads++;
+      return getMany(ids);
+    };
+    const roster = [rig.center.agent('ann')!, rig.center.agent('bob')!];
+    const { offerable, engaged } = await rig.center.availability(roster);
+    expect([...offerable]).toEqual(['bob']);
+    expect([...engaged]).toEqual(['ann']);
+    // One view and no other read (it was two views: one per set).
+    expect([views, reads]).toEqual([1, 0]);
+  });
+
   it('answer, hang-up, wrap-up: the agent is free again when the wrap-up ends, and the queue is told', async () => {
     const rig = buildRig(backend, { wrapUpSeconds: 30 });
     const freed: string[] = [];
