@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
+import type { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { RedisSoftphonePresenceStore } from '../../src/web/softphone-presence.js';
-import { eventually, startServer, type TestServer } from '../helper.js';
+import { eventually, type TestServer } from '../helper.js';
 import { ensureWebBuilt } from './build-web.js';
 import { answer, hangUp, type LiveCall, ringAgents } from './live-call.js';
-import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
+import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
 
 /**
  * The console and the wallboard in a real Chromium (playwright-core + /usr/bin/chromium), against
@@ -44,24 +43,7 @@ describe('console and wallboard in Chromium', () => {
   beforeAll(async () => {
     ensureWebBuilt();
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-    telnyx = await FakeTelnyxApi.start();
-    telnyx.addConnection({
-      id: '2001',
-      connection_name: 'Dana',
-      user_name: 'dana2001',
-      sip_uri_calling_preference: 'internal',
-      registration: 'Not Registered',
-    });
-    server = await startServer({
-      env: {
-        API_TOKEN,
-        SESSION_SECRET,
-        AGENTS: '',
-        TELNYX_API_KEY: telnyx.apiKey,
-        TELNYX_API_BASE_URL: telnyx.baseUrl,
-      },
-      deps: { telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }) },
-    });
+    ({ server, telnyx } = await startWithDana({ registration: 'Not Registered' }));
     // The at-start roster sync: Dana is on the roster, her desk phone not registered.
     await eventually(async () => {
       const body = await agents();

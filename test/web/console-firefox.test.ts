@@ -3,12 +3,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
-import { createTelnyxClient } from '../../src/telnyx/client.js';
-import { eventually, startServer, type TestServer } from '../helper.js';
+import type { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { eventually, type TestServer } from '../helper.js';
 import { ensureWebBuilt } from './build-web.js';
 import { answer, hangUp, type LiveCall, ringAgents } from './live-call.js';
-import { API_TOKEN, loginLink, SESSION_SECRET } from './web-test-kit.js';
+import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
 
 /**
  * The console and the wallboard in Debian's stock Firefox (firefox-esr), driven by puppeteer-core
@@ -134,26 +133,13 @@ describe.skipIf(!FIREFOX)(`console and wallboard in Firefox${FIREFOX ? '' : ` ($
   beforeAll(async () => {
     ensureWebBuilt();
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-    telnyx = await FakeTelnyxApi.start();
-    telnyx.addConnection({
-      id: '2001',
-      connection_name: 'Dana',
-      user_name: 'dana2001',
-      sip_uri_calling_preference: 'internal',
+    ({ server, telnyx } = await startWithDana({
       registration: 'Registered',
-    });
-    server = await startServer({
       env: {
-        API_TOKEN,
-        SESSION_SECRET,
-        AGENTS: '',
         // Long enough that the agent ends it herself.
         WRAP_UP_SECONDS: '120',
-        TELNYX_API_KEY: telnyx.apiKey,
-        TELNYX_API_BASE_URL: telnyx.baseUrl,
       },
-      deps: { telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }) },
-    });
+    }));
     // The at-start roster sync: Dana is on the roster, her desk phone registered.
     await eventually(
       async () =>

@@ -1,4 +1,6 @@
-import type { TestServer } from '../helper.js';
+import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
+import { createTelnyxClient } from '../../src/telnyx/client.js';
+import { startServer, type TestServer } from '../helper.js';
 
 export const API_TOKEN = 'test-api-token-0123456789';
 export const SESSION_SECRET = 'a-session-secret-of-at-least-32-bytes!!';
@@ -97,4 +99,35 @@ export async function* sseEvents(res: Response): AsyncGenerator<{ event: string;
       if (data.length > 0) yield { event, data: data.join('\n') };
     }
   }
+}
+
+/**
+ * The fake Telnyx API with one agent's SIP connection (Dana, id 2001, SIP URI calling internal)
+ * and a server whose roster sync reads it, as the browser tests start them: the admin API and the
+ * console on, no static agents. `env` adds or overrides settings.
+ */
+export async function startWithDana(options: {
+  registration: 'Registered' | 'Not Registered';
+  env?: Record<string, string>;
+}): Promise<{ server: TestServer; telnyx: FakeTelnyxApi }> {
+  const telnyx = await FakeTelnyxApi.start();
+  telnyx.addConnection({
+    id: '2001',
+    connection_name: 'Dana',
+    user_name: 'dana2001',
+    sip_uri_calling_preference: 'internal',
+    registration: options.registration,
+  });
+  const server = await startServer({
+    env: {
+      API_TOKEN,
+      SESSION_SECRET,
+      AGENTS: '',
+      TELNYX_API_KEY: telnyx.apiKey,
+      TELNYX_API_BASE_URL: telnyx.baseUrl,
+      ...options.env,
+    },
+    deps: { telnyx: createTelnyxClient({ apiKey: telnyx.apiKey, baseUrl: telnyx.baseUrl, maxRetries: 0 }) },
+  });
+  return { server, telnyx };
 }
