@@ -7,7 +7,7 @@
  * read). Work a reply does not wait for (background effects) is counted with its request: each
  * step waits until the app sent nothing for 30 ms. The Slack outbox worker's and the call-center
  * tick's commands (timers, not requests) are listed apart and not counted. Socket writes are
- * counted where they reach the operating system (bench/os-writes.ts): the app's client sends the
+ * counted where they reach the operating system (test/support/os-writes.ts): the app's client sends the
  * commands of one turn of the event loop in one write (src/redis.ts `coalesceWrites`). The steps
  * here run one at a time, so this counts no batching across requests, which load adds.
  *
@@ -24,8 +24,8 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
+import { countOsWrites } from '../test/support/os-writes.js';
 import { callSid, MIX_STEPS, signedCall } from './call-mix.js';
-import { countOsWrites } from './os-writes.js';
 
 const { values: args } = parseArgs({
   strict: false,

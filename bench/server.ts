@@ -20,8 +20,8 @@ import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { loggerOptions } from '../src/logger.js';
+import { countOsWrites } from '../test/support/os-writes.js';
 import { buildBaselineServer } from './baseline-server.js';
-import { countOsWrites } from './os-writes.js';
 
 export interface BenchServerOptions {
   /** The environment the app is configured from (loadConfig), as in production. */
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
 
 /**
  * Counts what an ioredis client sends: commands (MULTI/EXEC not counted), and the writes its socket
- * hands to the operating system (bench/os-writes.ts) — the round trips the process started.
+ * hands to the operating system (test/support/os-writes.ts) — the round trips the process started.
  */
 function countRedisTraffic(redis: Redis): () => { commands: number; writes: number } {
   let commands = 0;

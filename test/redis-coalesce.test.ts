@@ -4,25 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis } from '../src/redis.js';
 import { memoryLogger } from './jobs/test-logger.js';
 import { redisUrl } from './setup/redis.js';
-
-/** Counts writes that reach the operating system on the client's current socket. */
-function osWrites(redis: Redis): () => number {
-  const handle = (redis as unknown as { stream: { _handle: Record<string, unknown> } }).stream._handle;
-  let n = 0;
-  for (const name of ['writev', 'writeBuffer', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString']) {
-    const f = handle[name];
-    if (typeof f !== 'function') continue;
-    handle[name] = function (this: unknown, ...a: unknown[]) {
-      n++;
-      return f.apply(this, a);
-    };
-  }
-  return () => {
-    const out = n;
-    n = 0;
-    return out;
-  };
-}
+import { osWriteCounter } from './support/os-writes.js';
 
 describe("the app's Redis client: one socket write per turn of the event loop", () => {
   const clients: Redis[] = [];
@@ -41,7 +23,7 @@ describe("the app's Redis client: one socket write per turn of the event loop", 
   it('sends the commands of one turn in one write, in order, each with its own reply', async () => {
     const redis = await client();
     const k = key();
-    const writes = osWrites(redis);
+    const writes = osWriteCounter(redis);
     const replies = await Promise.all([
       redis.set(k, '1'),
       ...Array.from({ length: 20 }, () => redis.incr(k)),
@@ -60,7 +42,7 @@ describe("the app's Redis client: one socket write per turn of the event loop", 
   it('does not hold a command for a later turn: commands awaited one by one go out one by one', async () => {
     const redis = await client();
     const k = key();
-    const writes = osWrites(redis);
+    const writes = osWriteCounter(redis);
     for (let i = 0; i < 5; i++) await redis.incr(k);
     expect(writes()).toBe(5);
     expect(await redis.get(k)).toBe('5');
@@ -76,7 +58,7 @@ describe("the app's Redis client: one socket write per turn of the event loop", 
     await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
     expect(redis.stream).not.toBe(first);
     const k = key();
-    const writes = osWrites(redis);
+    const writes = osWriteCounter(redis);
     await Promise.all([redis.set(k, 'a'), redis.append(k, 'b'), redis.get(k), redis.del(k)]);
     expect(writes()).toBe(1);
   });

@@ -7,6 +7,7 @@ import { RedisCallStore } from '../../src/calls/redis-call-store.js';
 import { coalesceWrites } from '../../src/redis.js';
 import { testRedis } from '../setup/redis.js';
 import { describeBackends, type Implementations } from '../support/describe-backends.js';
+import { osWriteCounter } from '../support/os-writes.js';
 
 type StatusEvent = Extract<CallEvent, { kind: 'status' }>;
 
@@ -348,27 +349,7 @@ describe('redis call store round trips', () => {
    */
   function socketWrites(redis: Redis): () => number {
     coalesceWrites(redis);
-    const handle = (redis as unknown as { stream: { _handle: Record<string, unknown> } }).stream._handle;
-    let n = 0;
-    for (const name of [
-      'writev',
-      'writeBuffer',
-      'writeUtf8String',
-      'writeLatin1String',
-      'writeAsciiString',
-    ]) {
-      const f = handle[name];
-      if (typeof f !== 'function') continue;
-      handle[name] = function (this: unknown, ...a: unknown[]) {
-        n++;
-        return f.apply(this, a);
-      };
-    }
-    return () => {
-      const out = n;
-      n = 0;
-      return out;
-    };
+    return osWriteCounter(redis);
   }
 
   it('a new call and its index entry go out in one socket write; so does its end', async () => {

@@ -34,3 +34,16 @@ export function countOsWrites(redis: Redis, count: () => void): void {
   redis.on('connect', wrap);
   redis.on('ready', wrap);
 }
+
+/** A counter of `redis`'s OS writes (see `countOsWrites`): each call returns the count since the last. */
+export function osWriteCounter(redis: Redis): () => number {
+  let n = 0;
+  countOsWrites(redis, () => {
+    n++;
+  });
+  return () => {
+    const out = n;
+    n = 0;
+    return out;
+  };
+}
