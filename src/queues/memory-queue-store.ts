@@ -24,6 +24,7 @@ import {
   type QueueSummary,
   type RemovedEntry,
   type RemoveReason,
+  withCallbackRequest,
 } from './queue-store.js';
 
 /**
@@ -145,19 +146,9 @@ export class MemoryQueueStore implements QueueStore {
   ): Promise<QueueEntry | undefined> {
     const e = this.#entries.get(callSid);
     if (!e) return undefined;
-    if (!e.callback && e.offeredTo === undefined) {
-      this.#entries.set(callSid, {
-        ...e,
-        callback: {
-          number,
-          requestedAt: now,
-          attempts: 0,
-          nextAttemptAt: now,
-          ...(options.base ? { base: options.base } : {}),
-        },
-      });
-    }
-    return structuredClone(this.#entries.get(callSid));
+    const asked = withCallbackRequest(e, number, now, options.base);
+    if (asked) this.#entries.set(callSid, asked);
+    return structuredClone(asked ?? e);
   }
 
   async callbackAttemptStarted(

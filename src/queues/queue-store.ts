@@ -109,6 +109,23 @@ export interface CallbackFailure {
   attemptSid?: string;
 }
 
+/**
+ * The entry once its caller asked to be called back at `number` (see `requestCallback`), or
+ * undefined when nothing changes: a callback already asked for, or the caller being offered now.
+ */
+export function withCallbackRequest(
+  entry: QueueEntry,
+  number: string,
+  now: number,
+  base?: string,
+): QueueEntry | undefined {
+  if (entry.callback || entry.offeredTo !== undefined) return undefined;
+  return {
+    ...entry,
+    callback: { number, requestedAt: now, attempts: 0, nextAttemptAt: now, ...(base ? { base } : {}) },
+  };
+}
+
 /** The entry after a failed attempt: back in line at its place, due again `retrySeconds` later. */
 export function afterFailedAttempt(
   entry: QueueEntry & { callback: CallbackRequest },

@@ -22,6 +22,7 @@ import {
   type QueueSummary,
   type RemovedEntry,
   type RemoveReason,
+  withCallbackRequest,
 } from './queue-store.js';
 
 /**
@@ -355,20 +356,7 @@ export class RedisQueueStore implements QueueStore {
     now: number,
     options: { base?: string } = {},
   ): Promise<QueueEntry | undefined> {
-    const result = await this.#update(callSid, (e) =>
-      e.callback || e.offeredTo !== undefined
-        ? undefined
-        : {
-            ...e,
-            callback: {
-              number,
-              requestedAt: now,
-              attempts: 0,
-              nextAttemptAt: now,
-              ...(options.base ? { base: options.base } : {}),
-            },
-          },
-    );
+    const result = await this.#update(callSid, (e) => withCallbackRequest(e, number, now, options.base));
     return result && (result.after ?? result.before);
   }
 
