@@ -58,12 +58,14 @@ describe('first run of the server process', () => {
       async () => expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200),
       45_000,
     );
-    const lines = out()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { msg: string });
-    expect(lines.map((l) => l.msg)).toContain('2 agents: Alice, Bob — calls ring them');
-    expect(lines.map((l) => l.msg)).toContain('settings read from .env (the environment wins)');
+    await eventually(async () => {
+      const lines = out()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string });
+      expect(lines.map((l) => l.msg)).toContain('2 agents: Alice, Bob — calls ring them');
+      expect(lines.map((l) => l.msg)).toContain('settings read from .env (the environment wins)');
+    }, 10_000);
   }, 60_000);
 
   it('with no agents at all, says every call goes to voicemail', async () => {
@@ -73,6 +75,11 @@ describe('first run of the server process', () => {
       async () => expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200),
       45_000,
     );
-    expect(out()).toContain('no agents: every call goes to voicemail; set AGENTS or TELNYX_API_KEY');
+    // The log line may reach the pipe a moment after the first reply (pino writes asynchronously).
+    await eventually(
+      async () =>
+        expect(out()).toContain('no agents: every call goes to voicemail; set AGENTS or TELNYX_API_KEY'),
+      10_000,
+    );
   }, 60_000);
 });
