@@ -10,10 +10,13 @@ import type { RouteName, SignedRequest } from './call-mix.js';
 
 export type PhaseRoute = RouteName | 'baseline-texml' | 'baseline-callback';
 
-/** The status each route answers a valid request with (docs/interface.md §3). */
+/**
+ * The status each route answers a valid request with (docs/interface.md §3). `/texml/status`
+ * answers 200: Telnyx counts any other status as a failed delivery.
+ */
 const EXPECTED_STATUS: Record<PhaseRoute, number> = {
   inbound: 200,
-  status: 204,
+  status: 200,
   'dial-result': 200,
   'baseline-texml': 200,
   'baseline-callback': 204,
