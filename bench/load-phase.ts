@@ -137,9 +137,13 @@ function run(
   onResponse?: (client: unknown) => void,
 ): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let lastResponse = started;
     const instance = autocannon(options, (err, result) => {
       if (err) return reject(err);
-      const seconds = result.duration;
+      // A phase that plays a pool of calls ends when its last connection stops, but autocannon
+      // notices at its next 1 s tick and counts that wait in `duration`: time to the last reply.
+      const seconds = calls === undefined ? result.duration : (lastResponse - started) / 1000;
       resolve({
         name,
         connections: options.connections ?? 10,
@@ -157,6 +161,7 @@ function run(
     // Emitted with the connection after the reply's onResponse and before the connection builds
     // its next request (autocannon's httpClient), so the request answered is still the current one.
     instance.on('response', (client, statusCode, _bytes, responseTime) => {
+      lastResponse = performance.now();
       recorder.record(routeOf(client), statusCode, responseTime);
       onResponse?.(client);
     });
