@@ -118,7 +118,7 @@ export class Recorder {
 type AcRequest = autocannon.Request & { route: PhaseRoute };
 /** One connection's call: what it sends next, and the request now on the wire. */
 type CallContext = { call?: ScriptedCall; rest?: readonly SignedRequest[]; current?: SignedRequest };
-type CallClient = { requestIterator: { context: CallContext; currentRequest: AcRequest } };
+type CallClient = { requestIterator: { context: CallContext } };
 
 /** Counts a TeXML reply that does not do what the step expects (a ring round, a hang-up). */
 export function checkBody(recorder: Recorder, route: PhaseRoute, status: number, body: string): void {
@@ -192,9 +192,8 @@ export function playCalls(opts: {
     throw new Error(`${calls.length} calls cannot keep ${connections} connections busy`);
   const recorder = new Recorder();
   let next = 0;
-  const requests: AcRequest[] = Array.from({ length: opts.maxRequests }, (_, k) => ({
+  const requests: autocannon.Request[] = Array.from({ length: opts.maxRequests }, (_, k) => ({
     method: 'POST',
-    route: 'inbound',
     onResponse: (status, body, context) => {
       const ctx = context as CallContext;
       const sent = ctx.current as SignedRequest;
@@ -205,8 +204,8 @@ export function playCalls(opts: {
       const ctx = context as CallContext;
       let r: SignedRequest | undefined;
       if (k === 0) {
-        // The connection was stopped after its last call when the pool ran out (below); the
-        // first list entry of a new client cannot be refused.
+        // A connection is stopped when its call ends and the pool is empty (below), so this stays
+        // within the pool; only a reconnect after a timeout, which skips that check, could wrap.
         ctx.call = calls[next++ % calls.length] as ScriptedCall;
         ctx.rest = undefined;
         r = ctx.call.first;
