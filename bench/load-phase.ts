@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import type { RouteName, SignedRequest } from './call-mix.js';
+import type { RouteName, ScriptedCall, SignedRequest } from './call-mix.js';
 
 /**
  * One load phase: autocannon with N connections, and latencies recorded per route by this module
@@ -10,10 +10,13 @@ import type { RouteName, SignedRequest } from './call-mix.js';
 
 export type PhaseRoute = RouteName | 'baseline-texml' | 'baseline-callback';
 
-/** The status each route answers a valid request with (docs/interface.md §3). */
+/**
+ * The status each route answers a valid request with (docs/interface.md §3). `/texml/status`
+ * answers 200: Telnyx counts any other status as a failed delivery.
+ */
 const EXPECTED_STATUS: Record<PhaseRoute, number> = {
   inbound: 200,
-  status: 204,
+  status: 200,
   'dial-result': 200,
   'baseline-texml': 200,
   'baseline-callback': 204,
@@ -113,7 +116,9 @@ export class Recorder {
 }
 
 type AcRequest = autocannon.Request & { route: PhaseRoute };
-type CallContext = { call?: SignedRequest[] };
+/** One connection's call: what it sends next, and the request now on the wire. */
+type CallContext = { call?: ScriptedCall; rest?: readonly SignedRequest[]; current?: SignedRequest };
+type CallClient = { requestIterator: { context: CallContext } };
 
 /** Counts a TeXML reply that does not do what the step expects (a ring round, a hang-up). */
 export function checkBody(recorder: Recorder, route: PhaseRoute, status: number, body: string): void {
@@ -123,21 +128,22 @@ export function checkBody(recorder: Recorder, route: PhaseRoute, status: number,
     recorder.wrongBody('dial-result without <Hangup/>');
 }
 
-function bodyCheck(recorder: Recorder, route: PhaseRoute): AcRequest['onResponse'] {
-  if (route !== 'inbound' && route !== 'dial-result') return undefined;
-  return (status, body) => checkBody(recorder, route, status, body);
-}
-
 function run(
   name: string,
   options: autocannon.Options,
   recorder: Recorder,
   calls: number | undefined,
+  routeOf: (client: unknown) => PhaseRoute,
+  onResponse?: (client: unknown) => void,
 ): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let lastResponse = started;
     const instance = autocannon(options, (err, result) => {
       if (err) return reject(err);
-      const seconds = result.duration;
+      // A phase that plays a pool of calls ends when its last connection stops, but autocannon
+      // notices at its next 1 s tick and counts that wait in `duration`: time to the last reply.
+      const seconds = calls === undefined ? result.duration : (lastResponse - started) / 1000;
       resolve({
         name,
         connections: options.connections ?? 10,
@@ -152,60 +158,92 @@ function run(
         wrongBodies: recorder.wrongBodies,
       });
     });
+    // Emitted with the connection after the reply's onResponse and before the connection builds
+    // its next request (autocannon's httpClient), so the request answered is still the current one.
     instance.on('response', (client, statusCode, _bytes, responseTime) => {
-      const current = (client as unknown as { requestIterator: { currentRequest: AcRequest } })
-        .requestIterator.currentRequest;
-      recorder.record(current.route, statusCode, responseTime);
+      lastResponse = performance.now();
+      recorder.record(routeOf(client), statusCode, responseTime);
+      onResponse?.(client);
     });
   });
 }
 
 /**
- * Plays whole calls: each connection takes the next call from `calls` and sends its `steps` in
- * order, one at a time, then takes the next call. `calls.length` must be a multiple of
- * `connections`, so every connection plays whole calls and the pool is used exactly once.
+ * Plays whole calls: each connection takes the next call from `calls`, sends its first request,
+ * and then, one at a time, the requests the call gives for that reply (`ScriptedCall.rest`: a
+ * call of the mix signs its legs for the agents the inbound reply rang), then takes the next
+ * call, until every call of the pool was played once.
+ *
+ * autocannon cycles through a fixed list of requests per connection, keeping a context until it
+ * wraps around; here each entry of the list sends the call's next request, an entry with none
+ * left returns nothing (autocannon then starts the list again: the next call, with a fresh
+ * context), and a connection whose call ended when the pool is empty is told to stop.
  */
 export function playCalls(opts: {
   name: string;
   url: string;
   connections: number;
-  calls: SignedRequest[][];
-  steps: readonly number[];
+  calls: readonly ScriptedCall[];
+  /** The most requests a call of `calls` sends (the length of autocannon's list). */
+  maxRequests: number;
 }): Promise<PhaseResult> {
-  const { calls, steps, connections } = opts;
-  if (calls.length === 0 || calls.length % connections !== 0)
-    throw new Error(`${calls.length} calls cannot be split evenly over ${connections} connections`);
+  const { calls, connections } = opts;
+  if (calls.length < connections)
+    throw new Error(`${calls.length} calls cannot keep ${connections} connections busy`);
   const recorder = new Recorder();
   let next = 0;
-  const first = calls[0] as SignedRequest[];
-  const requests: AcRequest[] = steps.map((step, k) => {
-    const route = (first[step] as SignedRequest).route;
-    return {
-      method: 'POST',
-      route,
-      onResponse: bodyCheck(recorder, route),
-      setupRequest: (req, context) => {
-        const ctx = context as CallContext;
-        if (k === 0) ctx.call = calls[next++];
-        const r = (ctx.call as SignedRequest[])[step] as SignedRequest;
-        req.path = r.path;
-        req.headers = { ...r.headers };
-        req.body = r.body;
-        return req;
-      },
-    };
-  });
+  const requests: autocannon.Request[] = Array.from({ length: opts.maxRequests }, (_, k) => ({
+    method: 'POST',
+    onResponse: (status, body, context) => {
+      const ctx = context as CallContext;
+      const sent = ctx.current as SignedRequest;
+      checkBody(recorder, sent.route, status, body);
+      if (k === 0) ctx.rest = (ctx.call as ScriptedCall).rest(status, body);
+    },
+    setupRequest: (req, context) => {
+      const ctx = context as CallContext;
+      let r: SignedRequest | undefined;
+      if (k === 0) {
+        // A connection is stopped when its call ends and the pool is empty (below), so this stays
+        // within the pool; only a reconnect after a timeout, which skips that check, could wrap.
+        ctx.call = calls[next++ % calls.length] as ScriptedCall;
+        ctx.rest = undefined;
+        r = ctx.call.first;
+      } else {
+        r = ctx.rest?.[k - 1];
+        if (!r) return undefined as unknown as autocannon.Request;
+      }
+      ctx.current = r;
+      req.path = r.path;
+      req.headers = { ...r.headers };
+      req.body = r.body;
+      return req;
+    },
+  }));
+  const contextOf = (client: unknown) => (client as CallClient).requestIterator.context;
   return run(
     opts.name,
     {
       url: opts.url,
       connections,
-      amount: calls.length * steps.length,
+      // Ends when every connection stopped (onResponse below); the duration is only a bound.
+      duration: 3600,
       timeout: 30,
       requests,
     },
     recorder,
     calls.length,
+    (client) => (contextOf(client).current as SignedRequest).route,
+    (client) => {
+      const ctx = contextOf(client);
+      const left = ctx.rest ? ctx.rest.length - ctx.rest.indexOf(ctx.current as SignedRequest) - 1 : 1;
+      // The call just ended and no call is left to take: stop this connection before it builds
+      // its next request (autocannon's client stops once `reqsMade` reaches `responseMax`).
+      if (left === 0 && next >= calls.length) {
+        const c = client as { responseMax?: number; reqsMade: number };
+        c.responseMax = c.reqsMade;
+      }
+    },
   );
 }
 
@@ -245,5 +283,6 @@ export function cycleRequests(opts: {
     },
     recorder,
     undefined,
+    () => opts.route,
   );
 }

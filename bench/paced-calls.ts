@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { SignedRequest } from './call-mix.js';
+import type { ScriptedCall, SignedRequest } from './call-mix.js';
 import { checkBody, type PhaseResult, Recorder } from './load-phase.js';
 
 /**
@@ -8,14 +8,17 @@ import { checkBody, type PhaseResult, Recorder } from './load-phase.js';
  * a time with a random pause between requests (exponential, mean `thinkMs`), the way Telnyx's
  * requests for concurrent calls are spread in time. autocannon cannot pause between requests (its
  * rate limit sends each second's quota in a burst), so this phase uses an undici Pool. Latency is
- * measured from sending the request to the end of the reply body.
+ * measured from sending the request to the end of the reply body. A call's requests after the
+ * first are those its first reply calls for (`ScriptedCall.rest`: a call of the mix signs its legs
+ * for the agents the inbound reply rang), as in `playCalls`.
  */
 export async function playCallsPaced(opts: {
   name: string;
   url: string;
   connections: number;
-  calls: SignedRequest[][];
-  steps: readonly number[];
+  calls: readonly ScriptedCall[];
+  /** The requests of one call in the mix (spreads the callers' starts over one call). */
+  callLength: number;
   thinkMs: number;
   seconds: number;
 }): Promise<PhaseResult> {
@@ -36,26 +39,33 @@ export async function playCallsPaced(opts: {
   const started = performance.now();
   const end = started + opts.seconds * 1000;
 
+  /** Sends one request, records it, and pauses; the reply's status and body (0 and '' on an error). */
+  const send = async (r: SignedRequest): Promise<{ status: number; body: string }> => {
+    const t0 = performance.now();
+    let status = 0;
+    let body = '';
+    try {
+      const res = await pool.request({ method: 'POST', path: r.path, headers: r.headers, body: r.body });
+      body = await res.body.text();
+      status = res.statusCode;
+      recorder.record(r.route, status, performance.now() - t0);
+      checkBody(recorder, r.route, status, body);
+    } catch {
+      errors++;
+    }
+    requests++;
+    await pause();
+    return { status, body };
+  };
+
   const caller = async () => {
     // Starts spread over one call's length, so calls are in every step from the start instead of
     // all fifty ringing in at once.
-    await sleep(Math.random() * opts.thinkMs * opts.steps.length);
+    await sleep(Math.random() * opts.thinkMs * opts.callLength);
     while (performance.now() < end && next < opts.calls.length) {
-      const call = opts.calls[next++] as SignedRequest[];
-      for (const step of opts.steps) {
-        const r = call[step] as SignedRequest;
-        const t0 = performance.now();
-        try {
-          const res = await pool.request({ method: 'POST', path: r.path, headers: r.headers, body: r.body });
-          const body = await res.body.text();
-          recorder.record(r.route, res.statusCode, performance.now() - t0);
-          checkBody(recorder, r.route, res.statusCode, body);
-        } catch {
-          errors++;
-        }
-        requests++;
-        await pause();
-      }
+      const call = opts.calls[next++] as ScriptedCall;
+      const first = await send(call.first);
+      for (const r of call.rest(first.status, first.body)) await send(r);
       calls++;
     }
   };

@@ -5,10 +5,11 @@
  * The baseline is checked out with `git worktree add --detach` into a temporary directory (its
  * node_modules a symlink to this tree's) and removed afterwards. Each tree gets two servers, its
  * own `bench/server.ts` (the real app from buildApp, signatures on, plus the bare baselines) with
- * 5 and with 1,000 agents, each on its own Redis database. Every round plays, for each tree in
- * turn (the order alternates per round):
+ * MIX_AGENTS (150), 5 and 1,000 agents, each on its own Redis database. Every round plays, for
+ * each tree in turn (the order alternates per round):
  *
- *   1. the call mix, saturated (50 connections): CPU per request, inbound and status p99;
+ *   1. the call mix, saturated (50 connections): CPU per request, inbound and status p99; its
+ *      agent legs are those the inbound reply rang (bench/call-mix.ts `DialedCall`);
  *   2. the signed-callback floor (one verify + one pipelined Redis write) on the same process;
  *   3. `/texml/inbound` and the caller's `completed` (which frees the agent offered the call, so a
  *      roster of 5 is never all offered and the call queued), new callers, 5 agents, at
@@ -34,7 +35,16 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
-import { CALLBACK_STEPS, type CallMixOptions, MIX_STEPS, type SignedRequest, signCalls } from './call-mix.js';
+import {
+  CALLBACK_STEPS,
+  type CallMixOptions,
+  dialedCalls,
+  fixedSteps,
+  MIX_AGENTS,
+  MIX_STEPS,
+  type SignedRequest,
+  signCalls,
+} from './call-mix.js';
 import { cycleRequests, type PhaseResult, type PhaseRoute, playCalls } from './load-phase.js';
 import { playCallsPaced } from './paced-calls.js';
 import { fmt } from './results-file.js';
@@ -239,7 +249,7 @@ function ensureWorktree(ref: string): { dir: string; sha: string; remove: () => 
 interface Tree {
   name: string;
   root: string;
-  /** 50 agents, as `npm run bench`: the call mix, the floor, the paced mix, Redis memory. */
+  /** MIX_AGENTS agents, as `npm run bench`: the call mix, the floor, the paced mix, Redis memory. */
   mixServer: Server;
   mixDb: Redis;
   small: Server;
@@ -297,8 +307,7 @@ export async function pairedBench(): Promise<void> {
       .join(','),
     // Random, not longest-idle: concurrent calls then rarely choose the same agent. With agent
     // states, a call whose agent another call took is routed again, and past three tries it is
-    // queued; a queued caller the bench never plays on keeps the agent offered to it (until the
-    // tick frees it after DIAL_TIMEOUT + 60 s), and the calls after it queue too.
+    // queued (the mix's caller then hangs up). Both strategies ring one agent per round.
     ROUTING_STRATEGY: 'random',
     DIAL_MAX_TARGETS: '2',
     WRAP_UP_SECONDS: '0',
@@ -315,6 +324,15 @@ export async function pairedBench(): Promise<void> {
     callNumber += count;
     return calls;
   };
+  /** Calls of the mix: legs signed during the phase, for the agents each inbound reply rang. */
+  const signDialed = (count: number, agents: number) => {
+    const calls = dialedCalls(callNumber, count, {
+      privateKey: keys.privateKey,
+      agentSips: agentSips(agents),
+    });
+    callNumber += count;
+    return calls;
+  };
   const rounds: Round[] = [];
   const memory: Record<string, { perCall: number; calls: number; stats: KeyStats }> = {};
   try {
@@ -322,8 +340,12 @@ export async function pairedBench(): Promise<void> {
       ['this tree', repo],
       [`baseline ${wt.sha}`, wt.dir],
     ].entries()) {
-      log(`starting ${name}: 50, 5 and 1,000 agents`);
-      const mixServer = await Server.start(`${name} (50 agents)`, root as string, envFor(1 + 3 * i, 50));
+      log(`starting ${name}: ${MIX_AGENTS}, 5 and 1,000 agents`);
+      const mixServer = await Server.start(
+        `${name} (${MIX_AGENTS} agents)`,
+        root as string,
+        envFor(1 + 3 * i, MIX_AGENTS),
+      );
       const small = await Server.start(`${name} (5 agents)`, root as string, envFor(2 + 3 * i, 5));
       const large = await Server.start(`${name} (1,000 agents)`, root as string, envFor(3 + 3 * i, 1000));
       const mixDb = new Redis(`${redisServer.url}/${1 + 3 * i}`);
@@ -334,17 +356,22 @@ export async function pairedBench(): Promise<void> {
       await smallDb.hset(`sb:{routing}:history:${HISTORY_CALLER}`, ...fields);
       trees.push({ name: name as string, root: root as string, mixServer, mixDb, small, large, smallDb });
     }
-    const all = Array.from({ length: MIX_STEPS.length }, (_, i) => i);
     const url = (s: Server) => `http://127.0.0.1:${s.app}`;
     log('warm-up');
     for (const t of trees) {
       for (const [s, n] of [
-        [t.mixServer, 50],
+        [t.mixServer, MIX_AGENTS],
         [t.small, 5],
         [t.large, 1000],
       ] as const) {
-        const calls = sign(roundTo(MIX_CALLS / 2, CONNECTIONS), { agentSips: agentSips(n) });
-        await playCalls({ name: 'warm-up', url: url(s), connections: CONNECTIONS, calls, steps: all });
+        const calls = signDialed(roundTo(MIX_CALLS / 2, CONNECTIONS), n);
+        await playCalls({
+          name: 'warm-up',
+          url: url(s),
+          connections: CONNECTIONS,
+          calls,
+          maxRequests: MIX_STEPS.length,
+        });
       }
     }
 
@@ -353,14 +380,14 @@ export async function pairedBench(): Promise<void> {
       for (const t of order) {
         log(`round ${r + 1}: ${t.name}`);
         const before = r === 0 ? await keyStats(t.mixDb) : undefined;
-        const mixCalls = sign(MIX_CALLS, { agentSips: agentSips(50) });
+        const mixCalls = signDialed(MIX_CALLS, MIX_AGENTS);
         const mix = await measure(t.mixServer, () =>
           playCalls({
             name: 'call mix',
             url: url(t.mixServer),
             connections: CONNECTIONS,
             calls: mixCalls,
-            steps: all,
+            maxRequests: MIX_STEPS.length,
           }),
         );
         if (before) {
@@ -396,8 +423,8 @@ export async function pairedBench(): Promise<void> {
               name: 'inbound',
               url: url(s),
               connections: INBOUND_CONNECTIONS,
-              calls: sign(INBOUND_CALLS, o),
-              steps: [0, MIX_STEPS.length - 1],
+              calls: sign(INBOUND_CALLS, o).map((c) => fixedSteps(c, [0, MIX_STEPS.length - 1])),
+              maxRequests: 2,
             }),
           );
         const inbound5 = await inbound(t.small);
@@ -409,11 +436,11 @@ export async function pairedBench(): Promise<void> {
             name: 'mix at 50 %',
             url: url(t.mixServer),
             connections: CONNECTIONS,
-            calls: sign(
+            calls: signDialed(
               Math.ceil(0.5 * (mix.result.callsPerSecond ?? 50) * PACED_SECONDS * 1.5) + CONNECTIONS,
-              { agentSips: agentSips(50) },
+              MIX_AGENTS,
             ),
-            steps: all,
+            callLength: MIX_STEPS.length,
             thinkMs,
             seconds: PACED_SECONDS,
           }),

@@ -25,7 +25,7 @@ import { loadConfig } from '../src/config.js';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
 import { countOsWrites } from '../test/support/os-writes.js';
-import { callSid, MIX_STEPS, signedCall } from './call-mix.js';
+import { callSid, dialedSips, MIX_STEPS, signedCall, stepsWhenRung } from './call-mix.js';
 
 const { values: args } = parseArgs({
   strict: false,
@@ -121,19 +121,12 @@ async function main(): Promise<void> {
       await quiet();
       if (res.statusCode >= 300) throw new Error(`${MIX_STEPS[i]}: ${res.statusCode} ${res.body}`);
       if (FOLLOW && i === 0) {
-        const rung = [...res.body.matchAll(/<Sip\b[^>]*>([^<]+)<\/Sip>/g)].map((m) => m[1] as string);
+        const rung = dialedSips(res.body);
         if (!rung.length) throw new Error(`inbound rang nobody: ${res.body}`);
-        steps = signedCall(0, {
-          privateKey: keys.privateKey,
-          agentSips: [rung[0]!, rung[1] ?? rung[0]!],
-          sids,
-        });
+        steps = signedCall(n, { privateKey: keys.privateKey, agentSips: sips, sids, rung });
         // Leg B's steps (ringing, canceled) exist only when a second agent was rung.
-        if (rung.length < 2)
-          skip = new Set([
-            MIX_STEPS.indexOf('status: leg B ringing'),
-            MIX_STEPS.indexOf('status: leg B canceled'),
-          ]);
+        const sent = new Set(stepsWhenRung(rung.length));
+        skip = new Set(MIX_STEPS.flatMap((_, k) => (sent.has(k) ? [] : [k])));
       }
       if (n > 0) {
         const t = totals[i] as { commands: number; writes: number };

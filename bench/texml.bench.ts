@@ -29,7 +29,16 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { generateSigningKeys } from '../src/simulator/telnyx-player.js';
 import { startRedisServer, stopRedisServer } from '../test/setup/redis-server.js';
-import { CALLBACK_STEPS, MIX_STEPS, type SignedRequest, signCalls } from './call-mix.js';
+import {
+  CALLBACK_STEPS,
+  type DialedCall,
+  dialedCalls,
+  fixedSteps,
+  MIX_AGENTS,
+  MIX_STEPS,
+  type SignedRequest,
+  signCalls,
+} from './call-mix.js';
 import { type CpuProfile, type ProfileSummary, summariseProfile } from './cpu-profile.js';
 import { cycleRequests, type PhaseResult, type PhaseRoute, playCalls } from './load-phase.js';
 import { playCallsPaced } from './paced-calls.js';
@@ -72,7 +81,6 @@ const PACED_LOADS = args['paced-load']
 const PACED_SECONDS = Number(args['paced-seconds']);
 const SOAK_BATCH_SECONDS = 30;
 const SAMPLE_EVERY_MS = 10_000;
-const AGENT_COUNT = 50;
 
 /** What "memory flat" means: heap after a full GC, end to end, and its trend after the first minute. */
 const FLAT = { growthMb: 5, slopeMbPerMin: 0.5 };
@@ -298,7 +306,7 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
   const slack = await startSlackStandIn();
   const keys = generateSigningKeys();
   const agentSips = Array.from(
-    { length: AGENT_COUNT },
+    { length: MIX_AGENTS },
     (_, i) => `sip:agent${String(i).padStart(2, '0')}@sip.telnyx.com`,
   );
   const env = {
@@ -307,8 +315,11 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
     PUBLIC_URL: 'https://sb.example.com',
     HOTLINE_NUMBER: '+18005550199',
     AGENTS: agentSips.map((sip, i) => `Agent ${String(i).padStart(2, '0')}=${sip}`).join(','),
-    ROUTING_STRATEGY: 'longest-idle',
+    ROUTING_STRATEGY: 'random',
     DIAL_MAX_TARGETS: '2',
+    // The mix's answering agent is free again when its call ends, as in the paired run: at a few
+    // hundred calls a second a 30 s wrap-up would hold the whole roster.
+    WRAP_UP_SECONDS: '0',
     SLACK_WEBHOOK_URL: slack.url,
   };
   const logLevel = args['log-level'];
@@ -328,6 +339,16 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
     callNumber += count;
     log(
       `  signed ${count} calls (${count * MIX_STEPS.length} requests) in ${fmt((performance.now() - t0) / 1000)} s`,
+    );
+    return calls;
+  };
+  /** Calls of the mix: legs signed during the phase, for the agents each inbound reply rang. */
+  const signDialed = (count: number): DialedCall[] => {
+    const t0 = performance.now();
+    const calls = dialedCalls(callNumber, count, mix);
+    callNumber += count;
+    log(
+      `  signed ${count} calls' inbound, caller and dial-result requests in ${fmt((performance.now() - t0) / 1000)} s (legs: as the replies come)`,
     );
     return calls;
   };
@@ -358,7 +379,6 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
     };
     return result;
   };
-  const allSteps = MIX_STEPS.map((_, i) => i);
   const phases: PhaseResult[] = [];
   const check = (r: PhaseResult) => {
     const unexpected = Object.entries(r.routes)
@@ -387,8 +407,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
         name: 'warm-up',
         url: appUrl,
         connections: CONNECTIONS,
-        calls: sign(CONNECTIONS * 8),
-        steps: allSteps,
+        calls: signDialed(CONNECTIONS * 8),
+        maxRequests: MIX_STEPS.length,
       }),
     );
     warm = check(
@@ -396,8 +416,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
         name: 'warm-up',
         url: appUrl,
         connections: CONNECTIONS,
-        calls: sign(roundTo((warm.callsPerSecond ?? 50) * 4, CONNECTIONS)),
-        steps: allSteps,
+        calls: signDialed(roundTo((warm.callsPerSecond ?? 50) * 4, CONNECTIONS)),
+        maxRequests: MIX_STEPS.length,
       }),
     );
     // A little above the warm-up's rate: the JIT is still warming there.
@@ -410,8 +430,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
           name: 'call mix',
           url: appUrl,
           connections: CONNECTIONS,
-          calls: sign(roundTo(callRate * MIX_SECONDS, CONNECTIONS)),
-          steps: allSteps,
+          calls: signDialed(roundTo(callRate * MIX_SECONDS, CONNECTIONS)),
+          maxRequests: MIX_STEPS.length,
         }),
       ),
     );
@@ -430,10 +450,10 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
             name: `call mix at ${fmt(100 * load)} % load`,
             url: appUrl,
             connections: CONNECTIONS,
-            calls: sign(
+            calls: signDialed(
               Math.ceil(load * (mixResult.callsPerSecond ?? 50) * PACED_SECONDS * 1.5) + CONNECTIONS,
             ),
-            steps: allSteps,
+            callLength: MIX_STEPS.length,
             thinkMs,
             seconds: PACED_SECONDS,
           }),
@@ -453,8 +473,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
           name: '/texml/inbound only',
           url: appUrl,
           connections: CONNECTIONS,
-          calls: isolated,
-          steps: [0],
+          calls: isolated.map((c) => fixedSteps(c, [0])),
+          maxRequests: 1,
         }),
       ),
     );
@@ -465,8 +485,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
           name: '/texml/status only',
           url: appUrl,
           connections: CONNECTIONS,
-          calls: isolated,
-          steps: CALLBACK_STEPS,
+          calls: isolated.map((c) => fixedSteps(c, CALLBACK_STEPS)),
+          maxRequests: CALLBACK_STEPS.length,
         }),
       ),
     );
@@ -508,7 +528,7 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
     let profile: { summary: ProfileSummary; path: string; result: PhaseResult } | undefined;
     if (PROFILE_SECONDS > 0) {
       log(`CPU profile of the server during the call mix, ${PROFILE_SECONDS} s`);
-      const calls = sign(roundTo(callRate * PROFILE_SECONDS, CONNECTIONS));
+      const calls = signDialed(roundTo(callRate * PROFILE_SECONDS, CONNECTIONS));
       const outDir = join(here, 'out');
       mkdirSync(outDir, { recursive: true });
       const path = join(outDir, `texml-mix-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
@@ -519,7 +539,7 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
           url: appUrl,
           connections: CONNECTIONS,
           calls,
-          steps: allSteps,
+          maxRequests: MIX_STEPS.length,
         }),
       );
       await server.child.ask({ type: 'profile-stop', path }, 'profile-stopped');
@@ -561,8 +581,8 @@ async function bench(redisUrl: string, redisWhere: string): Promise<void> {
                 name: `soak batch ${results.length + 1}`,
                 url: appUrl,
                 connections: CONNECTIONS,
-                calls: sign(roundTo(callRate * batchSeconds, CONNECTIONS)),
-                steps: allSteps,
+                calls: signDialed(roundTo(callRate * batchSeconds, CONNECTIONS)),
+                maxRequests: MIX_STEPS.length,
               }),
             ),
           );
@@ -763,11 +783,11 @@ function render(r: Report): { run: string; soak?: string } {
         ],
         [
           'server',
-          `buildApp in its own process (\`node --import tsx bench/server.ts\`), signatures on, logger ${r.logLevel === 'silent' ? 'silent' : `${r.logLevel} → /dev/null`}, ${AGENT_COUNT} agents, longest-idle, 2 agents per ring round, Slack alerts paced at 1/s to a local stand-in`,
+          `buildApp in its own process (\`node --import tsx bench/server.ts\`), signatures on, logger ${r.logLevel === 'silent' ? 'silent' : `${r.logLevel} → /dev/null`}, ${MIX_AGENTS} agents (a caller holds the agent it rang until it hangs up: at ${CONNECTIONS} connections most stay free), random routing (one agent per ring round; longest-idle had concurrent callers contend for the same agent and most were queued), no wrap-up, Slack alerts paced at 1/s to a local stand-in`,
         ],
         [
           'load',
-          `autocannon in the parent process, ${CONNECTIONS} connections, pipelining 1, requests signed before each phase`,
+          `autocannon in the parent process, ${CONNECTIONS} connections, pipelining 1, requests signed before each phase except the call mix's agent legs, signed as each inbound reply says whom it rang (counted in the load generator's CPU)`,
         ],
       ],
     ),
@@ -775,6 +795,8 @@ function render(r: Report): { run: string; soak?: string } {
   add('', `### Call mix, saturated (${CONNECTIONS} connections, ${fmt(r.mixResult.seconds)} s)`, '');
   add(
     `Each connection plays whole calls, one request at a time, as fast as the server answers: ${MIX_STEPS.join(' → ')}. ` +
+      "The legs are those of the agents the inbound reply's `<Dial>` rang (leg B's two steps left out when it rang one); " +
+      "a caller the reply rang nobody for (queued, voicemail) hangs up: the caller's `completed` only. " +
       `**${fmt(r.mixResult.callsPerSecond ?? 0)} calls/s, ${fmt(r.mixResult.perSecond)} req/s** (${r.mixResult.calls} calls).`,
     '',
     table(ROUTE_HEAD, routeRows(r.mixResult)),
