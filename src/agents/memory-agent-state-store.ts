@@ -1,3 +1,4 @@
+import { plainCopy } from '../plain-copy.js';
 import type { AgentRecord } from './agent-state.js';
 import { newAgentRecord } from './agent-state.js';
 import { type AgentStateStore, type AgentStateView, ChangeLog } from './agent-state-store.js';
@@ -23,7 +24,7 @@ export class MemoryAgentStateStore implements AgentStateStore {
 
   async get(agentId: string): Promise<AgentRecord> {
     const r = this.#records.get(agentId);
-    return r ? structuredClone(r) : newAgentRecord(agentId);
+    return r ? plainCopy(r) : newAgentRecord(agentId);
   }
 
   async getMany(agentIds: readonly string[]): Promise<Map<string, AgentRecord>> {
@@ -33,16 +34,16 @@ export class MemoryAgentStateStore implements AgentStateStore {
   }
 
   async all(): Promise<AgentRecord[]> {
-    return [...this.#records.values()].map((r) => structuredClone(r));
+    return [...this.#records.values()].map((r) => plainCopy(r));
   }
 
   async compareAndSet(next: AgentRecord, expectedVersion: number): Promise<AgentRecord | undefined> {
     const current = this.#records.get(next.agentId)?.version ?? 0;
     if (current !== expectedVersion) return undefined;
-    const stored = { ...structuredClone(next), version: expectedVersion + 1 };
+    const stored = { ...plainCopy(next), version: expectedVersion + 1 };
     this.#records.set(next.agentId, stored);
     this.#changed(next.agentId);
-    return structuredClone(stored);
+    return plainCopy(stored);
   }
 
   async dueWrapUps(now: number, limit = 100): Promise<string[]> {

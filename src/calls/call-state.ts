@@ -11,6 +11,7 @@
  */
 
 import { sipKey } from '../agents/sip-uri.js';
+import { plainCopy } from '../plain-copy.js';
 import { asCallback, inQueue, iso, pushAlert, settleOutcome, waitSeconds } from './call-outcome.js';
 import {
   type CallEvent,
@@ -61,7 +62,7 @@ function newCall(sid: string, at: number, init: Partial<CallState>): CallState {
 export function applyEvent(current: CallState | null, incoming: CallEvent): Transition | null {
   const event = onTelnyxClock(current, incoming);
   const out: Transition = {
-    state: current ? structuredClone(current) : (null as never),
+    state: current ? plainCopy(current) : (null as never),
     timeline: [],
     effects: [],
   };

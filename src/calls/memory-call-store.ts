@@ -1,3 +1,4 @@
+import { plainCopy } from '../plain-copy.js';
 import { applyEvents } from './call-state.js';
 import { type CallStore, MAX_TIMELINE, stateTtlSeconds, type UpdateResult } from './call-store.js';
 import type { CallEvent, CallState, Effect, TimelineEntry } from './call-types.js';
@@ -61,7 +62,7 @@ export class MemoryCallStore implements CallStore {
 
   async get(sid: string): Promise<CallState | null> {
     const e = this.entry(sid);
-    return e ? structuredClone(e.state) : null;
+    return e ? plainCopy(e.state) : null;
   }
 
   async update(sid: string, event: CallEvent | readonly CallEvent[]): Promise<UpdateResult> {
@@ -69,7 +70,7 @@ export class MemoryCallStore implements CallStore {
     const t = applyEvents(e ? e.state : null, Array.isArray(event) ? event : [event]);
     if (!t) {
       return {
-        state: e ? structuredClone(e.state) : null,
+        state: e ? plainCopy(e.state) : null,
         changed: false,
         pending: e ? [...e.pending.values()] : [],
       };
@@ -89,9 +90,9 @@ export class MemoryCallStore implements CallStore {
       this.running.add(sid);
     }
     return {
-      state: structuredClone(t.state),
+      state: plainCopy(t.state),
       changed: true,
-      pending: structuredClone([...entry.pending.values()]),
+      pending: plainCopy([...entry.pending.values()]),
     };
   }
 
@@ -102,7 +103,7 @@ export class MemoryCallStore implements CallStore {
   }
 
   async timeline(sid: string): Promise<TimelineEntry[]> {
-    return structuredClone(this.entry(sid)?.timeline ?? []);
+    return plainCopy(this.entry(sid)?.timeline ?? []);
   }
 
   /** Evicts the oldest finished calls past the cap (a Set iterates in insertion order). */
@@ -123,7 +124,7 @@ export class MemoryCallStore implements CallStore {
     const out: CallState[] = [];
     for (const sid of [...this.running]) {
       const e = this.entry(sid);
-      if (e && e.state.phase !== 'ended') out.push(structuredClone(e.state));
+      if (e && e.state.phase !== 'ended') out.push(plainCopy(e.state));
     }
     return out.sort((a, b) => b.startedAt - a.startedAt).slice(0, limit);
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { plainCopy } from '../plain-copy.js';
 import { applyEvents } from './call-state.js';
 import {
   activeHorizonMs,
@@ -116,10 +117,15 @@ function sendWrite(redis: Redis, w: IndexWrite): Promise<unknown> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What this process last committed (or read) for one call: version and state JSON. */
+/**
+ * What this process last committed (or read) for one call: its version and its state, parsed
+ * once. The state is this store's own copy (never handed out), and `applyEvents` copies what it is
+ * given, so it cannot be changed behind the store's back; keeping it parsed saves a JSON.parse
+ * per update (≈ 3 µs for a 1 KB state; bench/RESULTS.md, issue 18 wave 4).
+ */
 interface Known {
   version: string;
-  json: string;
+  state: CallState;
 }
 
 /** Call state in Redis, shared by every replica. */
@@ -144,14 +150,16 @@ export class RedisCallStore implements CallStore {
   /** One round trip: the version, the state and the pending effects. */
   private async read(sid: string): Promise<{ version: string; state: CallState | null; pending: Effect[] }> {
     const [version = '', json = '', ...fx] = await this.redis.callRead(stateKey(sid), effectsKey(sid));
-    this.remember(sid, version, json);
-    return { version, state: json ? (JSON.parse(json) as CallState) : null, pending: decodeEffects(fx) };
+    const state = json ? (JSON.parse(json) as CallState) : null;
+    this.remember(sid, version, state);
+    return { version, state, pending: decodeEffects(fx) };
   }
 
-  private remember(sid: string, version: string, json: string): void {
+  /** Remembers a copy of `state` (the caller keeps the original; null forgets the call). */
+  private remember(sid: string, version: string, state: CallState | null): void {
     this.known.delete(sid);
-    if (!json) return;
-    this.known.set(sid, { version, json });
+    if (!state) return;
+    this.known.set(sid, { version, state: plainCopy(state) });
     if (this.known.size > REMEMBERED_CALLS) this.known.delete(this.known.keys().next().value as string);
   }
 
@@ -192,7 +200,7 @@ export class RedisCallStore implements CallStore {
     const events: readonly CallEvent[] = Array.isArray(event) ? event : [event];
     const known = this.known.get(sid);
     let version = known?.version ?? '';
-    let state: CallState | null = known ? (JSON.parse(known.json) as CallState) : null;
+    let state: CallState | null = known?.state ?? null;
     let fresh = false; // `state` came from Redis just now (not from memory)
     let conflicts = 0;
     let strayIndex = false; // a refused attempt sent index writes guessed from a stale state
@@ -234,7 +242,7 @@ export class RedisCallStore implements CallStore {
       if (casResult.status === 'rejected') throw casResult.reason;
       const res = casResult.value;
       if (Number(res[0]) === 1) {
-        this.remember(sid, next, json);
+        this.remember(sid, next, t.state);
         // An earlier attempt's index writes were guessed from a stale state: set the truth.
         if (strayIndex) await this.indexExactly(sid, t.state);
         return { state: t.state, changed: true, pending: decodeEffects(res.slice(1)) };
@@ -242,9 +250,9 @@ export class RedisCallStore implements CallStore {
       // Someone else committed first (or this memory was stale): re-apply to what is stored.
       const storedVersion = String(res[1] ?? '');
       const storedJson = String(res[2] ?? '');
-      this.remember(sid, storedVersion, storedJson);
       version = storedVersion;
       state = storedJson ? (JSON.parse(storedJson) as CallState) : null;
+      this.remember(sid, storedVersion, state);
       fresh = true;
       strayIndex ||= guessed;
       if (!applyEvents(state, events)) {

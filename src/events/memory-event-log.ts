@@ -1,3 +1,4 @@
+import { plainCopy } from '../plain-copy.js';
 import type { CallCenterEvent, LoggedEvent } from './call-center-event.js';
 import {
   compareIds,
@@ -46,7 +47,7 @@ export class MemoryEventLog implements EventLog {
         this.#lastSeq += 1;
       }
       const id = `${this.#lastMs}-${this.#lastSeq}`;
-      this.#entries.push({ id, ms: this.#lastMs, event: structuredClone(event) });
+      this.#entries.push({ id, ms: this.#lastMs, event: plainCopy(event) });
       ids.push(id);
     }
     this.#trim(now);
@@ -70,7 +71,7 @@ export class MemoryEventLog implements EventLog {
       if (typeof since === 'string' && compareIds(e.id, since) <= 0) continue;
       if (typeof since === 'number' && e.ms < since) continue;
       if (until !== undefined && e.ms >= until) break;
-      out.push({ ...structuredClone(e.event), id: e.id });
+      out.push({ ...plainCopy(e.event), id: e.id });
     }
     return out;
   }

@@ -1,3 +1,4 @@
+import { plainCopy } from '../plain-copy.js';
 import {
   compareEntries,
   heldFor,
@@ -62,7 +63,7 @@ export class MemoryQueueStore implements QueueStore {
     if (existing) {
       return {
         ok: true,
-        entry: structuredClone(existing),
+        entry: plainCopy(existing),
         position: this.#position(existing),
         rejoined: true,
       };
@@ -84,12 +85,12 @@ export class MemoryQueueStore implements QueueStore {
       ...preference(request),
     };
     this.#entries.set(entry.callSid, entry);
-    return { ok: true, entry: structuredClone(entry), position: this.#position(entry), rejoined: false };
+    return { ok: true, entry: plainCopy(entry), position: this.#position(entry), rejoined: false };
   }
 
   async get(callSid: string): Promise<QueueEntry | undefined> {
     const e = this.#entries.get(callSid);
-    return e ? structuredClone(e) : undefined;
+    return e ? plainCopy(e) : undefined;
   }
 
   async position(callSid: string): Promise<number | undefined> {
@@ -116,7 +117,7 @@ export class MemoryQueueStore implements QueueStore {
     const offered: QueueEntry = { ...best, offeredTo: agentId, offeredAt: now };
     this.#entries.set(offered.callSid, offered);
     this.#claiming.set(agentId, { callSid: offered.callSid, until: now + this.#claimGuardMs });
-    return structuredClone(offered);
+    return plainCopy(offered);
   }
 
   async settleClaim(agentId: string, callSid: string): Promise<void> {
@@ -135,7 +136,7 @@ export class MemoryQueueStore implements QueueStore {
       ? { ...withoutOffer(e), ringOuts: (e.ringOuts ?? 0) + 1 }
       : withoutOffer(e);
     this.#entries.set(callSid, released);
-    return structuredClone(released);
+    return plainCopy(released);
   }
 
   async requestCallback(
@@ -148,7 +149,7 @@ export class MemoryQueueStore implements QueueStore {
     if (!e) return undefined;
     const asked = withCallbackRequest(e, number, now, options.base);
     if (asked) this.#entries.set(callSid, asked);
-    return structuredClone(asked ?? e);
+    return plainCopy(asked ?? e);
   }
 
   async callbackAttemptStarted(
@@ -160,7 +161,7 @@ export class MemoryQueueStore implements QueueStore {
     if (!e?.callback || e.offeredTo !== agentId) return undefined;
     const entry: QueueEntry = { ...e, callback: { ...e.callback, attemptSid } };
     this.#entries.set(callSid, entry);
-    return structuredClone(entry);
+    return plainCopy(entry);
   }
 
   async callbackAttemptFailed(
@@ -172,9 +173,9 @@ export class MemoryQueueStore implements QueueStore {
     const entry = afterFailedAttempt(e, options);
     this.#entries.set(callSid, entry);
     if ((entry.callback?.attempts ?? 0) < options.maxAttempts)
-      return { entry: structuredClone(entry), exhausted: false };
+      return { entry: plainCopy(entry), exhausted: false };
     const removed = await this.remove(callSid, 'callback-failed', options.now);
-    return { entry: structuredClone(entry), exhausted: true, ...(removed ? { removed } : {}) };
+    return { entry: plainCopy(entry), exhausted: true, ...(removed ? { removed } : {}) };
   }
 
   async remove(callSid: string, reason: RemoveReason, now: number): Promise<RemovedEntry | undefined> {
@@ -182,12 +183,12 @@ export class MemoryQueueStore implements QueueStore {
     if (!e) return undefined;
     const position = this.#position(e);
     this.#entries.delete(callSid);
-    return { entry: structuredClone(e), reason, waitSeconds: waitSeconds(e, now), position };
+    return { entry: plainCopy(e), reason, waitSeconds: waitSeconds(e, now), position };
   }
 
   async list(queue: string, now: number): Promise<QueuedCaller[]> {
     return this.#line(queue).map((e, i) => ({
-      ...structuredClone(e),
+      ...plainCopy(e),
       position: i + 1,
       waitSeconds: waitSeconds(e, now),
     }));

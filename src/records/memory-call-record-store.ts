@@ -1,3 +1,4 @@
+import { plainCopy } from '../plain-copy.js';
 import type { CallRecord } from './call-record.js';
 import {
   type CallRecordStore,
@@ -56,7 +57,7 @@ export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
     const now = this.#now();
     const seen = this.#bySid.get(record.sid);
     if (seen && now - seen.storedAt < this.#retentionMs) return false;
-    const copy = structuredClone(record);
+    const copy = plainCopy(record);
     // Re-inserted at the end, so map order stays append order and the first entry is the oldest.
     this.#bySid.delete(record.sid);
     this.#bySid.set(record.sid, { record: copy, startedMs: Date.parse(record.startedAt), storedAt: now });
@@ -78,7 +79,7 @@ export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
     this.#prune(this.#now());
     const out: CallRecord[] = [];
     for (const kept of this.#bySid.values()) {
-      if (kept.startedMs >= fromMs && kept.startedMs < toMs) out.push(structuredClone(kept.record));
+      if (kept.startedMs >= fromMs && kept.startedMs < toMs) out.push(plainCopy(kept.record));
     }
     return out;
   }
@@ -88,7 +89,7 @@ export class MemoryCallRecordStore implements CallRecordStore, RecordFeed {
     const out: FeedEntry[] = [];
     for (const entry of this.#feed) {
       if (entry.seq <= from) continue;
-      out.push({ id: String(entry.seq), record: structuredClone(entry.record) });
+      out.push({ id: String(entry.seq), record: plainCopy(entry.record) });
       if (out.length >= count) break;
     }
     return out;

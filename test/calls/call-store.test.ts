@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallStore } from '../../src/calls/call-store.js';
-import type { AgentRef, CallEvent } from '../../src/calls/call-types.js';
+import type { AgentRef, CallEvent, CallState } from '../../src/calls/call-types.js';
 import { MemoryCallStore } from '../../src/calls/memory-call-store.js';
 import { RedisCallStore } from '../../src/calls/redis-call-store.js';
 import { coalesceWrites } from '../../src/redis.js';
@@ -193,6 +193,20 @@ describeBackends('call store', (backend) => {
       alert: { reason: 'no-agents' },
     });
     expect(await store.dueForFinalize(T0 + 100_000)).toEqual([]);
+  });
+
+  it('what a caller does to a returned state does not reach the store', async () => {
+    const first = await store.update('own', inbound('own'));
+    // Scribbled on by a careless caller: neither the stored call nor what this replica remembers
+    // of it (the next commit builds on that memory) may change.
+    (first.state as CallState).from = '+19999999999';
+    (first.state as CallState).legs.fake = { sid: 'fake', status: 'ringing', seq: 1 } as never;
+    const next = await store.update('own', caller('own', 'in-progress', 2, T0 + 1000));
+    expect(next.state?.from).toBe('+13125550100');
+    expect(next.state?.legs.fake).toBeUndefined();
+    (next.state as CallState).status = 'completed';
+    expect((await store.get('own'))?.status).toBe('in-progress');
+    expect((await store.get('own'))?.from).toBe('+13125550100');
   });
 
   it('returns null for an unknown call and an empty timeline', async () => {
