@@ -33,6 +33,7 @@ import type { RoutingStrategy } from '../config.js';
 import { Errors } from '../errors.js';
 import type { CallCenterEvent } from '../events/call-center-event.js';
 import type { EventLog } from '../events/event-log.js';
+import { release } from '../routing/router.js';
 
 export interface AgentStateSettings {
   /** WRAP_UP_SECONDS */
@@ -437,6 +438,8 @@ export interface OfferRouter {
     engaged?: ReadonlySet<string> | Promise<ReadonlySet<string> | undefined>;
     /** The queue's own strategy; undefined: ROUTING_STRATEGY. */
     strategy?: RoutingStrategy;
+    /** Agents other decisions are offering now; the router counts this decision's targets in. */
+    reserved?: Map<string, number>;
   }): Promise<{ targets: Agent[]; reason: string; preferred?: Agent }>;
 }
 
@@ -473,6 +476,10 @@ export function offeringPicker(
   queue: string;
   logWithOffers?: CallCenterEvent[];
 }) => Promise<{ agents: Agent[]; sticky?: boolean; preferred?: string }> {
+  // Agents this process is offering a call right now (the router's `reserved`): callers arriving
+  // together pick different agents, instead of all but one losing the same agent's offer and
+  // waiting in the queue while others are free (bench/RESULTS.md, issue 18 wave 4).
+  const reserved = new Map<string, number>();
   return async ({ callSid, caller, round, alreadyRung, waitForPreferred, queue, logWithOffers }) => {
     // Per-queue routing (docs/interface.md §7): the queue's agents, with its own strategy.
     const agents = queues.agentsOf(queue);
@@ -498,32 +505,39 @@ export function offeringPicker(
         alreadyRung,
         offerable: pending.then((p) => p?.offerable),
         engaged: pending.then((p) => p?.engaged),
+        reserved,
         ...(strategy ? { strategy } : {}),
       });
-      const offerable = (await pending)?.offerable;
-      const sticky = decision.reason === 'sticky';
-      if (decision.reason === 'preferred-busy' && decision.preferred)
-        return { agents: [], preferred: decision.preferred.id };
-      if (!offerable || !decision.targets.length) return { agents: decision.targets, sticky };
-      let offered: Set<string>;
+      // The router reserved the decision's targets; they are free for other decisions again once
+      // their offers settled (committed: the agent state says so; refused: someone else has them).
       try {
-        offered = new Set(
-          await center.offer(
-            callSid,
-            decision.targets.map((a) => a.id),
-            queue,
-            logWithOffers,
-          ),
-        );
-      } catch (err) {
-        log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
-        return { agents: decision.targets, sticky };
+        const offerable = (await pending)?.offerable;
+        const sticky = decision.reason === 'sticky';
+        if (decision.reason === 'preferred-busy' && decision.preferred)
+          return { agents: [], preferred: decision.preferred.id };
+        if (!offerable || !decision.targets.length) return { agents: decision.targets, sticky };
+        let offered: Set<string>;
+        try {
+          offered = new Set(
+            await center.offer(
+              callSid,
+              decision.targets.map((a) => a.id),
+              queue,
+              logWithOffers,
+            ),
+          );
+        } catch (err) {
+          log.warn({ err, callSid }, 'offers not committed: ringing the routed agents anyway');
+          return { agents: decision.targets, sticky };
+        }
+        const targets = decision.targets.filter((a) => offered.has(a.id));
+        // The preferred agent was offered another call a moment ago: wait for them as if engaged.
+        if (sticky && !targets.length && waitForPreferred)
+          return { agents: [], preferred: decision.targets[0]!.id };
+        if (targets.length || attempt >= OFFER_ATTEMPTS) return { agents: targets, sticky };
+      } finally {
+        release(reserved, decision.targets);
       }
-      const targets = decision.targets.filter((a) => offered.has(a.id));
-      // The preferred agent was offered another call a moment ago: wait for them as if engaged.
-      if (sticky && !targets.length && waitForPreferred)
-        return { agents: [], preferred: decision.targets[0]!.id };
-      if (targets.length || attempt >= OFFER_ATTEMPTS) return { agents: targets, sticky };
     }
   };
 }

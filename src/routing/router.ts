@@ -33,6 +33,15 @@ export interface RouteRequest<A extends RosterAgent> {
   engaged?: ReadonlySet<string> | PromiseLike<ReadonlySet<string> | undefined>;
   /** The call's queue has its own strategy (docs/interface.md §9); default ROUTING_STRATEGY. */
   strategy?: RoutingStrategy;
+  /**
+   * Agents that this process's other decisions are offering right now (offers not committed
+   * yet): counted as busy (and as engaged, when `engaged` is given), so callers arriving together
+   * do not all pick the same agent, lose its offer to one of them, and end up in the queue while
+   * other agents are free. Agent id → decisions holding it: each of this decision's targets is
+   * counted in the same synchronous step the decision is made in (no other decision can pick them
+   * in between); the caller releases them (`release`) once their offers settled.
+   */
+  reserved?: Map<string, number>;
 }
 
 /** Who may be offered a call now (see `RouteRequest.offerable`). */
@@ -46,6 +55,15 @@ export type RoutedAgent<A extends RosterAgent> = A & {
   busy: boolean;
   engaged?: boolean;
 };
+
+/** Gives back a decision's hold on its targets (`RouteRequest.reserved`). */
+export function release(reserved: Map<string, number>, targets: readonly { id: string }[]): void {
+  for (const { id } of targets) {
+    const n = (reserved.get(id) ?? 0) - 1;
+    if (n > 0) reserved.set(id, n);
+    else reserved.delete(id);
+  }
+}
 
 export interface Router {
   /** Never rejects: without routing state it routes by the strategy alone. */
@@ -177,13 +195,20 @@ export function createRouter(options: RouterOptions): Router {
         Promise.resolve(request.engaged).catch(() => undefined),
       ]);
       const routed = rosterWithPresence(request.agents, state, offerable);
-      // Engaged agents (§5.1) are marked on copies: the cached entries are shared between decisions.
+      // Engaged and reserved agents (§5.1, `reserved`) are marked on copies: the cached entries
+      // are shared between decisions.
       const engaged = offerable ? engagedNow : undefined;
-      const agents = engaged?.size
-        ? routed.map((a) => (engaged.has(a.id) ? { ...a, engaged: true } : a))
-        : routed;
+      const reserved = request.reserved;
+      const agents =
+        engaged?.size || reserved?.size
+          ? routed.map((a) => {
+              const isEngaged = engaged?.has(a.id) || (engaged !== undefined && reserved?.has(a.id));
+              if (reserved?.has(a.id)) return { ...a, busy: true, ...(isEngaged ? { engaged: true } : {}) };
+              return isEngaged ? { ...a, engaged: true } : a;
+            })
+          : routed;
       try {
-        return routeCall({
+        const decision = routeCall({
           caller: request.caller,
           history: state.history,
           agents,
@@ -197,10 +222,13 @@ export function createRouter(options: RouterOptions): Router {
           maxTargets: settings.maxTargets,
           rng,
         });
+        if (reserved) for (const a of decision.targets) reserved.set(a.id, (reserved.get(a.id) ?? 0) + 1);
+        return decision;
       } catch (err) {
         // Only a bug (or a throwing rng) gets here; ringing everyone beats dropping the caller.
         logger.error({ err }, 'routing failed: ringing all online agents');
         const online = agents.filter((a) => a.online).slice(0, Math.max(1, settings.maxTargets));
+        if (reserved) for (const a of online) reserved.set(a.id, (reserved.get(a.id) ?? 0) + 1);
         return { targets: online, reason: online.length ? 'strategy' : 'no-agent-online' };
       }
     },

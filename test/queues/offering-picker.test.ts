@@ -99,4 +99,58 @@ describeBackends('offering picker', (backend) => {
       preferred: undefined,
     });
   });
+
+  it('callers arriving together each get their own free agent, none queued (longest-idle, one replica)', async () => {
+    const agents = backend.one(impl);
+    const names = ['Ann', 'Ben', 'Cat', 'Dan', 'Eve', 'Fay', 'Gus', 'Hal'];
+    const roster = new StaticRoster(
+      names.map((name) => ({ name, sip: `sip:${name.toLowerCase()}@sip.telnyx.com` })),
+    );
+    const center = new CallCenter({
+      agents,
+      events: new MemoryEventLog(),
+      notifier: memoryOutbox(),
+      roster,
+      log,
+      settings: { wrapUpSeconds: 0, wrapUpOverrides: {}, maxNoAnswer: 3, dialTimeoutSeconds: 20 },
+    });
+    const router = createRouter({
+      store: createMemoryRoutingStore(),
+      settings: { strategy: 'longest-idle', sticky: true, stickyThreshold: 0.6, maxTargets: 10 },
+      logger: log,
+    });
+    const pick = offeringPicker(center, router, new QueueDirectory({ roster }), log);
+    // Every decision reads the same agent states: without reservations they all choose the same
+    // longest-idle agent, one offer commits per attempt, and the rest wait in the queue.
+    const rounds = await Promise.all(
+      names.map((_, i) =>
+        pick({ callSid: `CB${i}`, caller: `+1312555020${i}`, round: 1, alreadyRung: [], queue: 'support' }),
+      ),
+    );
+    const picked = rounds.map((r) => r.agents.map((a) => a.id));
+    expect(picked.every((ids) => ids.length === 1)).toBe(true);
+    expect(new Set(picked.flat()).size).toBe(names.length);
+    for (const [i, ids] of picked.entries())
+      expect(await agents.get(ids[0] as string)).toMatchObject({ state: 'offered', callSid: `CB${i}` });
+    // A ninth caller finds nobody free: an empty round (the queue), and no reservation is left
+    // behind once everyone's offer settled (a freed agent is picked again at once).
+    expect(
+      (await pick({ callSid: 'CB9', caller: '+13125550299', round: 1, alreadyRung: [], queue: 'support' }))
+        .agents,
+    ).toEqual([]);
+    await transitionAgent(
+      agents,
+      picked[0]![0] as string,
+      { type: 'offer-cancelled', callSid: 'CB0' },
+      { now: 5 },
+    );
+    const again = await pick({
+      callSid: 'CB10',
+      caller: '+13125550298',
+      round: 1,
+      alreadyRung: [],
+      queue: 'support',
+    });
+    expect(again.agents.map((a) => a.id)).toEqual(picked[0]);
+  });
 });
