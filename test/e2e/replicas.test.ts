@@ -106,7 +106,11 @@ class ScatteringPlayer extends TelnyxPlayer {
     private readonly rng: () => number,
     private readonly duplicateChance = 0.35,
   ) {
-    super({ baseUrl: replicas[0] as string });
+    // 5 ms of real time per simulated second: a caller waiting in the queue (3,600 simulated
+    // seconds at most, 18 s here) waits as long as the replicas' real-time holds — an agent's
+    // other call, the 1 s tick, a sticky hold of STICKY_RING_SECONDS — instead of running out
+    // of simulated time in the few hundred milliseconds its wait documents take to fetch.
+    super({ baseUrl: replicas[0] as string, paceMs: 5 });
   }
 
   override async post(pathOrUrl: string, params: Record<string, string>): Promise<Exchange> {
