@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { eventually } from '../helper.js';
 import { describeBackends } from '../support/describe-backends.js';
 import { buildRig, shape } from './queue-rig.js';
 
@@ -47,6 +48,30 @@ describeBackends('CallCenter', (backend) => {
     expect(await rig.center.offer('C2', ['bob'], 'support', again)).toEqual([]);
     expect(again).toHaveLength(1);
     expect(writes).toHaveLength(1);
+  });
+
+  it("an offer does not wait for the event log: the caller's ring round goes out while the append is on its way", async () => {
+    const rig = buildRig(backend);
+    const appendMany = rig.events.appendMany.bind(rig.events);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let appends = 0;
+    rig.events.appendMany = async (events) => {
+      appends++;
+      await held;
+      return appendMany(events);
+    };
+    // Resolves with the append still held (it would hang here if the offer waited for it).
+    expect(await rig.center.offer('C1', ['ann'], 'support')).toEqual(['ann']);
+    expect(appends).toBe(1);
+    release();
+    await eventually(async () =>
+      expect(shape(await rig.logged())).toEqual([
+        { type: 'offer', queue: 'support', callSid: 'C1', agent: 'ann' },
+      ]),
+    );
   });
 
   it('availability judges offerable and engaged agents on one read of the agent states', async () => {
