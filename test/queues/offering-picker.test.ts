@@ -27,12 +27,11 @@ const impl: Implementations<AgentStateStore> = {
 };
 
 describeBackends('offering picker', (backend) => {
-  const setup = async () => {
+  const setup = async (names = ['Alice', 'Bob']) => {
     const agents = backend.one(impl);
-    const roster = new StaticRoster([
-      { name: 'Alice', sip: 'sip:alice@sip.telnyx.com' },
-      { name: 'Bob', sip: 'sip:bob@sip.telnyx.com' },
-    ]);
+    const roster = new StaticRoster(
+      names.map((name) => ({ name, sip: `sip:${name.toLowerCase()}@sip.telnyx.com` })),
+    );
     const center = new CallCenter({
       agents,
       events: new MemoryEventLog(),
@@ -101,25 +100,8 @@ describeBackends('offering picker', (backend) => {
   });
 
   it('callers arriving together each get their own free agent, none queued (longest-idle, one replica)', async () => {
-    const agents = backend.one(impl);
     const names = ['Ann', 'Ben', 'Cat', 'Dan', 'Eve', 'Fay', 'Gus', 'Hal'];
-    const roster = new StaticRoster(
-      names.map((name) => ({ name, sip: `sip:${name.toLowerCase()}@sip.telnyx.com` })),
-    );
-    const center = new CallCenter({
-      agents,
-      events: new MemoryEventLog(),
-      notifier: memoryOutbox(),
-      roster,
-      log,
-      settings: { wrapUpSeconds: 0, wrapUpOverrides: {}, maxNoAnswer: 3, dialTimeoutSeconds: 20 },
-    });
-    const router = createRouter({
-      store: createMemoryRoutingStore(),
-      settings: { strategy: 'longest-idle', sticky: true, stickyThreshold: 0.6, maxTargets: 10 },
-      logger: log,
-    });
-    const pick = offeringPicker(center, router, new QueueDirectory({ roster }), log);
+    const { agents, pick } = await setup(names);
     // Every decision reads the same agent states: without reservations they all choose the same
     // longest-idle agent, one offer commits per attempt, and the rest wait in the queue.
     const rounds = await Promise.all(
