@@ -56,6 +56,11 @@ export type RoutedAgent<A extends RosterAgent> = A & {
   engaged?: boolean;
 };
 
+/** Counts a decision's hold on its targets (`RouteRequest.reserved`). */
+function hold(reserved: Map<string, number> | undefined, targets: readonly { id: string }[]): void {
+  if (reserved) for (const { id } of targets) reserved.set(id, (reserved.get(id) ?? 0) + 1);
+}
+
 /** Gives back a decision's hold on its targets (`RouteRequest.reserved`). */
 export function release(reserved: Map<string, number>, targets: readonly { id: string }[]): void {
   for (const { id } of targets) {
@@ -222,13 +227,13 @@ export function createRouter(options: RouterOptions): Router {
           maxTargets: settings.maxTargets,
           rng,
         });
-        if (reserved) for (const a of decision.targets) reserved.set(a.id, (reserved.get(a.id) ?? 0) + 1);
+        hold(reserved, decision.targets);
         return decision;
       } catch (err) {
         // Only a bug (or a throwing rng) gets here; ringing everyone beats dropping the caller.
         logger.error({ err }, 'routing failed: ringing all online agents');
         const online = agents.filter((a) => a.online).slice(0, Math.max(1, settings.maxTargets));
-        if (reserved) for (const a of online) reserved.set(a.id, (reserved.get(a.id) ?? 0) + 1);
+        hold(reserved, online);
         return { targets: online, reason: online.length ? 'strategy' : 'no-agent-online' };
       }
     },
