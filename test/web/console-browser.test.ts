@@ -2,14 +2,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
+import type { Browser as Chromium, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { RedisSoftphonePresenceStore } from '../../src/web/softphone-presence.js';
 import { eventually, type TestServer } from '../helper.js';
 import { ensureWebBuilt } from './build-web.js';
 import { answer, hangUp, type LiveCall, ringAgents } from './live-call.js';
-import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
+import { API_TOKEN, launchChromium, loginLink, startWithDana } from './web-test-kit.js';
 
 /**
  * The console and the wallboard in a real Chromium (playwright-core + /usr/bin/chromium), against
@@ -26,7 +26,6 @@ import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STANDIN = readFileSync(join(ROOT, 'test/web/softphone-standin.js'), 'utf8');
 /** axe-core, Deque's accessibility rules engine (https://github.com/dequelabs/axe-core). */
 const AXE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -50,22 +49,7 @@ describe('console and wallboard in Chromium', () => {
       expect(body.agents).toEqual([expect.objectContaining({ id: '2001', online: false })]);
       expect(body.presenceCheckedAt).toBeDefined();
     }, 15_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-        // A microphone that needs no person to allow it.
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   const agents = async () =>

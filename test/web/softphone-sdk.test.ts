@@ -3,14 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { type Browser as Chromium, chromium, type Page } from 'playwright-core';
+import type { Browser as Chromium, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { RedisSoftphonePresenceStore } from '../../src/web/softphone-presence.js';
 import { eventually, type TestServer } from '../helper.js';
 import { ensureWebBuilt } from './build-web.js';
 import { VertoStandIn } from './verto-standin.js';
-import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
+import { API_TOKEN, launchChromium, loginLink, startWithDana } from './web-test-kit.js';
 
 /**
  * The console's softphone on the REAL @telnyx/webrtc SDK (the version in node_modules, loaded from
@@ -24,7 +24,6 @@ import { API_TOKEN, loginLink, startWithDana } from './web-test-kit.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CALLER = '+13125550123';
 /** The SDK version under test: the one installed (package-lock.json). */
 const SDK_VERSION = (
@@ -61,30 +60,7 @@ describe('the softphone on the real @telnyx/webrtc SDK, against a local signalli
       });
       expect(((await res.json()) as { agents: unknown[] }).agents).toHaveLength(1);
     }, 15_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-        // A microphone (a generated tone) that needs no person to allow it.
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        // The far end's tone (Web Audio) and the agent's <audio> play without a click.
-        '--autoplay-policy=no-user-gesture-required',
-        // The two pages' media meet on this machine, even where it has no network but loopback,
-        // with plain IP candidates rather than mDNS names.
-        '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        // The SDK's STUN/TURN servers (stun.telnyx.com, turn.telnyx.com) resolve to nothing:
-        // nothing leaves for Telnyx.
-        '--host-resolver-rules=MAP *.telnyx.com ~NOTFOUND',
-      ],
-    });
+    browser = await launchChromium();
     far = await (await browser.newContext()).newPage();
     await far.goto('about:blank');
     await far.evaluate(PAGE_SCRIPT);

@@ -1,9 +1,33 @@
+import { type Browser as Chromium, chromium } from 'playwright-core';
 import { FakeTelnyxApi } from '../../src/simulator/fake-telnyx-api.js';
 import { createTelnyxClient } from '../../src/telnyx/client.js';
 import { startServer, type TestServer } from '../helper.js';
 
 export const API_TOKEN = 'test-api-token-0123456789';
 export const SESSION_SECRET = 'a-session-secret-of-at-least-32-bytes!!';
+
+/**
+ * Debian's Chromium, headless, as the browser tests drive it: without background networking
+ * (this machine's closed network refuses its calls), and with a fake microphone that needs no
+ * person to allow it.
+ */
+export function launchChromium(): Promise<Chromium> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+    ],
+  });
+}
 
 /** A tiny cookie jar over fetch: what a browser would keep between requests to one server. */
 export class Browser {
