@@ -397,26 +397,32 @@ describe('queue callbacks (docs/interface.md §7)', () => {
     expect(applyEvent(gone.state, { kind: 'callback-requested', at: s(76) })).toBeNull();
   });
 
+  /** Alice calls the customer back for queue callback `callback` (call O). */
+  const callbackPlaced = (callback: {
+    callSid: string;
+    queue: string;
+    attempt: number;
+    attempts?: number;
+  }): CallEvent => ({
+    kind: 'outbound-created',
+    sid: 'O',
+    from: '+18005550199',
+    agent: alice,
+    customer: '+13125550100',
+    callback,
+    at: s(0),
+  });
+
   it('an outbound call placed for a callback keeps which callback it is', () => {
-    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
     const callback = { callSid: 'C', queue: 'support', attempt: 2 };
     const { state } = play([
-      {
-        kind: 'outbound-created',
-        sid: 'O',
-        from: '+18005550199',
-        agent,
-        customer: '+13125550100',
-        callback,
-        at: s(0),
-      },
+      callbackPlaced(callback),
       { kind: 'status', legSid: 'O', status: 'no-answer', seq: 1, at: s(30) },
     ]);
     expect(state).toMatchObject({ direction: 'outbound', callback, outcome: 'missed' });
   });
 
   it("every Slack alert of a callback's call says which callback, queue and attempt it is (docs/interface.md §4)", () => {
-    const agent: AgentRef = { id: 'a1', name: 'Alice', sip: 'sip:alice@sip.telnyx.com' };
     const callback = { callSid: 'C', queue: 'support', attempt: 2, attempts: 3 };
     const customerLeg = (status: 'in-progress' | 'completed', seq: number, sec: number): CallEvent => ({
       kind: 'status',
@@ -428,15 +434,7 @@ describe('queue callbacks (docs/interface.md §7)', () => {
       at: s(sec),
     });
     const { alerts } = play([
-      {
-        kind: 'outbound-created',
-        sid: 'O',
-        from: '+18005550199',
-        agent,
-        customer: '+13125550100',
-        callback,
-        at: s(0),
-      },
+      callbackPlaced(callback),
       { kind: 'status', legSid: 'O', status: 'in-progress', seq: 2, at: s(5) },
       { kind: 'customer-dial-started', at: s(5) },
       customerLeg('in-progress', 2, 12),
@@ -450,7 +448,14 @@ describe('queue callbacks (docs/interface.md §7)', () => {
     ]);
     // A plain click-to-call carries none.
     const plain = play([
-      { kind: 'outbound-created', sid: 'P', from: '+18005550199', agent, customer: '+13125550100', at: s(0) },
+      {
+        kind: 'outbound-created',
+        sid: 'P',
+        from: '+18005550199',
+        agent: alice,
+        customer: '+13125550100',
+        at: s(0),
+      },
     ]);
     expect(plain.alerts).toHaveLength(1);
     expect(plain.alerts[0]).not.toHaveProperty('callback');
