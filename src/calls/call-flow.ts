@@ -312,7 +312,7 @@ export class CallFlow {
           }
         : { kind: 'voicemail-started', reason: 'no-agents', ...at },
     ];
-    await this.recordForReply(sid, events, { effectsAfterReply: true });
+    await this.recordForReply(sid, events);
     if (c.afterMenu) {
       return round.dial
         ? this.o.flows.queueDial({ base, round: round.dial })
@@ -828,34 +828,24 @@ export class CallFlow {
 
   /**
    * Stores what a TeXML reply is about to tell Telnyx, but never lets the caller wait on it for
-   * longer than the budget; a failure is logged and the reply goes out regardless.
+   * longer than the budget; a failure is logged and the reply goes out regardless. The reply waits
+   * for the commit only: the effects it owes (alerts, agent steps, records) stay pending in the
+   * call's state until done, so they cannot be lost, and run here without the caller waiting on
+   * their round trips (two of the inbound's, bench/RESULTS.md issue 18 wave 4).
    */
-  private async recordForReply(
-    sid: string,
-    events: CallEvent[],
-    options: { effectsAfterReply?: boolean } = {},
-  ): Promise<void> {
-    let work: Promise<unknown>;
-    if (options.effectsAfterReply) {
-      // The reply waits for the commit only. The effects it owes (the `incoming` alert) stay
-      // pending in the call's state until done, so they cannot be lost; run here without the
-      // caller waiting on their round trips (two of the inbound's, bench/RESULTS.md issue 18 wave 4).
-      const stored = this.o.store.update(sid, events);
-      const effects = (r: UpdateResult) =>
-        r.pending.length && r.state
-          ? this.runEffects(r.state, r.pending).catch((err: unknown) =>
-              this.o.log.warn({ err, callSid: sid }, 'call effects postponed'),
-            )
-          : undefined;
-      // A failed commit is reported below.
-      this.background(stored.then(effects, () => undefined));
-      work = stored;
-    } else {
-      work = this.apply(sid, events);
-    }
-    this.track(work);
+  private async recordForReply(sid: string, events: CallEvent[]): Promise<void> {
+    const stored = this.o.store.update(sid, events);
+    const effects = (r: UpdateResult) =>
+      r.pending.length && r.state
+        ? this.runEffects(r.state, r.pending).catch((err: unknown) =>
+            this.o.log.warn({ err, callSid: sid }, 'call effects postponed'),
+          )
+        : undefined;
+    // A failed commit is reported below.
+    this.background(stored.then(effects, () => undefined));
+    this.track(stored);
     try {
-      await withTimeout(work, this.budget);
+      await withTimeout(stored, this.budget);
     } catch (err) {
       this.o.log.error({ err, callSid: sid }, 'call state not stored in time; answering from the roster');
     }
